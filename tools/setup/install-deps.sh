@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything ktstr-go needs on a Debian 12 machine: QEMU (TCG
+# backend), the kernel toolchain and source with sched_ext, clang for BPF,
+# busybox for shells, bash-static for export tests, iasl for ACPI checks,
+# shellcheck, the distribution registry server, and Bazel.
+# Idempotent: packages already present are skipped by apt.
+set -euo pipefail
+
+pkgs=(
+  qemu-system-x86 qemu-utils
+  linux-source-6.12
+  build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod
+  clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
+  busybox-static bash-static acpica-tools shellcheck docker-registry
+  bazel-bootstrap
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# docker-registry's package starts a system service on :5000; tests start their own on loopback.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
