@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/ktstr-go/ktstr"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand
@@ -45,6 +47,9 @@ func usage() {
 }
 
 func main() {
+	// The same binary is the guest's init and the scenario workers.
+	scenarioWorker()
+	ktstr.MainProgram()
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		os.Exit(2)

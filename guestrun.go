@@ -1,0 +1,189 @@
+package ktstr
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scenario"
+)
+
+// guestSession is the work process's link to the host, set while it runs.
+var guestSession struct {
+	sync.Mutex
+	w         *guest.Writer
+	finalSent bool
+}
+
+// CgroupRoot is the cgroup2 directory a guest test owns.
+const CgroupRoot = "/sys/fs/cgroup/ktstr"
+
+// runGuest is the guest's work process: open the channel, do what the
+// kernel command line says, send the final record. m is nil when the
+// binary is not a test binary (then only registered tests can run).
+func runGuest(m *testing.M) int {
+	w, f, err := guest.OpenChannel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ktstr-guest: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	guestSession.Lock()
+	guestSession.w = w
+	guestSession.Unlock()
+
+	mode := guest.CmdlineValue("ktstr.mode")
+	name := guest.CmdlineValue("ktstr.test")
+	_ = w.Send(guest.KindStart, guest.Start{Test: name, Kernel: unameRelease(), CPUs: onlineCPUs(), Cmdline: guest.Cmdline()})
+	switch mode {
+	case "test":
+		t, ok := Lookup(name)
+		if !ok {
+			sendFinal(VerdictFail, 1, fmt.Sprintf("test %q is not registered in this binary", name))
+			return 1
+		}
+		runBody(&t.Opts, t.Body)
+	case "gotest":
+		if m == nil {
+			sendFinal(VerdictFail, 1, "gotest mode needs a test binary")
+			return 1
+		}
+		os.Args = []string{os.Args[0], "-test.run=" + runPattern(name), "-test.v=true", "-test.count=1"}
+		code := m.Run()
+		if !finalSent() {
+			sendFinal(VerdictFail, code, fmt.Sprintf("%s did not reach ktstr.Run in the guest (go test exit status %d)", name, code))
+		}
+	case "exec":
+		cmd, err := guest.DecodeExec(guest.CmdlineValue("ktstr.exec"))
+		if err == nil {
+			err = guest.InstallBusybox()
+		}
+		if err != nil {
+			sendFinal(VerdictFail, 1, err.Error())
+			return 1
+		}
+		code, err := guest.RunExec(w, cmd)
+		if err != nil {
+			sendFinal(VerdictFail, code, err.Error())
+			return 1
+		}
+		sendFinal(VerdictPass, code)
+	case "shell":
+		if err := guest.InstallBusybox(); err != nil {
+			sendFinal(VerdictFail, 1, err.Error())
+			return 1
+		}
+		code, err := guest.RunShell(guest.CmdlineInt("ktstr.rows"), guest.CmdlineInt("ktstr.cols"))
+		if err != nil {
+			sendFinal(VerdictFail, code, err.Error())
+			return 1
+		}
+		sendFinal(VerdictPass, code)
+	default:
+		sendFinal(VerdictFail, 1, fmt.Sprintf("unknown ktstr.mode %q on the kernel command line", mode))
+		return 1
+	}
+	return 0
+}
+
+// runPattern turns a test name like "TestA/sub" into a -test.run pattern
+// that matches exactly that test.
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+func finalSent() bool {
+	guestSession.Lock()
+	defer guestSession.Unlock()
+	return guestSession.finalSent
+}
+
+func sendFinal(verdict string, code int, reasons ...string) {
+	guestSession.Lock()
+	defer guestSession.Unlock()
+	if guestSession.finalSent || guestSession.w == nil {
+		return
+	}
+	guestSession.finalSent = true
+	_ = guestSession.w.Send(guest.KindFinal, guest.Final{Verdict: verdict, Reasons: reasons, ExitCode: code})
+}
+
+func emit(kind string, payload any) {
+	guestSession.Lock()
+	w := guestSession.w
+	guestSession.Unlock()
+	if w != nil {
+		_ = w.Send(kind, payload)
+	}
+}
+
+// runBody runs a test body inside the guest and sends the final record.
+func runBody(opts *Opts, body func(*scenario.Ctx) error) {
+	log := zap.NewNop()
+	dur, err := time.ParseDuration(guest.CmdlineValue("ktstr.duration"))
+	if err != nil || dur <= 0 {
+		dur = DefaultDuration
+	}
+	if err := os.MkdirAll(CgroupRoot, 0o755); err != nil {
+		sendFinal(VerdictFail, 1, fmt.Sprintf("creating %s: %v", CgroupRoot, err))
+		return
+	}
+	defer os.Remove(CgroupRoot)
+	if err := os.WriteFile(CgroupRoot+"/cgroup.subtree_control", []byte("+cpu +cpuset"), 0); err != nil {
+		sendFinal(VerdictFail, 1, fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err))
+		return
+	}
+	ctx, err := scenario.NewCtx(scenario.CtxConfig{
+		Topology:   opts.Topology,
+		Duration:   dur,
+		CgroupRoot: CgroupRoot,
+		Emit:       emit,
+		Log:        log,
+	})
+	if err != nil {
+		sendFinal(VerdictFail, 1, fmt.Sprintf("setting up the scenario: %v", err))
+		return
+	}
+	var reasons []string
+	if err := body(ctx); err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	if len(reasons) > 0 {
+		sendFinal(VerdictFail, 1, reasons...)
+		return
+	}
+	sendFinal(VerdictPass, 0)
+}
+
+func unameRelease() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return strings.TrimSpace(string(b))
+}
+
+func onlineCPUs() int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		var lo, hi int
+		if c, _ := fmt.Sscanf(r, "%d-%d", &lo, &hi); c == 2 {
+			n += hi - lo + 1
+		} else {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,281 @@
+package ktstr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// RunOptions are host-side choices that do not change what a test is.
+type RunOptions struct {
+	// Kernel overrides the test's kernel and KTSTR_KERNEL.
+	Kernel string
+	// Backend is "auto" (default: in-repo KVM VMM when /dev/kvm is
+	// usable, else QEMU), "kvm", "qemu" or "qemu-tcg".
+	Backend string
+	// Console receives the guest console as it arrives (nil: kept only
+	// for error reports).
+	Console io.Writer
+	// OnRecord is called for every record the guest sends, as it arrives.
+	OnRecord func(guest.Record)
+	// Duration, if set, overrides the test's scenario duration.
+	Duration time.Duration
+	Log      *zap.Logger
+}
+
+// Result is the host's verdict on one VM run.
+type Result struct {
+	Test string
+	// Verdict is "pass", "fail", "skip" or "inconclusive".
+	Verdict string
+	// Reasons explain every failure (all of them, not just the first).
+	Reasons []string
+	Exit    vmm.Exit
+	Records []guest.Record
+	Backend string
+	Kernel  string
+	// ExitCode is the exit status of a shell --exec command.
+	ExitCode int
+}
+
+// Passed reports whether the run passed.
+func (r *Result) Passed() bool { return r.Verdict == VerdictPass }
+
+// Verdict strings shared with the guest's final record.
+const (
+	VerdictPass         = "pass"
+	VerdictFail         = "fail"
+	VerdictSkip         = "skip"
+	VerdictInconclusive = "inconclusive"
+)
+
+// bootSpec is one VM run: which guest mode, which files, which shape.
+type bootSpec struct {
+	name     string            // test name or "shell"
+	mode     string            // guest mode: test, gotest, exec, shell
+	cmdline  map[string]string // ktstr.* keys for the guest
+	opts     Opts
+	files    map[string]string // extra initramfs files: guest path → host path
+	shell    bool              // include busybox
+	stdin    io.Reader
+	interact bool
+}
+
+// boot runs one VM to completion and turns what it reported into a Result.
+// The returned error means the harness could not run the VM at all.
+func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
+	log := ro.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	k, err := resolveKernel(ctx, firstNonEmpty(ro.Kernel, spec.opts.Kernel))
+	if err != nil {
+		return nil, err
+	}
+	topo := spec.opts.Topology
+	if topo == (vmm.Topology{}) {
+		topo = DefaultTopology
+	}
+	if err := topo.Validate(); err != nil {
+		return nil, err
+	}
+	initrd, err := initramfsFor(spec)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := SelectBackend(ro.Backend)
+	if err != nil {
+		return nil, err
+	}
+	mem := spec.opts.MemoryMB
+	if mem == 0 {
+		mem = DefaultMemoryMB
+	}
+	dur := spec.opts.Duration
+	if ro.Duration > 0 {
+		dur = ro.Duration
+	}
+	if dur == 0 {
+		dur = DefaultDuration
+	}
+	timeout := spec.opts.Timeout
+	if timeout == 0 && !spec.interact {
+		timeout = bootAllowance(spec, topo) + 3*dur
+	}
+	keys := map[string]string{"ktstr.mode": spec.mode, "ktstr.duration": dur.String()}
+	for k, v := range spec.cmdline {
+		keys[k] = v
+	}
+	cmdline := cmdlineString(keys)
+	if spec.interact {
+		cmdline += " quiet"
+	} else {
+		cmdline += " loglevel=4"
+	}
+	cfg := vmm.Config{
+		Kernel:      k,
+		Initramfs:   initrd,
+		Cmdline:     cmdline,
+		Topology:    topo,
+		MemoryMB:    mem,
+		Timeout:     timeout,
+		Console:     ro.Console,
+		Interactive: spec.interact,
+		Stdin:       spec.stdin,
+		Log:         log,
+	}
+	log.Info("booting VM", zap.String("test", spec.name), zap.String("backend", backend.Name()),
+		zap.String("topology", topo.String()), zap.String("kernel", k), zap.Duration("timeout", timeout))
+	m, err := backend.Start(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("booting VM for %s: %w", spec.name, err)
+	}
+	res := &Result{Test: spec.name, Backend: m.Backend(), Kernel: k}
+	var wg sync.WaitGroup
+	var final *guest.Final
+	var chanErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rd := guest.NewReader(m.Channel())
+		for {
+			rec, err := rd.Next()
+			if errors.Is(err, guest.ErrCorrupt) {
+				chanErr = err
+				continue
+			}
+			if err != nil {
+				return
+			}
+			res.Records = append(res.Records, rec)
+			if ro.OnRecord != nil {
+				ro.OnRecord(rec)
+			}
+			if rec.Kind == guest.KindFinal {
+				var f guest.Final
+				if rec.Decode(&f) == nil {
+					final = &f
+				}
+			}
+		}
+	}()
+	res.Exit = m.Wait()
+	wg.Wait()
+	judge(res, final, chanErr)
+	log.Info("VM done", zap.String("test", spec.name), zap.String("verdict", res.Verdict),
+		zap.String("exit", res.Exit.Reason.String()), zap.Duration("took", res.Exit.Duration))
+	return res, nil
+}
+
+// judge merges the guest's own verdict with how the VM ended. The host
+// never takes a missing final record as a pass.
+func judge(res *Result, final *guest.Final, chanErr error) {
+	ex := res.Exit
+	switch {
+	case ex.Reason == vmm.ExitPanic:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "guest kernel panicked: "+ex.Detail)
+	case ex.Reason == vmm.ExitTimeout:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "timeout: "+ex.Detail)
+	case ex.Reason == vmm.ExitCrash:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "VMM crashed: "+ex.Detail)
+	case ex.Reason == vmm.ExitKilled:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "VM killed before the test finished (interrupted)")
+	case final == nil:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "guest powered off without a final record (the test process died or never started)")
+	}
+	if final != nil {
+		res.ExitCode = final.ExitCode
+		if res.Verdict == "" {
+			res.Verdict = final.Verdict
+		}
+		res.Reasons = append(res.Reasons, final.Reasons...)
+	}
+	if chanErr != nil && res.Verdict == VerdictPass {
+		res.Verdict = VerdictInconclusive
+		res.Reasons = append(res.Reasons, fmt.Sprintf("host channel: %v", chanErr))
+	}
+	if res.Verdict == "" {
+		res.Verdict = VerdictFail
+	}
+}
+
+// bootAllowance is the host timeout beyond the scenario: boot under
+// emulation and, with a scheduler, BPF verification (seconds under TCG).
+func bootAllowance(spec bootSpec, topo vmm.Topology) time.Duration {
+	d := 60*time.Second + time.Duration(topo.CPUs())*2*time.Second
+	if spec.opts.Scheduler != nil {
+		d += 60 * time.Second
+	}
+	return d
+}
+
+// DefaultTopology is used when neither the test nor its scheduler names one.
+var DefaultTopology = vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}
+
+func cmdlineString(keys map[string]string) string {
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + keys[k])
+	}
+	return b.String()
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// SelectBackend picks the VMM: "auto" prefers the in-repo KVM VMM when
+// /dev/kvm is usable, else QEMU (TCG without KVM).
+func SelectBackend(name string) (vmm.Backend, error) {
+	switch name {
+	case "", "auto":
+		return &vmm.QEMU{}, nil
+	case "qemu":
+		return &vmm.QEMU{}, nil
+	case "qemu-tcg":
+		return &vmm.QEMU{ForceTCG: true}, nil
+	}
+	return nil, fmt.Errorf("unknown backend %q: use auto, kvm, qemu or qemu-tcg", name)
+}
+
+// initramfsCacheDir keeps built archives, named by content hash.
+func initramfsCacheDir() string {
+	if d := os.Getenv("KTSTR_INITRAMFS_CACHE"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "ktstr", "initramfs")
+}

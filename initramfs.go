@@ -1,0 +1,150 @@
+package ktstr
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"github.com/ktstr-go/ktstr/guest"
+)
+
+// BusyboxPath is where Debian's busybox-static installs its binary.
+const BusyboxPath = "/bin/busybox"
+
+// keepInitramfs is how many built archives the cache keeps.
+const keepInitramfs = 16
+
+// initramfsFor returns the path of an archive holding /init (this very
+// binary), its shared libraries if it is dynamic, the scheduler's files,
+// the test's include files and, for shells, busybox. Archives are cached
+// by content hash. KTSTR_INITRAMFS (set by the Bazel rule) names a
+// prebuilt archive with /init; per-run files are appended to a copy, as
+// the kernel accepts concatenated cpio archives.
+func initramfsFor(spec bootSpec) (string, error) {
+	files := map[string]string{}
+	prebuilt := os.Getenv("KTSTR_INITRAMFS")
+	if prebuilt == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("finding the test binary: %w", err)
+		}
+		if err := addBinary(files, "/init", self); err != nil {
+			return "", err
+		}
+	}
+	if s := spec.opts.Scheduler; s != nil {
+		sf, err := s.Files()
+		if err != nil {
+			return "", fmt.Errorf("scheduler %s: %w", s.Name, err)
+		}
+		for gp, hp := range sf {
+			if err := addBinary(files, gp, hp); err != nil {
+				return "", err
+			}
+		}
+	}
+	for _, inc := range spec.opts.Includes {
+		st, err := os.Stat(inc)
+		if err != nil {
+			return "", fmt.Errorf("include file: %w", err)
+		}
+		if st.IsDir() {
+			return "", fmt.Errorf("include %s is a directory: list its files instead", inc)
+		}
+		gp := path.Join("/include", filepath.Base(inc))
+		if prev, dup := files[gp]; dup {
+			return "", fmt.Errorf("include files %s and %s share the basename %s", prev, inc, filepath.Base(inc))
+		}
+		files[gp] = inc
+	}
+	for gp, hp := range spec.files {
+		files[gp] = hp
+	}
+	ir := &guest.Initramfs{Files: files}
+	if spec.shell {
+		if _, err := os.Stat(BusyboxPath); err != nil {
+			return "", fmt.Errorf("shell needs %s: install busybox-static (tools/setup/install-deps.sh)", BusyboxPath)
+		}
+		files["/bin/busybox"] = BusyboxPath
+		ir.Symlinks = map[string]string{"/bin/sh": "busybox"}
+	}
+	dir := initramfsCacheDir()
+	out, err := ir.Build(dir)
+	if err != nil {
+		return "", err
+	}
+	pruneInitramfs(dir, keepInitramfs)
+	if prebuilt == "" {
+		return out, nil
+	}
+	return concatInitramfs(dir, prebuilt, out)
+}
+
+// addBinary adds a program and, if it is dynamically linked, its loader
+// and libraries at their host paths.
+func addBinary(files map[string]string, guestPath, hostPath string) error {
+	files[guestPath] = hostPath
+	libs, err := guest.SharedLibs(hostPath)
+	if err != nil {
+		return err
+	}
+	for _, l := range libs {
+		files[l] = l
+	}
+	return nil
+}
+
+func concatInitramfs(dir, base, overlay string) (string, error) {
+	f, err := os.CreateTemp(dir, ".tmp-concat-*")
+	if err != nil {
+		return "", fmt.Errorf("combining initramfs: %w", err)
+	}
+	defer f.Close()
+	for _, p := range []string{base, overlay} {
+		src, err := os.Open(p)
+		if err != nil {
+			os.Remove(f.Name())
+			return "", fmt.Errorf("combining initramfs: %w", err)
+		}
+		_, err = io.Copy(f, src)
+		src.Close()
+		if err != nil {
+			os.Remove(f.Name())
+			return "", fmt.Errorf("combining initramfs: %w", err)
+		}
+	}
+	dst := overlay + ".combined"
+	if err := os.Rename(f.Name(), dst); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("combining initramfs: %w", err)
+	}
+	return dst, nil
+}
+
+// pruneInitramfs removes all but the newest keep archives.
+func pruneInitramfs(dir string, keep int) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type aged struct {
+		name string
+		mod  int64
+	}
+	var all []aged
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && !e.IsDir() {
+			all = append(all, aged{e.Name(), info.ModTime().UnixNano()})
+		}
+	}
+	if len(all) <= keep {
+		return
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod > all[j].mod })
+	for _, a := range all[keep:] {
+		os.Remove(filepath.Join(dir, a.name))
+	}
+}

@@ -1,0 +1,53 @@
+// Package ktstr is the Go test API of ktstr-go: declare a scheduler test
+// (topology, scheduler, scenario body) and run it in a VM from go test.
+//
+// On the host, Run boots a VM whose init is the same test binary told to run
+// only that test; inside the guest the same call runs the body. TestMain
+// must call Main so the binary can act as the guest's PID 1, as a worker
+// process, and as a multi-call tool.
+package ktstr
+
+import (
+	"time"
+
+	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// Opts declares how a test runs.
+type Opts struct {
+	// Topology of the VM; zero means the scheduler's default, else 1n1l2c1t.
+	Topology vmm.Topology
+	// Scheduler under test; nil runs under the kernel's EEVDF.
+	Scheduler *scenario.Scheduler
+	// Flags enables scheduler flags (by name) for this run.
+	Flags []string
+	// Duration of the scenario; zero means DefaultDuration.
+	Duration time.Duration
+	// Watchdog is the sched_ext watchdog timeout; zero keeps the kernel's.
+	Watchdog time.Duration
+	// Timeout bounds the whole VM run on the host; zero derives it from
+	// Duration plus boot and scheduler-load allowances.
+	Timeout time.Duration
+	// MemoryMB of guest RAM; zero means DefaultMemoryMB.
+	MemoryMB int
+	// Kernel overrides KTSTR_KERNEL for this test (any kernel.ID form).
+	Kernel string
+	// Includes are host files copied into the guest under /include/.
+	Includes []string
+	// HostOnly tests run on the host without a VM (not exportable).
+	HostOnly bool
+}
+
+// Defaults suited to a debug kernel under emulation.
+const (
+	DefaultDuration = 4 * time.Second
+	DefaultMemoryMB = 1024
+)
+
+// Test is a named, registered test.
+type Test struct {
+	Name string
+	Opts
+	Body func(*scenario.Ctx) error
+}

@@ -1,0 +1,36 @@
+package ktstr
+
+import (
+	"os"
+	"testing"
+
+	"github.com/ktstr-go/ktstr/guest"
+)
+
+// Main must be called from TestMain of every package with ktstr tests:
+//
+//	func TestMain(m *testing.M) { ktstr.Main(m) }
+//
+// The same binary is the host-side test runner, the guest's PID 1 and work
+// process, the worker processes of scenarios, and (with "ktstr" as its
+// first argument) a tool that lists, runs and exports its tests.
+func Main(m *testing.M) {
+	dispatchEarly(m)
+	os.Exit(m.Run())
+}
+
+// MainProgram is Main for a non-test program (such as the ktstr command)
+// that registers tests and can serve as a guest init. It returns when the
+// process is an ordinary host-side invocation.
+func MainProgram() { dispatchEarly(nil) }
+
+func dispatchEarly(m *testing.M) {
+	switch {
+	case guest.IsPID1():
+		guest.RunInit() // never returns
+	case guest.IsChild():
+		os.Exit(runGuest(m))
+	case m != nil && len(os.Args) > 1 && os.Args[1] == "ktstr":
+		os.Exit(dispatchTool(os.Args[2:]))
+	}
+}

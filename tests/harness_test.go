@@ -1,0 +1,103 @@
+package tests
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// These tests check that the host judges broken guests correctly: a run
+// that does not end with the guest's own pass is never a pass.
+
+func TestGuestPanicIsFail(t *testing.T) {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t")}, func(*scenario.Ctx) error {
+		// sysrq c crashes the kernel; the pvpanic device reports it.
+		return os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0)
+	})
+	if res == nil {
+		return // in the guest
+	}
+	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitPanic {
+		t.Fatalf("verdict %s, exit %s (%s); want fail with a panic exit", res.Verdict, res.Exit.Reason, res.Exit.Detail)
+	}
+	if !strings.Contains(strings.Join(res.Reasons, " "), "panicked") {
+		t.Errorf("reasons %q do not mention the panic", res.Reasons)
+	}
+}
+
+func TestGuestHangIsTimeout(t *testing.T) {
+	const watchdog = 15 * time.Second
+	start := time.Now()
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t"), Timeout: watchdog}, func(*scenario.Ctx) error {
+		select {} // never returns, never powers off
+	})
+	if res == nil {
+		return
+	}
+	took := time.Since(start)
+	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitTimeout {
+		t.Fatalf("verdict %s, exit %s; want fail with a timeout exit", res.Verdict, res.Exit.Reason)
+	}
+	if took > watchdog+20*time.Second {
+		t.Errorf("timeout verdict after %s, watchdog was %s", took, watchdog)
+	}
+	assertNoQEMULeft(t)
+}
+
+func TestGuestBodyErrorIsFail(t *testing.T) {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, func(*scenario.Ctx) error {
+		return errFromGuest
+	})
+	if res == nil {
+		return
+	}
+	if res.Verdict != ktstr.VerdictFail || !strings.Contains(strings.Join(res.Reasons, " "), errFromGuest.Error()) {
+		t.Fatalf("verdict %s reasons %q; want fail carrying the body's error", res.Verdict, res.Reasons)
+	}
+}
+
+func TestGuestExitWithoutFinalIsFail(t *testing.T) {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, func(*scenario.Ctx) error {
+		os.Exit(0) // the work process vanishes before reporting
+		return nil
+	})
+	if res == nil {
+		return
+	}
+	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitClean {
+		t.Fatalf("verdict %s exit %s; want fail after a clean power-off without a final record", res.Verdict, res.Exit.Reason)
+	}
+	if !strings.Contains(strings.Join(res.Reasons, " "), "without a final record") {
+		t.Errorf("reasons %q", res.Reasons)
+	}
+}
+
+type guestError string
+
+func (e guestError) Error() string { return string(e) }
+
+const errFromGuest = guestError("deliberate failure from the guest body")
+
+// assertNoQEMULeft fails if a qemu process started by this test binary is
+// still alive.
+func assertNoQEMULeft(t *testing.T) {
+	t.Helper()
+	procs, _ := os.ReadDir("/proc")
+	me := os.Getpid()
+	for _, p := range procs {
+		stat, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat))
+		if len(fields) > 3 && strings.Contains(fields[1], "qemu") && fields[3] == strconv.Itoa(me) {
+			t.Errorf("qemu process %s (child of this test) still running", p.Name())
+		}
+	}
+}

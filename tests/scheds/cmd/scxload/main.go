@@ -1,0 +1,404 @@
+// Command scxload loads a sched_ext scheduler from a BPF object file,
+// attaches it, and keeps it attached until SIGTERM or SIGINT; then it
+// detaches and waits for sched_ext to report "disabled".
+//
+// It is the in-guest loader of ktstr's in-repo reference schedulers, built
+// static (CGO_ENABLED=0) so it runs in an initramfs with nothing else.
+//
+//	scxload -obj /sched/fifo.bpf.o [-set victim=cg_1] [-watchdog 3s]
+//	scxload -obj /sched/fifo.bpf.o -verify   # load only, print verifier stats as JSON
+//
+// Exit status: 0 after a clean detach; 1 when the object cannot be loaded
+// or attached; 3 when the kernel kicked the scheduler out (the sched_ext
+// exit kind, reason and message are printed on stderr).
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+const (
+	stateFile = "/sys/kernel/sched_ext/state"
+	opsFile   = "/sys/kernel/sched_ext/root/ops"
+	// exitMapName is the map ktstr_scx.bpf.h records the exit info in.
+	exitMapName = "ktstr_exit"
+	// WatchdogEnv is honoured when -watchdog is not given; the guest
+	// launcher sets it from the test's watchdog timeout.
+	watchdogEnv = "KTSTR_SCX_WATCHDOG_MS"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitLoad    = 1
+	exitKicked  = 3
+	exitUsage   = 2
+	pollEvery   = 50 * time.Millisecond
+	detachLimit = 5 * time.Second
+)
+
+type setFlags []string
+
+func (s *setFlags) String() string     { return strings.Join(*s, ",") }
+func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		obj      = flag.String("obj", "", "BPF object file holding one struct sched_ext_ops in .struct_ops.link (required)")
+		watchdog = flag.Duration("watchdog", 0, "sched_ext watchdog timeout (ops.timeout_ms); 0 keeps the object's, max 30s (env "+watchdogEnv+")")
+		verify   = flag.Bool("verify", false, "load the programs with verifier statistics, print them as JSON on stdout, do not attach")
+		sets     setFlags
+	)
+	flag.Var(&sets, "set", "NAME=VALUE: set a const volatile global (integer or char array) before load; repeatable")
+	flag.Parse()
+	if *obj == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-watchdog DUR] [-verify]")
+		return exitUsage
+	}
+	if *watchdog == 0 {
+		if ms, err := strconv.Atoi(os.Getenv(watchdogEnv)); err == nil && ms > 0 {
+			*watchdog = time.Duration(ms) * time.Millisecond
+		}
+	}
+	spec, opsMap, err := prepare(*obj, sets, *watchdog)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scxload: %v\n", err)
+		return exitLoad
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		fmt.Fprintf(os.Stderr, "scxload: removing memlock limit: %v\n", err)
+		return exitLoad
+	}
+	if *verify {
+		return verifyOnly(spec)
+	}
+	return loadAndRun(spec, opsMap)
+}
+
+// prepare reads the object, finds its sched_ext_ops map and applies -set
+// and -watchdog to the spec.
+func prepare(path string, sets []string, watchdog time.Duration) (*ebpf.CollectionSpec, string, error) {
+	spec, err := ebpf.LoadCollectionSpec(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading BPF object %s: %w", path, err)
+	}
+	var opsMap string
+	for name, m := range spec.Maps {
+		if m.Type == ebpf.StructOpsMap {
+			if opsMap != "" {
+				return nil, "", fmt.Errorf("%s has two struct_ops maps (%s, %s): scxload attaches exactly one", path, opsMap, name)
+			}
+			opsMap = name
+		}
+	}
+	if opsMap == "" {
+		return nil, "", fmt.Errorf("%s has no struct_ops map: declare `struct sched_ext_ops x` in SEC(\".struct_ops.link\")", path)
+	}
+	for _, kv := range sets {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, "", fmt.Errorf("-set %q: want NAME=VALUE", kv)
+		}
+		if err := setVariable(spec, name, val); err != nil {
+			return nil, "", fmt.Errorf("-set %s: %w", name, err)
+		}
+	}
+	if watchdog > 0 {
+		if watchdog > 30*time.Second {
+			return nil, "", fmt.Errorf("-watchdog %v: sched_ext accepts at most 30s", watchdog)
+		}
+		if err := setOpsField(spec.Maps[opsMap], "timeout_ms", uint32(watchdog.Milliseconds())); err != nil {
+			return nil, "", fmt.Errorf("setting watchdog: %w", err)
+		}
+	}
+	return spec, opsMap, nil
+}
+
+func setVariable(spec *ebpf.CollectionSpec, name, val string) error {
+	v, ok := spec.Variables[name]
+	if !ok {
+		var names []string
+		for n, vs := range spec.Variables {
+			if vs.Constant() {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		return fmt.Errorf("no such global; settable ones: %s", strings.Join(names, ", "))
+	}
+	if !v.Constant() {
+		return fmt.Errorf("%s is not a const volatile global (section %s)", name, v.SectionName)
+	}
+	size := int(v.Size())
+	var t btf.Type
+	if v.Type != nil {
+		t = btf.UnderlyingType(v.Type.Type)
+	}
+	if arr, ok := t.(*btf.Array); ok {
+		if i, ok := btf.UnderlyingType(arr.Type).(*btf.Int); !ok || i.Size != 1 {
+			return fmt.Errorf("%s is an array of non-char; only char arrays take strings", name)
+		}
+		if len(val) >= size {
+			return fmt.Errorf("%q is too long for char[%d]", val, size)
+		}
+		buf := make([]byte, size)
+		copy(buf, val)
+		return v.Set(buf)
+	}
+	n, err := strconv.ParseInt(val, 0, 64)
+	if err != nil {
+		return fmt.Errorf("%s is a %d-byte integer: %w", name, size, err)
+	}
+	buf := make([]byte, 8)
+	binary.NativeEndian.PutUint64(buf, uint64(n))
+	if size > 8 {
+		return fmt.Errorf("%s has unsupported size %d", name, size)
+	}
+	return v.Set(buf[:size])
+}
+
+// setOpsField patches a scalar member of the struct_ops value before load.
+func setOpsField(m *ebpf.MapSpec, field string, val uint32) error {
+	st, ok := m.Value.(*btf.Struct)
+	if !ok || len(m.Contents) != 1 {
+		return fmt.Errorf("map %s is not a struct_ops value", m.Name)
+	}
+	data, ok := m.Contents[0].Value.([]byte)
+	if !ok {
+		return fmt.Errorf("map %s has no raw struct data", m.Name)
+	}
+	for _, mem := range st.Members {
+		if mem.Name != field {
+			continue
+		}
+		off := int(mem.Offset.Bytes())
+		if off+4 > len(data) {
+			return fmt.Errorf("%s.%s lies outside the data", st.Name, field)
+		}
+		binary.NativeEndian.PutUint32(data[off:], val)
+		return nil
+	}
+	return fmt.Errorf("%s has no member %s", st.Name, field)
+}
+
+func loadAndRun(spec *ebpf.CollectionSpec, opsMap string) int {
+	if st := readTrim(stateFile); st == "" {
+		fmt.Fprintf(os.Stderr, "scxload: kernel lacks sched_ext support (no %s): build it with CONFIG_SCHED_CLASS_EXT=y\n", stateFile)
+		return exitLoad
+	} else if st == "enabled" {
+		fmt.Fprintf(os.Stderr, "scxload: another sched_ext scheduler is already attached (ops=%s); detach it first\n", readTrim(opsFile))
+		return exitLoad
+	}
+	name := opsName(spec.Maps[opsMap])
+	t0 := time.Now()
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			fmt.Fprintf(os.Stderr, "scxload: %s: BPF verifier rejected the scheduler:\n%+v\n", name, ve)
+		} else {
+			fmt.Fprintf(os.Stderr, "scxload: %s: loading: %v\n", name, err)
+		}
+		return exitLoad
+	}
+	defer coll.Close()
+	loaded := time.Since(t0)
+	t1 := time.Now()
+	l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps[opsMap]})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scxload: %s: attaching struct_ops: %v (check dmesg: ops.init may have failed, or another scheduler is attached)\n", name, err)
+		return exitLoad
+	}
+	fmt.Printf("scxload: attached %s (load %v, attach %v)\n", name, loaded.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	exitMap := coll.Maps[exitMapName]
+	for {
+		select {
+		case s := <-sig:
+			t2 := time.Now()
+			if err := l.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "scxload: %s: detaching: %v\n", name, err)
+				return exitLoad
+			}
+			if !waitDisabled(detachLimit) {
+				fmt.Fprintf(os.Stderr, "scxload: %s: detached on %v but %s still reads %q after %v\n", name, s, stateFile, readTrim(stateFile), detachLimit)
+				return exitLoad
+			}
+			fmt.Printf("scxload: detached %s on %v (%v)\n", name, s, time.Since(t2).Round(time.Millisecond))
+			return exitOK
+		case <-tick.C:
+			if why, kicked := kickedOut(exitMap); kicked {
+				fmt.Fprintf(os.Stderr, "scxload: %s: kicked out by the kernel: %s\n", name, why)
+				_ = l.Close()
+				return exitKicked
+			}
+		}
+	}
+}
+
+// exitRecord mirrors struct ktstr_exit in ktstr_scx.bpf.h.
+type exitRecord struct {
+	Kind     int32
+	_        uint32
+	ExitCode int64
+	Reason   [128]byte
+	Msg      [1024]byte
+}
+
+var exitKinds = map[int32]string{
+	1: "SCX_EXIT_DONE", 64: "SCX_EXIT_UNREG", 65: "SCX_EXIT_UNREG_BPF", 66: "SCX_EXIT_UNREG_KERN",
+	67: "SCX_EXIT_SYSRQ", 1024: "SCX_EXIT_ERROR", 1025: "SCX_EXIT_ERROR_BPF", 1026: "SCX_EXIT_ERROR_STALL",
+}
+
+// kickedOut reports whether sched_ext dropped the scheduler while this
+// process still holds its link. It prefers the exit record the scheduler
+// wrote; objects without one fall back to the sysfs state.
+func kickedOut(exitMap *ebpf.Map) (string, bool) {
+	if exitMap != nil {
+		var rec exitRecord
+		if err := exitMap.Lookup(uint32(0), &rec); err == nil && rec.Kind != 0 {
+			kind := exitKinds[rec.Kind]
+			if kind == "" {
+				kind = fmt.Sprintf("kind %d", rec.Kind)
+			}
+			s := fmt.Sprintf("%s (%s)", kind, cstr(rec.Reason[:]))
+			if m := cstr(rec.Msg[:]); m != "" {
+				s += ": " + m
+			}
+			return s, true
+		}
+	}
+	if st := readTrim(stateFile); st != "enabled" && st != "enabling" {
+		return fmt.Sprintf("sched_ext state is %q (the scheduler records no exit info; see dmesg)", st), true
+	}
+	return "", false
+}
+
+func waitDisabled(limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if readTrim(stateFile) == "disabled" {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+func opsName(m *ebpf.MapSpec) string {
+	st, ok := m.Value.(*btf.Struct)
+	data, ok2 := m.Contents[0].Value.([]byte)
+	if ok && ok2 {
+		for _, mem := range st.Members {
+			if mem.Name == "name" {
+				off := int(mem.Offset.Bytes())
+				if off < len(data) {
+					return cstr(data[off:])
+				}
+			}
+		}
+	}
+	return m.Name
+}
+
+func cstr(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// ProgStats is one program's verifier outcome, printed by -verify.
+type ProgStats struct {
+	Program string `json:"program"`
+	// Loaded is false when the verifier rejected the program.
+	Loaded bool `json:"loaded"`
+	// Insns is "processed N insns" from the verifier's statistics.
+	Insns int `json:"insns_processed"`
+	// TotalStates and PeakStates are the verifier's state counts.
+	TotalStates int    `json:"total_states"`
+	PeakStates  int    `json:"peak_states"`
+	Log         string `json:"log"`
+	Error       string `json:"error,omitempty"`
+}
+
+var statsRE = regexp.MustCompile(`processed (\d+) insns .*?total_states (\d+) peak_states (\d+)`)
+
+// verifyOnly loads the whole collection with branch-level logs and
+// statistics (struct_ops programs can only be verified against their map,
+// so they are loaded together) and prints one JSON object per program.
+func verifyOnly(spec *ebpf.CollectionSpec) int {
+	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{
+		LogLevel:     ebpf.LogLevelBranch | ebpf.LogLevelStats,
+		LogSizeStart: 1 << 22,
+	}}
+	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
+	names := make([]string, 0, len(spec.Programs))
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	enc := json.NewEncoder(os.Stdout)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		st := ProgStats{Program: "(collection)", Error: err.Error()}
+		if errors.As(err, &ve) {
+			st.Log = strings.Join(ve.Log, "\n")
+			fillStats(&st)
+		}
+		_ = enc.Encode(st)
+		return exitLoad
+	}
+	defer coll.Close()
+	for _, n := range names {
+		st := ProgStats{Program: n, Loaded: true}
+		if p := coll.Programs[n]; p != nil {
+			st.Log = p.VerifierLog
+		}
+		fillStats(&st)
+		_ = enc.Encode(st)
+	}
+	return exitOK
+}
+
+func fillStats(st *ProgStats) {
+	if m := statsRE.FindStringSubmatch(st.Log); m != nil {
+		st.Insns, _ = strconv.Atoi(m[1])
+		st.TotalStates, _ = strconv.Atoi(m[2])
+		st.PeakStates, _ = strconv.Atoi(m[3])
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/vmm"
+	_ "github.com/ktstr-go/ktstr/tests" // the registered tests
+)
+
+// defaultTest is what `ktstr run` runs without --test: a real sched_ext
+// scheduler on two cgroups of workers.
+const defaultTest = "demo"
+
+func init() {
+	register("run", "boot a VM and run a registered test (default: "+defaultTest+"), printing the verdict", runRun)
+}
+
+func runRun(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	name := fs.String("test", defaultTest, "registered test to run")
+	list := fs.Bool("list", false, "list registered tests and exit")
+	topo := fs.String("topology", "", "override the test's topology (N,L,C,T or 1n2l2c1t)")
+	dur := fs.Duration("duration", 0, "override the scenario duration")
+	kernelFlag := fs.String("kernel", "", "kernel to boot (path, version or cache key; default: KTSTR_KERNEL, then the cache)")
+	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
+	verbose := fs.Bool("v", false, "stream the guest console")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *list {
+		for _, t := range ktstr.Registered() {
+			fmt.Println(t.Name)
+		}
+		return 0
+	}
+	t, ok := ktstr.Lookup(*name)
+	if !ok {
+		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
+		return 2
+	}
+	test := *t
+	if *topo != "" {
+		tp, err := vmm.ParseTopology(*topo)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
+			return 2
+		}
+		test.Topology = tp
+	}
+	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
+	if *verbose {
+		ro.Console = os.Stderr
+	}
+	start := time.Now()
+	res, err := ktstr.Boot(ctx, &test, ro)
+	if errors.Is(err, ktstr.ErrNoKernel) {
+		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
+		return 1
+	}
+	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict), res.Backend,
+		test.Topology, time.Since(start).Round(100*time.Millisecond))
+	for _, r := range res.Reasons {
+		fmt.Printf("  - %s\n", r)
+	}
+	if !res.Passed() {
+		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
+		return 1
+	}
+	return 0
+}
+
+// printRecord shows the guest's progress as it happens.
+func printRecord(r guest.Record) {
+	switch r.Kind {
+	case guest.KindPhase, guest.KindSched, guest.KindAssert, guest.KindWorkers:
+		data := string(r.Data)
+		if len(data) > 300 {
+			data = data[:300] + "…"
+		}
+		fmt.Fprintf(os.Stderr, "  guest +%-7s %-8s %s\n", r.Elapsed.Round(10*time.Millisecond), r.Kind, data)
+	}
+}

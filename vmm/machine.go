@@ -1,0 +1,103 @@
+package vmm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Config is everything a backend needs to boot one test VM.
+type Config struct {
+	// Kernel is the path of a bzImage.
+	Kernel string
+	// Initramfs is the path of a cpio archive (optionally gzipped).
+	Initramfs string
+	// Cmdline is appended to the backend's own console/panic arguments.
+	Cmdline string
+	// Topology is the CPU shape the guest must see.
+	Topology Topology
+	// MemoryMB is guest RAM in MiB; it is split evenly over NUMA nodes.
+	MemoryMB int
+	// Timeout bounds the whole run; when it passes the VM is killed and
+	// Wait reports ExitTimeout. Zero means no bound beyond ctx.
+	Timeout time.Duration
+	// Console receives the guest's console (ttyS0) output as it arrives.
+	// Nil discards it (the tail is still kept for Exit.ConsoleTail).
+	Console io.Writer
+	// Interactive connects the console to Stdin/Console for a shell.
+	Interactive bool
+	Stdin       io.Reader
+	// WorkDir holds sockets and the guest-memory file; a temp dir is
+	// created (and removed) when empty.
+	WorkDir string
+	// Log receives backend diagnostics; nil means zap.NewNop().
+	Log *zap.Logger
+}
+
+// ExitReason is why a VM stopped.
+type ExitReason int
+
+const (
+	ExitClean   ExitReason = iota // guest powered off
+	ExitPanic                     // guest kernel panicked (pvpanic or console)
+	ExitTimeout                   // host watchdog killed it
+	ExitCrash                     // the VMM failed or died unexpectedly
+	ExitKilled                    // stopped by Kill or context cancellation
+)
+
+func (r ExitReason) String() string {
+	switch r {
+	case ExitClean:
+		return "clean"
+	case ExitPanic:
+		return "panic"
+	case ExitTimeout:
+		return "timeout"
+	case ExitCrash:
+		return "crash"
+	case ExitKilled:
+		return "killed"
+	}
+	return fmt.Sprintf("ExitReason(%d)", int(r))
+}
+
+// Exit describes how a VM ended.
+type Exit struct {
+	Reason ExitReason
+	// Detail is a human-readable cause (e.g. qemu's exit status).
+	Detail string
+	// ConsoleTail is the last lines of console output, for error reports.
+	ConsoleTail string
+	// Duration is wall time from Start to exit.
+	Duration time.Duration
+}
+
+// Machine is a running VM. Every backend (the in-repo KVM VMM and QEMU)
+// implements it, so the runner does not care which one booted the guest.
+type Machine interface {
+	// Channel is the guest→host data channel (the guest writes it on
+	// /dev/ttyS1): framed result records, never mixed with the console.
+	// It reaches EOF when the VM stops.
+	Channel() io.Reader
+	// Memory reads guest-physical memory while the VM runs.
+	Memory() io.ReaderAt
+	// Wait blocks until the VM stops and says why. It is safe to call
+	// more than once.
+	Wait() Exit
+	// Kill stops the VM at once; Wait then reports ExitKilled.
+	Kill()
+	// Backend names the implementation ("qemu-tcg", "qemu-kvm", "kvm").
+	Backend() string
+}
+
+// Backend starts machines.
+type Backend interface {
+	Name() string
+	// Available returns nil when the backend can run on this host, or an
+	// error naming what is missing and how to fix it.
+	Available() error
+	Start(ctx context.Context, cfg Config) (Machine, error)
+}

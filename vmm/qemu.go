@@ -1,0 +1,433 @@
+package vmm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// QEMU runs guests with qemu-system-x86_64: under KVM when /dev/kvm is
+// usable, else under TCG software emulation.
+type QEMU struct {
+	// Binary overrides the qemu executable (default: qemu-system-x86_64
+	// from PATH).
+	Binary string
+	// ForceTCG disables KVM acceleration even when /dev/kvm is usable.
+	ForceTCG bool
+}
+
+// Name reports the accelerator QEMU will use.
+func (q *QEMU) Name() string {
+	if q.useKVM() {
+		return "qemu-kvm"
+	}
+	return "qemu-tcg"
+}
+
+func (q *QEMU) binary() string {
+	if q.Binary != "" {
+		return q.Binary
+	}
+	return "qemu-system-x86_64"
+}
+
+func (q *QEMU) useKVM() bool { return !q.ForceTCG && KVMUsable() == nil }
+
+// KVMUsable returns nil when /dev/kvm can be opened for read and write, or
+// an error saying why not and what to do.
+func KVMUsable() error {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.New("/dev/kvm does not exist: enable virtualization (VT-x/AMD-V) in firmware, load kvm_intel or kvm_amd, or enable nested virtualization on this VM's host")
+	case errors.Is(err, os.ErrPermission):
+		return errors.New("/dev/kvm exists but is not accessible: add this user to the kvm group (usermod -aG kvm $USER) or run as root")
+	case err != nil:
+		return fmt.Errorf("opening /dev/kvm: %w", err)
+	}
+	f.Close()
+	return nil
+}
+
+// Available checks that the qemu binary can be found.
+func (q *QEMU) Available() error {
+	if _, err := exec.LookPath(q.binary()); err != nil {
+		return fmt.Errorf("%s not found: install it (Debian: apt-get install qemu-system-x86, or run tools/setup/install-deps.sh)", q.binary())
+	}
+	return nil
+}
+
+// qemuTailLines is how much console the Exit keeps for error reports.
+const qemuTailLines = 60
+
+// Args maps a Config onto qemu's command line. dataSock is the unix
+// socket the data channel (the guest's ttyS1) connects to; memDir holds
+// the guest-RAM files.
+func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
+	t := cfg.Topology
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Kernel == "" {
+		return nil, errors.New("vmm: Config.Kernel is empty: resolve a kernel first (see `ktstr kernel list`)")
+	}
+	mem := cfg.MemoryMB
+	if mem == 0 {
+		mem = 1024
+	}
+	// Each NUMA node gets an equal share backed by its own file, so the
+	// host can read guest RAM (Memory()). Round to 2 MiB per node.
+	perNode := (mem / t.NUMANodes) &^ 1
+	if perNode < 128 {
+		return nil, fmt.Errorf("vmm: %d MiB over %d NUMA nodes leaves %d MiB per node; give at least %d MiB", mem, t.NUMANodes, perNode, 128*t.NUMANodes)
+	}
+	if perNode*t.NUMANodes > maxLowMemMB {
+		return nil, fmt.Errorf("vmm: %d MiB of guest RAM exceeds the %d MiB this backend maps linearly; use less memory", perNode*t.NUMANodes, maxLowMemMB)
+	}
+	args := []string{
+		"-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+		"-machine", "pc",
+	}
+	if q.useKVM() {
+		args = append(args, "-accel", "kvm", "-cpu", "host")
+	} else {
+		// Multi-threaded TCG crashes guests whose kernel text is patched
+		// at run time (static keys, sched_ext attach): see FACTS.md.
+		args = append(args, "-accel", "tcg,thread=single", "-cpu", "max")
+	}
+	// QEMU gives each socket its own L3 on AMD-style CPUs: LLC = socket.
+	args = append(args,
+		"-smp", fmt.Sprintf("cpus=%d,sockets=%d,cores=%d,threads=%d", t.CPUs(), t.LLCs, t.CoresPerLLC, t.ThreadsPerCore),
+		"-m", fmt.Sprintf("%dM", perNode*t.NUMANodes))
+	cpusPerNode := t.CPUs() / t.NUMANodes
+	for n := 0; n < t.NUMANodes; n++ {
+		id := fmt.Sprintf("mem%d", n)
+		args = append(args, "-object", fmt.Sprintf("memory-backend-file,id=%s,size=%dM,mem-path=%s,share=on",
+			id, perNode, filepath.Join(memDir, id)))
+		if t.NUMANodes == 1 {
+			args = append(args, "-machine", "memory-backend="+id)
+			break
+		}
+		args = append(args, "-numa", fmt.Sprintf("node,nodeid=%d,cpus=%d-%d,memdev=%s", n, n*cpusPerNode, (n+1)*cpusPerNode-1, id))
+	}
+	for a := 0; a < t.NUMANodes && t.NUMANodes > 1; a++ {
+		for b := 0; b < t.NUMANodes; b++ {
+			if a != b {
+				args = append(args, "-numa", fmt.Sprintf("dist,src=%d,dst=%d,val=%d", a, b, NUMADistance(a, b)))
+			}
+		}
+	}
+	args = append(args,
+		"-chardev", "stdio,id=con,signal=off",
+		"-serial", "chardev:con",
+		"-chardev", "socket,id=data,path="+dataSock,
+		"-serial", "chardev:data",
+		"-device", "pvpanic",
+		"-action", "panic=exit-failure",
+		"-kernel", cfg.Kernel,
+		"-append", KernelCmdline(cfg.Cmdline),
+	)
+	if cfg.Initramfs != "" {
+		args = append(args, "-initrd", cfg.Initramfs)
+	}
+	return args, nil
+}
+
+// maxLowMemMB keeps guest RAM below the PCI hole so guest-physical
+// addresses map 1:1 onto the backing files.
+const maxLowMemMB = 2816
+
+// NUMADistance is the SLIT distance between nodes the VM describes: 10
+// local, 20 for any remote node.
+func NUMADistance(a, b int) int {
+	if a == b {
+		return 10
+	}
+	return 20
+}
+
+// KernelCmdline is the command line every backend boots with: serial
+// console, panics that end the VM (pvpanic/reboot with -no-reboot), and
+// the caller's extra arguments.
+func KernelCmdline(extra string) string {
+	base := "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic softlockup_panic=1 " +
+		"nmi_watchdog=0 tsc=reliable no_timer_check rdinit=/init i8042.noaux i8042.nomux i8042.dumbkbd"
+	if extra = strings.TrimSpace(extra); extra != "" {
+		return base + " " + extra
+	}
+	return base
+}
+
+// Start boots a VM.
+func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
+	if err := q.Available(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	workDir, cleanup, err := machineWorkDir(cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			cleanup()
+		}
+	}()
+	sock := filepath.Join(workDir, "data.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: listening for the data channel: %w", err)
+	}
+	args, err := q.Args(cfg, sock, workDir)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	cmd := exec.Command(q.binary(), args...)
+	// The VM must not outlive us, even if we are SIGKILLed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: !cfg.Interactive}
+	tail := newTailBuffer(qemuTailLines)
+	var console io.Writer = tail
+	if cfg.Console != nil {
+		console = io.MultiWriter(tail, cfg.Console)
+	}
+	cmd.Stdout = console
+	cmd.Stderr = console
+	if cfg.Interactive {
+		cmd.Stdin = cfg.Stdin
+	}
+	log.Debug("starting qemu", zap.Strings("args", args))
+	m := &qemuMachine{
+		name:    q.Name(),
+		cmd:     cmd,
+		tail:    tail,
+		done:    make(chan struct{}),
+		started: time.Now(),
+		cleanup: cleanup,
+		log:     log,
+	}
+	chanR, chanW := io.Pipe()
+	m.channel = chanR
+	if err := cmd.Start(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("vmm: starting %s: %w", q.binary(), err)
+	}
+	ok = true
+	m.memFiles = memFiles(workDir, cfg.Topology.NUMANodes)
+	m.memSize = int64((cfg.MemoryMB / cfg.Topology.NUMANodes) &^ 1)
+	if cfg.MemoryMB == 0 {
+		m.memSize = int64((1024 / cfg.Topology.NUMANodes) &^ 1)
+	}
+	m.memSize <<= 20
+
+	// Accept qemu's connection to the data channel and pump it to the pipe.
+	go func() {
+		defer ln.Close()
+		conn, err := acceptWithDone(ln, m.done)
+		if err != nil {
+			chanW.CloseWithError(io.EOF)
+			return
+		}
+		_, err = io.Copy(chanW, conn)
+		conn.Close()
+		chanW.CloseWithError(err)
+	}()
+	go m.wait(ctx, cfg.Timeout)
+	return m, nil
+}
+
+type qemuMachine struct {
+	name     string
+	cmd      *exec.Cmd
+	tail     *tailBuffer
+	channel  io.Reader
+	memFiles []string
+	memSize  int64
+	started  time.Time
+	cleanup  func()
+	log      *zap.Logger
+
+	mu       sync.Mutex
+	killedAs ExitReason // set before a deliberate kill
+	killed   bool
+	exit     Exit
+	done     chan struct{}
+}
+
+func (m *qemuMachine) Backend() string     { return m.name }
+func (m *qemuMachine) Channel() io.Reader  { return m.channel }
+func (m *qemuMachine) Memory() io.ReaderAt { return &fileMemory{files: m.memFiles, nodeSize: m.memSize} }
+
+func (m *qemuMachine) Wait() Exit {
+	<-m.done
+	return m.exit
+}
+
+func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
+
+func (m *qemuMachine) kill(reason ExitReason) {
+	m.mu.Lock()
+	if !m.killed {
+		m.killed, m.killedAs = true, reason
+		if m.cmd.Process != nil {
+			_ = m.cmd.Process.Kill()
+		}
+	}
+	m.mu.Unlock()
+}
+
+func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
+	stop := make(chan struct{})
+	go func() {
+		var timer <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-timer:
+			m.kill(ExitTimeout)
+		case <-ctx.Done():
+			m.kill(ExitKilled)
+		case <-stop:
+		}
+	}()
+	err := m.cmd.Wait()
+	close(stop)
+	ex := Exit{Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
+	m.mu.Lock()
+	killed, reason := m.killed, m.killedAs
+	m.mu.Unlock()
+	switch {
+	case killed:
+		ex.Reason = reason
+		if reason == ExitTimeout {
+			ex.Detail = fmt.Sprintf("no power-off within %s; VM killed", timeout)
+		} else {
+			ex.Detail = "VM killed"
+		}
+	case err == nil:
+		ex.Reason = ExitClean
+		if m.tail.Panicked() {
+			ex.Reason, ex.Detail = ExitPanic, "kernel panic on the console"
+		}
+	default:
+		var ee *exec.ExitError
+		qemuErr := strings.Contains(ex.ConsoleTail, "qemu-system")
+		if errors.As(err, &ee) && ee.ExitCode() == 1 && !qemuErr {
+			// -action panic=exit-failure: a pvpanic event makes qemu exit 1.
+			ex.Reason, ex.Detail = ExitPanic, "guest kernel panicked (pvpanic)"
+		} else {
+			ex.Reason, ex.Detail = ExitCrash, fmt.Sprintf("qemu: %v: %s", err, lastLine(ex.ConsoleTail))
+		}
+	}
+	m.exit = ex
+	m.cleanup()
+	close(m.done)
+	m.log.Debug("vm exited", zap.String("reason", ex.Reason.String()), zap.String("detail", ex.Detail), zap.Duration("took", ex.Duration))
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// acceptWithDone accepts one connection, giving up when done closes (qemu
+// died before connecting).
+func acceptWithDone(ln net.Listener, done <-chan struct{}) (net.Conn, error) {
+	go func() {
+		<-done
+		ln.Close()
+	}()
+	return ln.Accept()
+}
+
+// machineWorkDir returns dir (or a new temp dir, preferring tmpfs so guest
+// RAM files cost no disk I/O) and a cleanup that removes what it created.
+func machineWorkDir(dir string) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("vmm: creating work dir: %w", err)
+		}
+		return dir, func() {
+			for _, g := range []string{"mem*", "data.sock"} {
+				ms, _ := filepath.Glob(filepath.Join(dir, g))
+				for _, f := range ms {
+					os.Remove(f)
+				}
+			}
+		}, nil
+	}
+	base := ""
+	var st unix.Statfs_t
+	if unix.Statfs("/dev/shm", &st) == nil && st.Type == unix.TMPFS_MAGIC {
+		base = "/dev/shm"
+	}
+	d, err := os.MkdirTemp(base, "ktstr-vm-")
+	if err != nil {
+		return "", nil, fmt.Errorf("vmm: creating work dir: %w", err)
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
+func memFiles(dir string, nodes int) []string {
+	fs := make([]string, nodes)
+	for i := range fs {
+		fs[i] = filepath.Join(dir, fmt.Sprintf("mem%d", i))
+	}
+	return fs
+}
+
+// fileMemory reads guest-physical memory from the backing files: node i
+// covers [i*nodeSize, (i+1)*nodeSize).
+type fileMemory struct {
+	files    []string
+	nodeSize int64
+}
+
+func (fm *fileMemory) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		idx := off / fm.nodeSize
+		if off < 0 || idx >= int64(len(fm.files)) {
+			return n, fmt.Errorf("guest-physical address %#x is outside guest RAM: %w", off, io.EOF)
+		}
+		within := off % fm.nodeSize
+		chunk := p
+		if rest := fm.nodeSize - within; int64(len(chunk)) > rest {
+			chunk = chunk[:rest]
+		}
+		f, err := os.Open(fm.files[idx])
+		if err != nil {
+			return n, fmt.Errorf("reading guest memory: %w", err)
+		}
+		k, err := f.ReadAt(chunk, within)
+		f.Close()
+		n += k
+		if err != nil {
+			return n, fmt.Errorf("reading guest memory at %#x: %w", off, err)
+		}
+		p, off = p[k:], off+int64(k)
+	}
+	return n, nil
+}
