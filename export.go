@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -109,9 +110,13 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %s of test %s: command line: %w", s.Name, t.Name, err)
 	}
-	for gp := range files {
+	for gp, hp := range files {
 		if !strings.HasPrefix(path.Clean(gp), SchedDir) {
 			return nil, fmt.Errorf("scheduler %s: file %s is outside %s; scheduler files must live under %s", s.Name, gp, SchedDir, SchedDir)
+		}
+		// The exporter may run in another directory.
+		if abs, err := filepath.Abs(hp); err == nil {
+			files[gp] = abs
 		}
 	}
 	m.Scheduler.Files = files
@@ -138,6 +143,9 @@ func exportFacts(t *Test) *ExportManifest {
 		m.WritesBPFMaps = w.WritesBPFMaps()
 	}
 	if s := t.Scheduler; s != nil {
+		if m.Watchdog == 0 {
+			m.Watchdog = s.Watchdog
+		}
 		m.Scheduler = &ExportScheduler{Name: s.Name}
 		if kb, ok := any(s).(kernelBuiltin); ok {
 			m.Scheduler.KernelBuiltin = kb.KernelBuiltin()
@@ -170,7 +178,7 @@ func closeMatches(name string, names []string) []string {
 		switch {
 		case strings.Contains(ln, lname) || strings.Contains(lname, ln):
 			cs = append(cs, cand{n, 0})
-		case d <= max(2, len(name)/3):
+		case d <= max(2, len(name)/5):
 			cs = append(cs, cand{n, d})
 		}
 	}

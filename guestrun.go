@@ -1,6 +1,8 @@
 package ktstr
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -128,42 +130,99 @@ func emit(kind string, payload any) {
 	}
 }
 
-// runBody runs a test body inside the guest and sends the final record.
+// runBody runs a test body inside the guest and sends the final record:
+// set up the test's cgroup, attach the scheduler, run the body, collect
+// every check, confirm the scheduler survived, tear everything down.
 func runBody(opts *Opts, body func(*scenario.Ctx) error) {
+	reasons, verdict := runBodyChecked(opts, body)
+	code := 0
+	if verdict != VerdictPass && verdict != VerdictSkip {
+		code = 1
+	}
+	sendFinal(verdict, code, reasons...)
+}
+
+func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []string, verdict string) {
 	log := zap.NewNop()
 	dur, err := time.ParseDuration(guest.CmdlineValue("ktstr.duration"))
 	if err != nil || dur <= 0 {
 		dur = DefaultDuration
 	}
 	if err := os.MkdirAll(CgroupRoot, 0o755); err != nil {
-		sendFinal(VerdictFail, 1, fmt.Sprintf("creating %s: %v", CgroupRoot, err))
-		return
+		return []string{fmt.Sprintf("creating %s: %v", CgroupRoot, err)}, VerdictFail
 	}
 	defer os.Remove(CgroupRoot)
 	if err := os.WriteFile(CgroupRoot+"/cgroup.subtree_control", []byte("+cpu +cpuset"), 0); err != nil {
-		sendFinal(VerdictFail, 1, fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err))
-		return
+		return []string{fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err)}, VerdictFail
 	}
-	ctx, err := scenario.NewCtx(scenario.CtxConfig{
+	cfg := scenario.CtxConfig{
 		Topology:   opts.Topology,
 		Duration:   dur,
 		CgroupRoot: CgroupRoot,
 		Emit:       emit,
 		Log:        log,
-	})
+	}
+	var sched *guest.SchedHandle
+	if s := opts.Scheduler; s != nil {
+		flags := opts.Flags
+		if f := guest.CmdlineValue("ktstr.flags"); f != "" {
+			flags = strings.Split(f, ",")
+		}
+		argv, err := s.Argv(flags)
+		if err != nil {
+			return []string{fmt.Sprintf("scheduler %s: %v", s.Name, err)}, VerdictFail
+		}
+		sched, err = guest.StartScheduler(context.Background(), guest.SchedSpec{
+			Name: s.Name, Argv: argv, Watchdog: opts.Watchdog, Emit: emit, Log: log,
+		})
+		if err != nil {
+			return []string{fmt.Sprintf("scheduler %s did not attach: %v", s.Name, err)}, VerdictFail
+		}
+		cfg.Scheduler = sched
+	}
+	ctx, err := scenario.NewCtx(cfg)
 	if err != nil {
-		sendFinal(VerdictFail, 1, fmt.Sprintf("setting up the scenario: %v", err))
-		return
+		if sched != nil {
+			_ = sched.Stop()
+		}
+		return []string{fmt.Sprintf("setting up the scenario: %v", err)}, VerdictFail
 	}
-	var reasons []string
-	if err := body(ctx); err != nil {
-		reasons = append(reasons, err.Error())
+	bodyErr := body(ctx)
+	res := ctx.Result()
+	if err := ctx.Close(); err != nil {
+		reasons = append(reasons, fmt.Sprintf("cleaning up the scenario: %v", err))
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
 	}
-	if len(reasons) > 0 {
-		sendFinal(VerdictFail, 1, reasons...)
-		return
+	var check *scenario.CheckError
+	switch {
+	case bodyErr == nil:
+	case errors.As(bodyErr, &check):
+		// Its failures are in res already; listed once below.
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
+	default:
+		reasons = append(reasons, bodyErr.Error())
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
 	}
-	sendFinal(VerdictPass, 0)
+	for _, d := range res.Details {
+		reasons = append(reasons, d.String())
+	}
+	if sched != nil {
+		// A scheduler that died fails the test even if the workers
+		// looked fine.
+		if err := sched.Alive(); err != nil {
+			reasons = append(reasons, err.Error())
+			res.Verdict = res.Verdict.Merge(scenario.Fail)
+		}
+		if err := sched.Stop(); err != nil {
+			reasons = append(reasons, fmt.Sprintf("detaching %s: %v", sched.Name(), err))
+			res.Verdict = res.Verdict.Merge(scenario.Fail)
+		}
+	}
+	if res.Verdict == scenario.Skip && bodyErr == nil && len(res.Checks) == 0 {
+		// A body with no checks that returned nil passed.
+		res.Verdict = scenario.Pass
+	}
+	return reasons, res.Verdict.String()
 }
 
 func unameRelease() string {
@@ -187,3 +246,7 @@ func onlineCPUs() int {
 	}
 	return n
 }
+
+// Emit sends a record to the host from inside a test body (e.g. custom
+// output). Outside a guest it does nothing.
+func Emit(kind string, payload any) { emit(kind, payload) }

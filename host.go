@@ -30,6 +30,9 @@ type RunOptions struct {
 	Console io.Writer
 	// OnRecord is called for every record the guest sends, as it arrives.
 	OnRecord func(guest.Record)
+	// OnMachine is called once the VM is running, e.g. to read guest
+	// memory with Machine.Memory while the test runs.
+	OnMachine func(vmm.Machine)
 	// Duration, if set, overrides the test's scenario duration.
 	Duration time.Duration
 	Log      *zap.Logger
@@ -143,6 +146,9 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("booting VM for %s: %w", spec.name, err)
 	}
 	res := &Result{Test: spec.name, Backend: m.Backend(), Kernel: k}
+	if ro.OnMachine != nil {
+		ro.OnMachine(m)
+	}
 	var wg sync.WaitGroup
 	var final *guest.Final
 	var chanErr error

@@ -158,17 +158,21 @@ func toolRun(args []string, stdout, stderr io.Writer) int {
 	if r.cgroup == "" {
 		r.cgroup = filepath.Join(cgroupMount, fmt.Sprintf("ktstr-%d", os.Getpid()))
 	}
-	reasons, err := r.run()
+	verdict, reasons, err := r.run()
 	if err != nil {
 		fmt.Fprintf(stderr, "ktstr: %s: %v\n", t.Name, err)
 		return 1
 	}
-	if len(reasons) > 0 {
-		fmt.Fprintf(stderr, "ktstr: %s failed:\n  %s\n", t.Name, strings.Join(reasons, "\n  "))
-		return 1
+	switch verdict {
+	case scenario.Pass:
+		fmt.Fprintf(stdout, "ktstr: %s passed\n", t.Name)
+		return 0
+	case scenario.Skip:
+		fmt.Fprintf(stdout, "ktstr: %s skipped: %s\n", t.Name, strings.Join(reasons, "; "))
+		return 0
 	}
-	fmt.Fprintf(stdout, "ktstr: %s passed\n", t.Name)
-	return 0
+	fmt.Fprintf(stderr, "ktstr: %s: %s:\n  %s\n", t.Name, verdict, strings.Join(reasons, "\n  "))
+	return 1
 }
 
 // parseSeconds accepts a whole number of seconds (what the .run script's
@@ -188,47 +192,42 @@ func parseSeconds(flagName, s string) (time.Duration, error) {
 }
 
 // run checks the host, sets up the test's cgroup, runs the body and always
-// tears the cgroup down. It returns the failure reasons of the test, or an
-// error when the test could not run at all.
-func (r *hostRun) run() (reasons []string, err error) {
+// tears the cgroup down. It returns the verdict and every reason behind
+// it, or an error when the test could not run at all. The verdict logic
+// is the guest runner's (runBody), so a test judges the same in both.
+func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) {
 	if err := r.checkHost(); err != nil {
-		return nil, err
+		return scenario.Fail, nil, err
 	}
 	if err := r.makeCgroup(); err != nil {
-		return nil, err
+		return scenario.Fail, nil, err
 	}
 	defer func() {
 		if cerr := removeCgroupTree(r.cgroup); cerr != nil && err == nil {
 			reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
+			verdict = verdict.Merge(scenario.Fail)
 		}
 	}()
-	var sched scenario.SchedulerControl
-	if s := r.test.Scheduler; s != nil {
-		hs := &hostScheduler{name: s.Name}
-		if err := hs.Alive(); err != nil {
-			return nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
-		}
-		sched = hs
-	}
-	fmt.Fprintf(r.out, "ktstr: running %s on this host: duration %s, watchdog %s, cgroup %s\n",
-		r.test.Name, r.duration, watchdogString(r.watchdog), r.cgroup)
-	ctx, err := scenario.NewCtx(scenario.CtxConfig{
+	cfg := scenario.CtxConfig{
 		Topology:   effectiveTopology(&r.test.Opts),
 		Duration:   r.duration,
 		CgroupRoot: r.cgroup,
 		Emit:       r.emit,
-		Scheduler:  sched,
 		Log:        r.log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("setting up the scenario: %w", err)
 	}
-	if c, ok := any(ctx).(interface{ Close() error }); ok {
-		defer func() {
-			if cerr := c.Close(); cerr != nil {
-				reasons = append(reasons, fmt.Sprintf("closing the scenario: %v", cerr))
-			}
-		}()
+	var sched *hostScheduler
+	if s := r.test.Scheduler; s != nil {
+		sched = &hostScheduler{name: s.Name}
+		if err := sched.Alive(); err != nil {
+			return scenario.Fail, nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
+		}
+		cfg.Scheduler = sched
+	}
+	fmt.Fprintf(r.out, "ktstr: running %s on this host: duration %s, watchdog %s, cgroup %s\n",
+		r.test.Name, r.duration, watchdogString(r.watchdog), r.cgroup)
+	ctx, err := scenario.NewCtx(cfg)
+	if err != nil {
+		return scenario.Fail, nil, fmt.Errorf("setting up the scenario: %w", err)
 	}
 
 	// The body has no context to cancel, so a signal or a hung body ends
@@ -242,22 +241,43 @@ func (r *hostRun) run() (reasons []string, err error) {
 	limit := 3*r.duration + time.Minute
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
+	var bodyErr error
 	select {
-	case berr := <-done:
-		if berr != nil {
-			reasons = append(reasons, berr.Error())
-		}
+	case bodyErr = <-done:
 	case sig := <-sigs:
-		return append(reasons, fmt.Sprintf("interrupted by %v", sig)), nil
+		return scenario.Fail, []string{fmt.Sprintf("interrupted by %v", sig)}, nil
 	case <-timer.C:
-		return append(reasons, fmt.Sprintf("test body did not return within %s (3x duration + 1m)", limit)), nil
+		return scenario.Fail, []string{fmt.Sprintf("test body did not return within %s (3x duration + 1m)", limit)}, nil
+	}
+	res := ctx.Result()
+	if err := ctx.Close(); err != nil {
+		reasons = append(reasons, fmt.Sprintf("cleaning up the scenario: %v", err))
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
+	}
+	var check *scenario.CheckError
+	switch {
+	case bodyErr == nil:
+	case errors.As(bodyErr, &check):
+		// Its failures are in res already.
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
+	default:
+		reasons = append(reasons, bodyErr.Error())
+		res.Verdict = res.Verdict.Merge(scenario.Fail)
+	}
+	for _, d := range res.Details {
+		reasons = append(reasons, d.String())
 	}
 	if sched != nil {
 		if err := sched.Alive(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("after the scenario: %v", err))
+			res.Verdict = res.Verdict.Merge(scenario.Fail)
 		}
 	}
-	return reasons, nil
+	if res.Verdict == scenario.Skip && bodyErr == nil && len(res.Checks) == 0 {
+		// A body with no checks that returned nil passed.
+		res.Verdict = scenario.Pass
+	}
+	return res.Verdict, reasons, nil
 }
 
 func watchdogString(d time.Duration) string {
@@ -347,7 +367,7 @@ func removeCgroupTree(root string) error {
 	}
 	// cgroup.kill (Linux 5.14) kills the whole subtree atomically; older
 	// kernels get SIGKILL per listed process.
-	if err := os.WriteFile(filepath.Join(root, "cgroup.kill"), []byte("1"), 0); err != nil {
+	if err := writeExisting(filepath.Join(root, "cgroup.kill"), "1"); err != nil {
 		killTree(root)
 	}
 	var dirs []string
@@ -373,6 +393,19 @@ func removeCgroupTree(root string) error {
 		}
 	}
 	return nil
+}
+
+// writeExisting writes to a control file without ever creating one.
+func writeExisting(path, val string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(val)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func killTree(root string) {

@@ -3,7 +3,6 @@ package ktstr
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -20,20 +19,9 @@ import (
 // Without a kernel it skips t with the KTSTR_KERNEL hint.
 func Run(t *testing.T, opts Opts, body func(*scenario.Ctx) error) {
 	t.Helper()
-	if guest.IsChild() {
-		runBody(&opts, body)
-		return
+	if res := RunResultWith(t, opts, RunOptions{}, body); res != nil {
+		report(t, res, nil)
 	}
-	if testing.Short() {
-		t.Skip("ktstr: VM tests are skipped under -short")
-	}
-	res, err := boot(context.Background(), bootSpec{
-		name:    t.Name(),
-		mode:    "gotest",
-		cmdline: map[string]string{"ktstr.test": t.Name()},
-		opts:    opts,
-	}, RunOptions{Log: testLogger(t), OnRecord: logRecord(t)})
-	report(t, res, err)
 }
 
 // RunResult is Run for tests of the harness itself: it returns the host's
@@ -41,6 +29,12 @@ func Run(t *testing.T, opts Opts, body func(*scenario.Ctx) error) {
 // (panic, hang, failed check) is judged as such. It returns nil inside the
 // guest and skips t when no kernel is found.
 func RunResult(t *testing.T, opts Opts, body func(*scenario.Ctx) error) *Result {
+	t.Helper()
+	return RunResultWith(t, opts, RunOptions{}, body)
+}
+
+// RunResultWith is RunResult with host-side options (e.g. OnMachine).
+func RunResultWith(t *testing.T, opts Opts, ro RunOptions, body func(*scenario.Ctx) error) *Result {
 	t.Helper()
 	if guest.IsChild() {
 		runBody(&opts, body)
@@ -54,7 +48,7 @@ func RunResult(t *testing.T, opts Opts, body func(*scenario.Ctx) error) *Result 
 		mode:    "gotest",
 		cmdline: map[string]string{"ktstr.test": t.Name()},
 		opts:    opts,
-	}, RunOptions{Log: testLogger(t), OnRecord: logRecord(t)})
+	}, withTestDefaults(t, ro))
 	if errors.Is(err, ErrNoKernel) {
 		t.Skipf("ktstr: %v", err)
 	}
@@ -62,6 +56,16 @@ func RunResult(t *testing.T, opts Opts, body func(*scenario.Ctx) error) *Result 
 		t.Fatalf("ktstr: %v", err)
 	}
 	return res
+}
+
+func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
+	if ro.Log == nil {
+		ro.Log = testLogger(t)
+	}
+	if ro.OnRecord == nil {
+		ro.OnRecord = logRecord(t)
+	}
+	return ro
 }
 
 // RunRegistered runs every registered test as a subtest of t.
@@ -80,7 +84,7 @@ func RunTest(t *testing.T, rt *Test) {
 	if testing.Short() {
 		t.Skip("ktstr: VM tests are skipped under -short")
 	}
-	res, err := Boot(context.Background(), rt, RunOptions{Log: testLogger(t), OnRecord: logRecord(t)})
+	res, err := Boot(context.Background(), rt, withTestDefaults(t, RunOptions{}))
 	report(t, res, err)
 }
 
@@ -138,5 +142,3 @@ func testLogger(t *testing.T) *zap.Logger {
 	}
 	return lg
 }
-
-var _ = fmt.Sprintf

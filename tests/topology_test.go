@@ -19,11 +19,21 @@ func TestTopologyShapes(t *testing.T) {
 	for _, shape := range []string{"1n1l2c1t", "1n2l2c2t", "2n2l2c1t"} {
 		topo := vmm.MustTopology(shape)
 		t.Run(shape, func(t *testing.T) {
-			ktstr.Run(t, ktstr.Opts{Topology: topo, Duration: 1}, func(*scenario.Ctx) error {
+			ktstr.Run(t, ktstr.Opts{Topology: topo}, func(*scenario.Ctx) error {
 				return checkTopology(topo)
 			})
 		})
 	}
+	// The check itself must catch a wrong shape: the same guest compared
+	// with another topology fails.
+	t.Run("mismatch_detected", func(t *testing.T) {
+		ktstr.Run(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t")}, func(*scenario.Ctx) error {
+			if err := checkTopology(vmm.MustTopology("1n2l1c1t")); err == nil {
+				return fmt.Errorf("a 1n1l2c1t guest passed the 1n2l1c1t check")
+			}
+			return nil
+		})
+	})
 }
 
 func readSys(p string) (string, error) {

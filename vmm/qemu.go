@@ -270,9 +270,11 @@ type qemuMachine struct {
 	done     chan struct{}
 }
 
-func (m *qemuMachine) Backend() string     { return m.name }
-func (m *qemuMachine) Channel() io.Reader  { return m.channel }
-func (m *qemuMachine) Memory() io.ReaderAt { return &fileMemory{files: m.memFiles, nodeSize: m.memSize} }
+func (m *qemuMachine) Backend() string    { return m.name }
+func (m *qemuMachine) Channel() io.Reader { return m.channel }
+func (m *qemuMachine) Memory() io.ReaderAt {
+	return &fileMemory{files: m.memFiles, nodeSize: m.memSize}
+}
 
 func (m *qemuMachine) Wait() Exit {
 	<-m.done

@@ -256,6 +256,10 @@ func ensure(dir string, log *zap.Logger, build func(tmp string) error) error {
 	if err := build(tmp); err != nil {
 		return err
 	}
+	// MkdirTemp made it private; the entry is shared like any cache.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("sched cache entry: %w", err)
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if _, serr := os.Stat(dir); serr == nil {
 			return nil // another process won the race
@@ -453,20 +457,25 @@ func buildRef(ctx context.Context, cfg BuildConfig, dir string) error {
 }
 
 // buildTree runs the kernel's tools/sched_ext Makefile out of tree: the
-// tree's libbpf, our clang and bpftool (Debian's bpftool generates
-// skeletons the tree's libbpf accepts), linked statically against
+// tree's libbpf and bpftool with our clang, linked statically against
 // Debian's libelf/zlib/zstd.
 func buildTree(ctx context.Context, cfg BuildConfig, dir string) error {
 	obj := filepath.Join(dir, "obj")
-	bpftool, err := exec.LookPath(cfg.Bpftool)
-	if err != nil {
-		return fmt.Errorf("%s not found: install bpftool (tools/setup/install-deps.sh)", cfg.Bpftool)
+	if err := os.MkdirAll(obj, 0o755); err != nil {
+		return err
 	}
 	args := []string{"-C", filepath.Join(cfg.KernelSrc, "tools/sched_ext"), "O=" + obj,
-		"CLANG=" + cfg.Clang, "BPFTOOL=" + bpftool, "VMLINUX_BTF=" + cfg.Vmlinux,
-		"LDFLAGS=-static -lelf -lz -lzstd -lpthread", "-j2"}
-	args = append(args, KernelTreeScheds...)
-	if err := run(ctx, cfg.Log, dir, nil, "make", args...); err != nil {
+		"CLANG=" + cfg.Clang, "VMLINUX_BTF=" + cfg.Vmlinux, "-j2"}
+	// libbpf and bpftool first, dynamically: libbpf's sub-make also links
+	// libbpf.so, which a global -static would break. The tree's bpftool is
+	// needed (Debian's 7.1 generates skeletons without struct_ops
+	// members). Then the second make only links the schedulers, static.
+	if err := run(ctx, cfg.Log, dir, nil, "make", append(args,
+		filepath.Join(obj, "build/obj/libbpf/libbpf.a"), filepath.Join(obj, "build/sbin/bpftool"))...); err != nil {
+		return fmt.Errorf("building the kernel tree's libbpf and bpftool: %w", err)
+	}
+	args = append(args, "LDFLAGS=-static -lelf -lz -lzstd -lpthread")
+	if err := run(ctx, cfg.Log, dir, nil, "make", append(args, KernelTreeScheds...)...); err != nil {
 		return fmt.Errorf("building the kernel tree's schedulers: %w", err)
 	}
 	for _, n := range KernelTreeScheds {

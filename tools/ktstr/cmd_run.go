@@ -11,8 +11,8 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/vmm"
 	_ "github.com/ktstr-go/ktstr/tests" // the registered tests
+	"github.com/ktstr-go/ktstr/vmm"
 )
 
 // defaultTest is what `ktstr run` runs without --test: a real sched_ext

@@ -12,7 +12,7 @@ pkgs=(
   build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod
   clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
   busybox-static bash-static acpica-tools shellcheck docker-registry
-  bazel-bootstrap
+  bazel-bootstrap bazel-skylib bazel-platforms npm
 )
 
 missing=()

@@ -280,6 +280,25 @@ var exitKinds = map[int32]string{
 // process still holds its link. It prefers the exit record the scheduler
 // wrote; objects without one fall back to the sysfs state.
 func kickedOut(exitMap *ebpf.Map) (string, bool) {
+	if why, ok := exitRecorded(exitMap); ok {
+		return why, true
+	}
+	st := readTrim(stateFile)
+	if st == "enabled" || st == "enabling" {
+		return "", false
+	}
+	// The kernel flips the state before its disable work calls ops.exit,
+	// so give the exit record a moment to appear.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if why, ok := exitRecorded(exitMap); ok {
+			return why, true
+		}
+	}
+	return fmt.Sprintf("sched_ext state is %q (the scheduler records no exit info; see dmesg)", st), true
+}
+
+// exitRecorded reads the exit record the scheduler's ops.exit wrote.
+func exitRecorded(exitMap *ebpf.Map) (string, bool) {
 	if exitMap != nil {
 		var rec exitRecord
 		if err := exitMap.Lookup(uint32(0), &rec); err == nil && rec.Kind != 0 {
@@ -293,9 +312,6 @@ func kickedOut(exitMap *ebpf.Map) (string, bool) {
 			}
 			return s, true
 		}
-	}
-	if st := readTrim(stateFile); st != "enabled" && st != "enabling" {
-		return fmt.Sprintf("sched_ext state is %q (the scheduler records no exit info; see dmesg)", st), true
 	}
 	return "", false
 }

@@ -1,0 +1,313 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf/btf"
+	"go.uber.org/zap"
+)
+
+// BuildOptions says what to build and where to keep it.
+type BuildOptions struct {
+	// Source is a kernel tree directory, a tarball path, an http(s)
+	// tarball URL (with #sha256=HEX or SHA256), or git+URL#REF. Empty
+	// means DefaultSource.
+	Source string
+	// SHA256 is the checksum of a tarball URL when Source does not carry
+	// one.
+	SHA256 string
+	// Jobs is make's -j; 0 means the number of CPUs.
+	Jobs int
+	// CacheDir is the kernel cache; empty means DefaultCacheDir.
+	CacheDir string
+	// Force rebuilds even when the cache already has the key.
+	Force bool
+	// WorkDir is where the temporary build directory is made; empty means
+	// os.TempDir(). A build needs about 1.5 GB there.
+	WorkDir string
+	// Logger gets phase logs; nil means none.
+	Logger *zap.Logger
+	// Status, if set, gets a live one-line view of make (use it for a TTY).
+	Status io.Writer
+
+	// kconfig replaces EmbeddedKconfig (tests use small fragments).
+	kconfig string
+}
+
+// Build builds a kernel with the embedded kconfig fragment and stores it in
+// the cache, or returns the cached one when the cache already holds the
+// same source (version/commit) with the same fragment hash: the Bazel rule
+// and `go test` share one build that way. Local trees are always rebuilt
+// (their content has no version to key on); ccache keeps that fast.
+//
+// Base config: tinyconfig, not defconfig. With the same fragment merged on
+// top, tinyconfig builds in ~5.5 min at -j2 on the reference machine
+// against ~20 min for defconfig, boots to /init in 1.9 s instead of 3.7 s
+// under TCG, and carries no drivers a VM never uses. The fragment must then
+// spell out everything the harness relies on, which the post-olddefconfig
+// check enforces.
+func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
+	lg := opts.Logger
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	fragment := opts.kconfig
+	if fragment == "" {
+		fragment = EmbeddedKconfig
+	}
+	arch := HostArch()
+	if arch != "x86_64" {
+		return nil, fmt.Errorf("building kernels is supported on x86_64 only (this is %s): pull a prebuilt kernel instead", arch)
+	}
+	src, err := parseSource(opts.Source, opts.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := OpenCache(opts.CacheDir, lg)
+	if err != nil {
+		return nil, err
+	}
+	parent := opts.WorkDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	work, err := os.MkdirTemp(parent, "ktstr-kbuild-")
+	if err != nil {
+		return nil, fmt.Errorf("creating build directory: %w", err)
+	}
+	// Everything the build leaves behind is in work; the cache gets its
+	// copies by commit, so a cancelled build leaves nothing.
+	defer os.RemoveAll(work)
+
+	version, key, err := src.identify(ctx, cache, filepath.Join(work, "dl"), arch, kconfigHashOf(fragment))
+	if err != nil {
+		return nil, err
+	}
+	lg = lg.With(zap.String("key", key))
+	unlock, err := cache.lockKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !opts.Force && src.kind != SourceLocal {
+		if e, err := cache.Lookup(key); err == nil {
+			lg.Info("kernel already cached", zap.String("image", e.Image))
+			return kernelFromEntry(e, "cache"), nil
+		} else if !errors.Is(err, ErrNotFound) {
+			lg.Warn("cached kernel unusable, rebuilding", zap.Error(err))
+		}
+	}
+
+	start := time.Now()
+	b := &builder{opts: opts, lg: lg, work: work, out: filepath.Join(work, "out"), fragment: fragment}
+	logf, err := os.Create(filepath.Join(work, "build.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	b.log = logf
+
+	lg.Info("preparing kernel source", zap.String("source", src.describe()))
+	b.src, err = src.materialize(ctx, work)
+	if err != nil {
+		return nil, err
+	}
+	if version == "" {
+		if version, err = makefileVersion(b.src); err != nil {
+			return nil, err
+		}
+	}
+	b.env = b.environment(cache.Root())
+	if err := b.configure(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.compile(ctx); err != nil {
+		return nil, err
+	}
+	vmlinux, err := b.stripVmlinux(ctx)
+	if err != nil {
+		return nil, err
+	}
+	meta := Metadata{
+		Version:      version,
+		Source:       src.kind,
+		SourceDetail: src.describe(),
+		Arch:         arch,
+		KconfigHash:  kconfigHashOf(fragment),
+		BuiltAt:      time.Now().UTC(),
+		BuildSeconds: time.Since(start).Seconds(),
+		Toolchain:    toolchain(ctx, b.env),
+	}
+	e, err := cache.Store(ctx, key, Files{
+		Image:   filepath.Join(b.out, imageRelPath(arch)),
+		Vmlinux: vmlinux,
+		Config:  filepath.Join(b.out, ".config"),
+	}, meta)
+	if err != nil {
+		return nil, err
+	}
+	lg.Info("kernel built", zap.Duration("took", time.Since(start).Round(time.Second)), zap.Int64("image_bytes", fileSize(e.Image)), zap.Int64("vmlinux_bytes", fileSize(e.Vmlinux)))
+	return kernelFromEntry(e, "built"), nil
+}
+
+type builder struct {
+	opts     BuildOptions
+	lg       *zap.Logger
+	work     string
+	src      string
+	out      string
+	fragment string
+	env      []string
+	log      io.Writer
+}
+
+// environment adds ccache settings when ccache is installed. CCACHE_DIR
+// sits in the kernel cache directory so a rebuild after `kernel clean` is
+// quick. BASEDIR plus NOHASHDIR make hits independent of the random temp
+// directory name (paths under work are hashed relative, and -g's cwd is not
+// hashed: the DWARF we would get wrong is stripped anyway).
+func (b *builder) environment(cacheRoot string) []string {
+	env := append(os.Environ(), "KBUILD_BUILD_USER=ktstr", "KBUILD_BUILD_HOST=ktstr")
+	if _, err := exec.LookPath("ccache"); err == nil {
+		dir := os.Getenv("KTSTR_CCACHE_DIR")
+		if dir == "" {
+			dir = filepath.Join(cacheRoot, "ccache")
+		}
+		env = append(env, "CCACHE_DIR="+dir, "CCACHE_BASEDIR="+b.work, "CCACHE_NOHASHDIR=1")
+		b.lg.Info("using ccache", zap.String("dir", dir))
+	}
+	return env
+}
+
+func (b *builder) makeArgs(targets ...string) []string {
+	args := []string{"-C", b.src, "O=" + b.out}
+	if _, err := exec.LookPath("ccache"); err == nil {
+		args = append(args, "CC=ccache gcc", "HOSTCC=ccache gcc")
+	}
+	return append(args, targets...)
+}
+
+// configure makes tinyconfig, merges the fragment with merge_config.sh -m
+// (merge only: olddefconfig then resolves dependencies once), and checks
+// that every fragment line survived.
+func (b *builder) configure(ctx context.Context) error {
+	if err := os.MkdirAll(b.out, 0o755); err != nil {
+		return err
+	}
+	b.lg.Info("configuring kernel (tinyconfig + ktstr.kconfig + olddefconfig)")
+	if err := runCmd(ctx, b.src, b.env, b.log, nil, "make tinyconfig", "make", b.makeArgs("tinyconfig")...); err != nil {
+		return err
+	}
+	frag := filepath.Join(b.work, "ktstr.kconfig")
+	if err := os.WriteFile(frag, []byte(b.fragment), 0o644); err != nil {
+		return err
+	}
+	cfg := filepath.Join(b.out, ".config")
+	if err := runCmd(ctx, b.out, b.env, b.log, nil, "merge_config.sh", filepath.Join(b.src, "scripts/kconfig/merge_config.sh"), "-m", "-O", b.out, cfg, frag); err != nil {
+		return err
+	}
+	if err := runCmd(ctx, b.src, b.env, b.log, nil, "make olddefconfig", "make", b.makeArgs("olddefconfig")...); err != nil {
+		return err
+	}
+	return b.verifyConfig()
+}
+
+func (b *builder) verifyConfig() error {
+	got, err := os.ReadFile(filepath.Join(b.out, ".config"))
+	if err != nil {
+		return fmt.Errorf("reading the generated .config: %w", err)
+	}
+	if missing := missingOptions(b.fragment, string(got)); len(missing) > 0 {
+		return fmt.Errorf("kernel config lost %d option(s) of ktstr.kconfig after olddefconfig (an unmet dependency or a symbol this kernel does not have; add the dependency to the fragment):\n  %s",
+			len(missing), strings.Join(missing, "\n  "))
+	}
+	return nil
+}
+
+// compile builds bzImage only: KVM and everything else is built in, so
+// there are no modules to build or ship.
+func (b *builder) compile(ctx context.Context) error {
+	jobs := b.opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	b.lg.Info("building bzImage", zap.Int("jobs", jobs))
+	args := b.makeArgs("-j"+strconv.Itoa(jobs), "bzImage")
+	if err := runCmd(ctx, b.src, b.env, b.log, b.opts.Status, "make bzImage", "make", args...); err != nil {
+		return err
+	}
+	// make bzImage may re-run syncconfig; check the config it really used.
+	return b.verifyConfig()
+}
+
+// stripVmlinux drops DWARF (most of vmlinux's size) but keeps symbols and
+// .BTF, then proves the BTF still loads and describes sched_ext.
+func (b *builder) stripVmlinux(ctx context.Context) (string, error) {
+	in := filepath.Join(b.out, "vmlinux")
+	out := filepath.Join(b.work, "vmlinux.stripped")
+	b.lg.Info("stripping vmlinux (symbols + BTF kept)")
+	if err := runCmd(ctx, b.work, b.env, b.log, nil, "objcopy --strip-debug", "objcopy", "--strip-debug", in, out); err != nil {
+		return "", err
+	}
+	n, err := checkBTF(out)
+	if err != nil {
+		return "", err
+	}
+	b.lg.Info("BTF loads", zap.Int("types", n))
+	return out, nil
+}
+
+// checkBTF loads a vmlinux's BTF and requires struct sched_ext_ops, the
+// type every sched_ext scheduler attaches through. It returns the number
+// of types.
+func checkBTF(vmlinux string) (int, error) {
+	spec, err := btf.LoadSpec(vmlinux)
+	if err != nil {
+		return 0, fmt.Errorf("loading BTF from %s (is CONFIG_DEBUG_INFO_BTF on and pahole installed?): %w", vmlinux, err)
+	}
+	var ops *btf.Struct
+	if err := spec.TypeByName("sched_ext_ops", &ops); err != nil {
+		return 0, fmt.Errorf("BTF of %s has no struct sched_ext_ops (is CONFIG_SCHED_CLASS_EXT on?): %w", vmlinux, err)
+	}
+	n := 0
+	for range spec.All() {
+		n++
+	}
+	return n, nil
+}
+
+// toolchain records the first line of each tool's --version.
+func toolchain(ctx context.Context, env []string) map[string]string {
+	out := map[string]string{}
+	for name, args := range map[string][]string{
+		"gcc": {"gcc", "--version"}, "ld": {"ld", "--version"}, "make": {"make", "--version"},
+		"pahole": {"pahole", "--version"}, "ccache": {"ccache", "--version"},
+	} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Env = env
+		b, err := cmd.Output()
+		if err != nil {
+			continue
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		out[name] = strings.TrimSpace(line)
+	}
+	return out
+}
+
+func fileSize(p string) int64 {
+	if st, err := os.Stat(p); err == nil {
+		return st.Size()
+	}
+	return 0
+}

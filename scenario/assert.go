@@ -1,0 +1,225 @@
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Assert holds the bounds the checks judge worker reports by. A zero
+// bound turns its check off. DefaultAssert gives bounds suited to a debug
+// kernel under TCG emulation: slow and noisy, so generous, but each still
+// catches the failure it exists for (a starved task, a cpuset leak, a
+// grossly unfair split, a dead worker).
+type Assert struct {
+	// MaxGap bounds the longest time a runnable worker thread went
+	// without CPU (check "not_stuck"). Workers under SCHED_IDLE are exempt:
+	// starving them is allowed.
+	MaxGap time.Duration
+	// MaxSpread bounds (max-min)/mean of CPU time among equal workers
+	// (same cgroup, CPU-bound work type, policy and nice; check
+	// "fairness").
+	MaxSpread float64
+	// MinFairCPU is the mean CPU time equal workers need before fairness
+	// is judged; below it the check is inconclusive.
+	MinFairCPU time.Duration
+	// Isolation requires every worker to run only on CPUs its cgroups'
+	// cpusets allowed (check "isolation").
+	Isolation bool
+	// RequireWork fails a worker that did no work at all, and MinWorkRate
+	// (work units per second, type-specific) one that did too little
+	// (check "work").
+	RequireWork bool
+	MinWorkRate float64
+	// MaxWakeP99 bounds the 99th percentile wake-up latency of workers
+	// with at least MinWakeSamples samples (check "wake_latency").
+	MaxWakeP99     time.Duration
+	MinWakeSamples uint64
+	// MaxMigrationRatio bounds migrations per context switch (check
+	// "migrations"). Off by default: the right value depends on the
+	// workload (affinity_churn migrates by design).
+	MaxMigrationRatio float64
+}
+
+// DefaultAssert returns the default bounds.
+func DefaultAssert() Assert {
+	return Assert{
+		MaxGap:         2 * time.Second,
+		MaxSpread:      0.5,
+		MinFairCPU:     50 * time.Millisecond,
+		Isolation:      true,
+		RequireWork:    true,
+		MaxWakeP99:     250 * time.Millisecond,
+		MinWakeSamples: 20,
+	}
+}
+
+// Evaluate runs every enabled check on reports and returns the merged
+// result. Reports of different cgroups may be mixed; fairness compares
+// only workers of one cgroup.
+func (a Assert) Evaluate(reports []WorkerReport) AssertResult {
+	var res AssertResult
+	for i := range reports {
+		r := &reports[i]
+		if len(r.Errors) > 0 {
+			res.Add(Detail{Check: "worker", Verdict: Fail, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r),
+				Message: fmt.Sprintf("worker %s: %s", r.Name(), strings.Join(r.Errors, "; "))})
+		}
+		if a.MaxGap > 0 {
+			res.Add(a.checkNotStuck(r))
+		}
+		if a.Isolation {
+			res.Add(a.checkIsolation(r))
+		}
+		if a.RequireWork || a.MinWorkRate > 0 {
+			res.Add(a.checkWork(r))
+		}
+		if a.MaxWakeP99 > 0 {
+			res.Add(a.checkWake(r))
+		}
+		if a.MaxMigrationRatio > 0 {
+			res.Add(a.checkMigrations(r))
+		}
+	}
+	if a.MaxSpread > 0 {
+		for _, d := range a.checkFairness(reports) {
+			res.Add(d)
+		}
+	}
+	return res
+}
+
+func firstTID(r *WorkerReport) int {
+	if len(r.TIDs) > 0 {
+		return r.TIDs[0]
+	}
+	return r.PID
+}
+
+func detail(check string, v Verdict, r *WorkerReport, format string, args ...any) Detail {
+	return Detail{Check: check, Verdict: v, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r), Message: fmt.Sprintf(format, args...)}
+}
+
+func (a Assert) checkNotStuck(r *WorkerReport) Detail {
+	switch {
+	case r.Policy.Class == SchedIdle:
+		return detail("not_stuck", Skip, r, "SCHED_IDLE workers may starve")
+	case r.Wall == 0:
+		return detail("not_stuck", Inconclusive, r, "worker %s has no timing data", r.Name())
+	case r.MaxGap > a.MaxGap:
+		return detail("not_stuck", Fail, r, "tid %d stuck %d ms on cpu%d at +%.1fs (bound %d ms; worker %s)",
+			r.MaxGapTID, r.MaxGap.Milliseconds(), r.MaxGapCPU, r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds(), r.Name())
+	}
+	return detail("not_stuck", Pass, r, "longest gap %d ms", r.MaxGap.Milliseconds())
+}
+
+func (a Assert) checkIsolation(r *WorkerReport) Detail {
+	if !r.Bounded {
+		return detail("isolation", Skip, r, "worker %s has no cpuset", r.Name())
+	}
+	if r.CPUs.Empty() {
+		return detail("isolation", Inconclusive, r, "worker %s reported no CPUs", r.Name())
+	}
+	if out := r.CPUs.Minus(r.Allowed); !out.Empty() {
+		cpus := make([]string, 0, out.Len())
+		for _, c := range out.CPUs() {
+			cpus = append(cpus, fmt.Sprintf("cpu%d", c))
+		}
+		return detail("isolation", Fail, r, "worker %s ran on %s outside its cpuset %s", r.Name(), strings.Join(cpus, ","), r.Allowed)
+	}
+	return detail("isolation", Pass, r, "ran on %s within %s", r.CPUs, r.Allowed)
+}
+
+func (a Assert) checkWork(r *WorkerReport) Detail {
+	switch {
+	case r.Wall == 0:
+		return detail("work", Inconclusive, r, "worker %s has no timing data", r.Name())
+	case r.Work == 0 && a.RequireWork && r.Policy.Class != SchedIdle:
+		return detail("work", Fail, r, "worker %s did no work in %.1fs", r.Name(), r.Wall.Seconds())
+	case a.MinWorkRate > 0 && r.WorkRate() < a.MinWorkRate:
+		return detail("work", Fail, r, "worker %s did %.1f units/s, bound %.1f", r.Name(), r.WorkRate(), a.MinWorkRate)
+	}
+	return detail("work", Pass, r, "%.1f units/s", r.WorkRate())
+}
+
+func (a Assert) checkWake(r *WorkerReport) Detail {
+	if r.WakeSamples < max(a.MinWakeSamples, 1) {
+		return detail("wake_latency", Skip, r, "%d wake samples", r.WakeSamples)
+	}
+	if r.WakeP99 > a.MaxWakeP99 {
+		return detail("wake_latency", Fail, r, "worker %s wake latency p99 %s (p50 %s, max %s, %d samples), bound %s",
+			r.Name(), ms(r.WakeP99), ms(r.WakeP50), ms(r.WakeMax), r.WakeSamples, ms(a.MaxWakeP99))
+	}
+	return detail("wake_latency", Pass, r, "p99 %s", ms(r.WakeP99))
+}
+
+func (a Assert) checkMigrations(r *WorkerReport) Detail {
+	switches := r.VoluntarySwitches + r.InvoluntarySwitches
+	if switches == 0 {
+		return detail("migrations", Skip, r, "no context switches")
+	}
+	ratio := float64(r.Migrations) / float64(switches)
+	if ratio > a.MaxMigrationRatio {
+		return detail("migrations", Fail, r, "worker %s migrated %d times in %d switches (ratio %.2f), bound %.2f",
+			r.Name(), r.Migrations, switches, ratio, a.MaxMigrationRatio)
+	}
+	return detail("migrations", Pass, r, "ratio %.2f", ratio)
+}
+
+// fairKey groups workers that should get equal CPU time.
+type fairKey struct {
+	cgroup string
+	typ    WorkType
+	policy Policy
+	nice   int
+}
+
+func (a Assert) checkFairness(reports []WorkerReport) []Detail {
+	groups := map[fairKey][]*WorkerReport{}
+	var keys []fairKey
+	for i := range reports {
+		r := &reports[i]
+		if !r.Type.CPUBound() || len(r.Errors) > 0 || r.Wall == 0 {
+			continue
+		}
+		k := fairKey{r.Cgroup, r.Type, r.Policy, r.Nice}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	var out []Detail
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		// Compare shares, not raw CPU time: workers stopped at different
+		// times have different windows.
+		shares := make([]float64, len(g))
+		var mean time.Duration
+		for i, r := range g {
+			shares[i] = r.CPUShare()
+			mean += r.CPUTime / time.Duration(len(g))
+		}
+		base := Detail{Check: "fairness", Cgroup: k.cgroup, Worker: -1}
+		lo := slices.IndexFunc(shares, func(s float64) bool { return s == slices.Min(shares) })
+		hi := slices.IndexFunc(shares, func(s float64) bool { return s == slices.Max(shares) })
+		spread := Spread(shares)
+		switch {
+		case mean < a.MinFairCPU:
+			base.Verdict = Inconclusive
+			base.Message = fmt.Sprintf("%d %s workers got %s CPU on average, too little to judge fairness (need %s)", len(g), k.typ, ms(mean), ms(a.MinFairCPU))
+		case spread > a.MaxSpread:
+			base.Verdict = Fail
+			base.Message = fmt.Sprintf("%d equal %s workers: CPU share spread %.0f%% (min %.0f%% %s, max %.0f%% %s), bound %.0f%%",
+				len(g), k.typ, 100*spread, 100*shares[lo], g[lo].Name(), 100*shares[hi], g[hi].Name(), 100*a.MaxSpread)
+		default:
+			base.Verdict = Pass
+			base.Message = fmt.Sprintf("spread %.0f%%", 100*spread)
+		}
+		out = append(out, base)
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package scenario
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxGaps is how many of the longest off-CPU gaps a thread keeps. More than
+// one, so the host can discard gaps a test caused on purpose (a frozen
+// cgroup) and still see the next-longest.
+const maxGaps = 8
+
+// maxWakeSamples bounds the wake-latency reservoir per thread.
+const maxWakeSamples = 1 << 15
+
+// Gap is one interval in which a runnable worker thread did not run: the
+// time between two consecutive work ticks, with voluntary blocking
+// excluded. Times are CLOCK_MONOTONIC nanoseconds, comparable across
+// processes of one boot.
+type Gap struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	// CPU is where the thread last ran before the gap.
+	CPU int `json:"cpu"`
+	TID int `json:"tid"`
+}
+
+// Len is the gap's duration.
+func (g Gap) Len() time.Duration { return time.Duration(g.End - g.Start) }
+
+// tracker is the in-worker telemetry of one work thread. Only its own
+// thread touches it until the thread finishes, except work (atomic).
+type tracker struct {
+	tid       int
+	work      atomic.Uint64
+	last      int64 // monotonic ns of the last tick; 0 while blocked
+	cpu       int
+	cpus      []bool
+	cpuMoves  uint64
+	gaps      []Gap // longest first
+	wake      []int64
+	wakeSeen  uint64
+	rng       *rand.Rand
+	lastProbe int64
+}
+
+func newTracker(tid int, seed uint64) *tracker {
+	return &tracker{tid: tid, cpu: -1, rng: rand.New(rand.NewPCG(seed, uint64(tid)))}
+}
+
+// monoNow is CLOCK_MONOTONIC in nanoseconds.
+func monoNow() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// getcpu returns the CPU the calling thread runs on.
+func getcpu() int {
+	var cpu uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+		return -1
+	}
+	return int(cpu)
+}
+
+// begin marks the start of the measured window.
+func (t *tracker) begin() {
+	t.last = monoNow()
+	t.sampleCPU(t.last)
+}
+
+// tick records n units of on-CPU work and measures the gap since the
+// previous tick.
+func (t *tracker) tick(n uint64) {
+	now := monoNow()
+	if t.last != 0 && now-t.last > int64(50*time.Microsecond) {
+		t.noteGap(Gap{Start: t.last, End: now, CPU: t.cpu, TID: t.tid})
+	}
+	t.last = now
+	t.work.Add(n)
+	t.sampleCPU(now)
+}
+
+// block marks the start of a voluntary wait: time until unblock is not a
+// gap.
+func (t *tracker) block() { t.last = 0 }
+
+// unblock ends a voluntary wait.
+func (t *tracker) unblock() {
+	t.last = monoNow()
+	t.sampleCPU(t.last)
+}
+
+// wakeLatency records one wake-up latency sample (reservoir sampling past
+// maxWakeSamples keeps percentiles unbiased).
+func (t *tracker) wakeLatency(ns int64) {
+	ns = max(ns, 0)
+	t.wakeSeen++
+	if len(t.wake) < maxWakeSamples {
+		t.wake = append(t.wake, ns)
+		return
+	}
+	if j := t.rng.Uint64N(t.wakeSeen); j < maxWakeSamples {
+		t.wake[j] = ns
+	}
+}
+
+func (t *tracker) sampleCPU(now int64) {
+	// getcpu is a real syscall on x86 without vDSO help in some kernels;
+	// sampling every 200µs is plenty for isolation and migration counts.
+	if now-t.lastProbe < int64(200*time.Microsecond) && t.cpu >= 0 {
+		return
+	}
+	t.lastProbe = now
+	c := getcpu()
+	if c < 0 {
+		return
+	}
+	if t.cpu >= 0 && c != t.cpu {
+		t.cpuMoves++
+	}
+	t.cpu = c
+	if c >= len(t.cpus) {
+		t.cpus = append(t.cpus, make([]bool, c+1-len(t.cpus))...)
+	}
+	t.cpus[c] = true
+}
+
+func (t *tracker) noteGap(g Gap) {
+	if len(t.gaps) == maxGaps && g.Len() <= t.gaps[len(t.gaps)-1].Len() {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(t.gaps, g, func(a, b Gap) int {
+		switch {
+		case a.Len() > b.Len():
+			return -1
+		case a.Len() < b.Len():
+			return 1
+		}
+		return 0
+	})
+	t.gaps = slices.Insert(t.gaps, i, g)
+	if len(t.gaps) > maxGaps {
+		t.gaps = t.gaps[:maxGaps]
+	}
+}
+
+func (t *tracker) usedCPUs() CPUSet {
+	var c []int
+	for i, ok := range t.cpus {
+		if ok {
+			c = append(c, i)
+		}
+	}
+	return NewCPUSet(c...)
+}

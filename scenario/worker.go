@@ -1,0 +1,264 @@
+package scenario
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The worker protocol. A worker is this binary re-executed with envWorker
+// holding its workerSpec as JSON and three inherited descriptors:
+//
+//	fd 3  start pipe (read end): EOF means "go" — shared by all workers of
+//	      a workload, so closing the write end releases them together
+//	fd 4  report pipe (write end): one JSON line readyMsg once the work
+//	      threads exist, one JSON line WorkerReport after stopping
+//	fd 5  stop pipe (read end): EOF means "stop and report"; it also
+//	      arrives if the parent dies, so workers never outlive it
+const (
+	envWorker      = "KTSTR_WORKER"
+	workerExitMode = "exit" // fork_churn children: exit at once
+	fdStart        = 3
+	fdReport       = 4
+	fdStop         = 5
+	// stopGrace bounds how long a worker waits for its threads to notice
+	// the stop request (an RT-starved or frozen thread may never).
+	stopGrace = 3 * time.Second
+)
+
+type workerSpec struct {
+	Type   WorkType `json:"type"`
+	Index  int      `json:"index"`
+	Policy Policy   `json:"policy"`
+	Nice   int      `json:"nice"`
+	Seed   uint64   `json:"seed"`
+}
+
+type readyMsg struct {
+	TIDs  []int  `json:"tids"`
+	Error string `json:"error,omitempty"`
+}
+
+// RunWorkerIfRequested must be the first thing main or TestMain does. In
+// a worker process (a re-exec of this binary started by a Workload) it runs
+// the worker and exits; it never returns there. Anywhere else it returns
+// at once.
+//
+//	func TestMain(m *testing.M) {
+//		scenario.RunWorkerIfRequested()
+//		os.Exit(m.Run())
+//	}
+//
+// The package's init already does this for any binary that imports
+// scenario, so the call is a no-op there; it documents the hand-off.
+func RunWorkerIfRequested() {
+	v, ok := os.LookupEnv(envWorker)
+	if !ok {
+		return
+	}
+	if v == workerExitMode {
+		os.Exit(0)
+	}
+	os.Exit(runWorker(v))
+}
+
+// A worker must not run the program's own start-up (a test binary would
+// run its tests again), so a worker process diverts here, as early as Go
+// allows: before main, TestMain and the init of the packages importing
+// this one. RunWorkerIfRequested remains for programs that want the
+// hand-off visible in main.
+func init() { RunWorkerIfRequested() }
+
+// workerEnv is the state shared by a worker's threads.
+type workerEnv struct {
+	spec    workerSpec
+	seed    uint64
+	stop    atomic.Bool
+	cleanup []func()
+	errMu   sync.Mutex
+	errs    []string
+}
+
+func (w *workerEnv) stopped() bool { return w.stop.Load() }
+
+func (w *workerEnv) fail(err error) {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	w.errs = append(w.errs, err.Error())
+}
+
+type workThread struct {
+	tid  int
+	tr   *tracker
+	done chan struct{}
+	base threadStat
+}
+
+func runWorker(specJSON string) int {
+	report := os.NewFile(fdReport, "report")
+	start := os.NewFile(fdStart, "start")
+	stop := os.NewFile(fdStop, "stop")
+	if report == nil || start == nil || stop == nil {
+		fmt.Fprintln(os.Stderr, "ktstr worker: missing inherited descriptors 3-5; workers are started by scenario.SpawnWorkload")
+		return 2
+	}
+	enc := json.NewEncoder(report)
+	var spec workerSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		_ = enc.Encode(readyMsg{Error: fmt.Sprintf("decoding worker spec: %v", err)})
+		return 2
+	}
+	impl, ok := workImpls[spec.Type]
+	if !ok {
+		_ = enc.Encode(readyMsg{Error: spec.Type.Validate().Error()})
+		return 2
+	}
+	w := &workerEnv{spec: spec, seed: spec.Seed*0x9E3779B97F4A7C15 + 1}
+	defer func() {
+		for _, f := range w.cleanup {
+			f()
+		}
+	}()
+	run, unblock, err := impl.setup(w)
+	if err != nil {
+		_ = enc.Encode(readyMsg{Error: err.Error()})
+		return 2
+	}
+
+	// Each work thread locks its goroutine to an OS thread, so the tid we
+	// report, the policy we set and the telemetry we read stay together.
+	begin := make(chan struct{})
+	type reg struct {
+		th  *workThread
+		err error
+	}
+	regs := make(chan reg, impl.threads)
+	threads := make([]*workThread, impl.threads)
+	for i := range impl.threads {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread dies with it
+			th := &workThread{tid: unix.Gettid(), done: make(chan struct{})}
+			th.tr = newTracker(th.tid, w.seed+uint64(i))
+			err := spec.Policy.apply(0, spec.Nice)
+			regs <- reg{th, err}
+			if err != nil {
+				return
+			}
+			<-begin
+			th.tr.begin()
+			run(i, th.tr)
+			close(th.done)
+		}()
+	}
+	var ready readyMsg
+	for i := range impl.threads {
+		r := <-regs
+		threads[i] = r.th
+		ready.TIDs = append(ready.TIDs, r.th.tid)
+		if r.err != nil && ready.Error == "" {
+			ready.Error = r.err.Error()
+		}
+	}
+	slices.Sort(ready.TIDs)
+	if err := enc.Encode(ready); err != nil || ready.Error != "" {
+		return 2
+	}
+
+	// Block until the parent releases every worker at once.
+	_, _ = io.Copy(io.Discard, start)
+	t0 := monoNow()
+	for _, th := range threads {
+		th.base, _ = readThreadStat(taskDir(th.tid))
+	}
+	close(begin)
+
+	_, _ = io.Copy(io.Discard, stop)
+	// Read the kernel counters before telling the threads: a thread that
+	// returns from its loop exits, and its /proc entry with it.
+	t1 := monoNow()
+	var stats []threadStat
+	var statErrs []error
+	for _, th := range threads {
+		s, err := readThreadStat(taskDir(th.tid))
+		if err != nil {
+			statErrs = append(statErrs, fmt.Errorf("tid %d: %w", th.tid, err))
+		}
+		stats = append(stats, s.sub(th.base))
+	}
+	w.stop.Store(true)
+	for _, err := range statErrs {
+		w.fail(err)
+	}
+	r := WorkerReport{Index: spec.Index, PID: os.Getpid(), TIDs: ready.TIDs, Type: spec.Type,
+		Policy: spec.Policy, Nice: spec.Nice, StartMono: t0, Wall: time.Duration(t1 - t0), MaxGapCPU: -1}
+	if unblock != nil {
+		unblock()
+	}
+	deadline := time.After(stopGrace)
+	var finished []*workThread
+	for _, th := range threads {
+		select {
+		case <-th.done:
+			finished = append(finished, th)
+		case <-deadline:
+			r.Work += th.tr.work.Load()
+			w.fail(fmt.Errorf("tid %d did not stop within %s; its timing is left out", th.tid, stopGrace))
+		}
+	}
+	fillReport(&r, finished, stats)
+	w.errMu.Lock()
+	r.Errors = w.errs
+	w.errMu.Unlock()
+	if err := enc.Encode(r); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func taskDir(tid int) string { return "/proc/self/task/" + strconv.Itoa(tid) }
+
+// fillReport merges the threads' trackers and kernel counters.
+func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat) {
+	var wake []int64
+	var cpus CPUSet
+	var moves uint64
+	haveMig := len(stats) > 0
+	for _, s := range stats {
+		r.CPUTime += time.Duration(s.CPUTimeNs)
+		r.RunDelay += time.Duration(s.RunDelayNs)
+		r.Timeslices += s.Timeslices
+		r.Migrations += s.Migrations
+		r.VoluntarySwitches += s.Voluntary
+		r.InvoluntarySwitches += s.Involuntary
+		haveMig = haveMig && s.HaveMigrations
+	}
+	for _, th := range threads {
+		t := th.tr
+		r.Work += t.work.Load()
+		r.Gaps = append(r.Gaps, t.gaps...)
+		wake = append(wake, t.wake...)
+		r.WakeSamples += t.wakeSeen
+		cpus = cpus.Union(t.usedCPUs())
+		moves += t.cpuMoves
+	}
+	if !haveMig {
+		r.Migrations = moves
+	}
+	r.CPUs = cpus
+	slices.SortFunc(r.Gaps, func(a, b Gap) int { return int(b.Len() - a.Len()) })
+	if len(wake) > 0 {
+		r.WakeP50 = time.Duration(Percentile(wake, 50))
+		r.WakeP99 = time.Duration(Percentile(wake, 99))
+		r.WakeMax = time.Duration(wake[len(wake)-1])
+	}
+	r.excuse(nil)
+}

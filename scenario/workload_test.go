@@ -1,0 +1,229 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestWorkTypesRun runs every work type briefly as real processes (no
+// cgroups: those need the guest) and checks each reports work and sane
+// telemetry.
+func TestWorkTypesRun(t *testing.T) {
+	run := 300 * time.Millisecond
+	if testing.Short() {
+		run = 100 * time.Millisecond
+	}
+	types := WorkTypes()
+	if len(types) < 12 {
+		t.Errorf("%d work types, the issue asks for at least 12", len(types))
+	}
+	var all []WorkerReport
+	for _, typ := range types {
+		t.Run(string(typ), func(t *testing.T) {
+			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: typ, Label: string(typ)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Kill()
+			if got, want := len(w.TIDs()), typ.Threads(); got != want {
+				t.Errorf("%d work threads, want %d", got, want)
+			}
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(run)
+			reps, err := w.Stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := reps[0]
+			if len(r.Errors) > 0 {
+				t.Errorf("worker errors: %v", r.Errors)
+			}
+			if r.Work == 0 {
+				t.Errorf("no work done: %+v", r)
+			}
+			if r.Wall < run/2 || r.Wall > run+2*time.Second {
+				t.Errorf("wall %v, want about %v", r.Wall, run)
+			}
+			if r.CPUs.Empty() {
+				t.Error("no CPU observed")
+			}
+			if r.CPUTime <= 0 {
+				t.Errorf("cpu time %v (schedstat unreadable?)", r.CPUTime)
+			}
+			if r.VoluntarySwitches+r.InvoluntarySwitches == 0 && typ != SpinWork && typ != CachePressureWork {
+				t.Errorf("%s made no context switches", typ)
+			}
+			all = append(all, r)
+		})
+	}
+	t.Log("\n" + FormatReports(all))
+}
+
+func TestWorkloadStartsTogetherAfterStart(t *testing.T) {
+	w, err := SpawnWorkload(WorkloadConfig{Workers: 3, Work: SpinWork})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Kill()
+	if len(w.PIDs()) != 3 {
+		t.Fatalf("pids %v", w.PIDs())
+	}
+	// Every worker must share the workload's process group.
+	for _, pid := range w.PIDs() {
+		if pg, err := unix.Getpgid(pid); err != nil || pg != w.PGID() {
+			t.Errorf("pid %d in group %d (%v), want %d", pid, pg, err, w.PGID())
+		}
+	}
+	// Before Start the workers wait: no CPU burnt.
+	time.Sleep(200 * time.Millisecond)
+	for _, tid := range w.TIDs() {
+		st, err := readThreadStat(procTaskDir(tid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CPUTimeNs > uint64(100*time.Millisecond) {
+			t.Errorf("tid %d used %v of CPU before Start", tid, time.Duration(st.CPUTimeNs))
+		}
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	reps, err := w.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []int64
+	for _, r := range reps {
+		starts = append(starts, r.StartMono)
+		if r.Wall > time.Second {
+			t.Errorf("%s: wall %v counts time before Start", r.Name(), r.Wall)
+		}
+	}
+	lo, hi := starts[0], starts[0]
+	for _, s := range starts {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	if time.Duration(hi-lo) > 100*time.Millisecond {
+		t.Errorf("workers started %v apart", time.Duration(hi-lo))
+	}
+	again, err := w.Stop()
+	if err != nil || len(again) != 3 {
+		t.Errorf("second Stop: %d reports, %v", len(again), err)
+	}
+	for _, pid := range w.PIDs() {
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			t.Errorf("pid %d still exists after Stop (%v)", pid, err)
+		}
+	}
+}
+
+func procTaskDir(tid int) string { return fmt.Sprintf("/proc/%d/task/%d", tid, tid) }
+
+func TestWorkloadKillLeavesNothing(t *testing.T) {
+	w, err := SpawnWorkload(WorkloadConfig{Workers: 2, Work: ForkChurnWork})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	pgid := w.PGID()
+	w.Kill()
+	// Allow init to reap orphaned grandchildren.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := unix.Kill(-pgid, 0)
+		if errors.Is(err, unix.ESRCH) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process group %d still has members after Kill (%v)", pgid, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := w.Stop(); err == nil {
+		t.Error("Stop after Kill succeeded")
+	}
+}
+
+func TestWorkloadStopWithoutStart(t *testing.T) {
+	w, err := SpawnWorkload(WorkloadConfig{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Kill()
+	if _, err := w.Stop(); err == nil || !strings.Contains(err.Error(), "before it was started") {
+		t.Errorf("Stop without Start: %v", err)
+	}
+}
+
+func TestWorkloadBadConfig(t *testing.T) {
+	for _, cfg := range []WorkloadConfig{
+		{Workers: 0},
+		{Workers: 1, Work: "nope"},
+		{Workers: 1, Policy: FIFOPolicy(0)},
+		{Workers: 1, Policy: Policy{Class: "deadline"}},
+	} {
+		if w, err := SpawnWorkload(cfg); err == nil {
+			w.Kill()
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+func TestWorkloadPolicies(t *testing.T) {
+	for _, p := range []Policy{BatchPolicy, IdlePolicy, FIFOPolicy(5), RRPolicy(5)} {
+		t.Run(p.String(), func(t *testing.T) {
+			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: SleepWork, Policy: p, Nice: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Kill()
+			attr, err := unix.SchedGetAttr(w.TIDs()[0], 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := p.kernelPolicy()
+			if attr.Policy != want {
+				t.Errorf("policy %d, want %d", attr.Policy, want)
+			}
+			if (p.Class == SchedFIFO || p.Class == SchedRR) && attr.Priority != uint32(p.Priority) {
+				t.Errorf("priority %d, want %d", attr.Priority, p.Priority)
+			}
+			if p.Class == SchedBatch && attr.Nice != 3 {
+				t.Errorf("nice %d, want 3", attr.Nice)
+			}
+		})
+	}
+}
+
+func TestWorkloadSetAffinity(t *testing.T) {
+	w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: SpinWork})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Kill()
+	if err := w.SetAffinity(NewCPUSet(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	reps, err := w.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reps[0].CPUs.String(); got != "0" {
+		t.Errorf("pinned to cpu0 but seen on %s", got)
+	}
+}

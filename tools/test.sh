@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The full test suite: static checks, unit tests, VM tests (QEMU under TCG
+# here; KVM where /dev/kvm exists), the scheduler matrix, and the Bazel
+# build and tests. Usage: tools/test.sh [--no-bazel]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+step() { printf '\n=== %s (t+%ds)\n' "$*" $((SECONDS - start)); }
+
+step "setup: packages and the default kernel"
+bash tools/setup/setup.sh
+
+export CGO_ENABLED=0
+step "static checks: gofmt, go vet, staticcheck"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed on:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+step "go test (unit and VM tests)"
+go test -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
+grep -E '^(ok|FAIL|---)' .cache/go-test.log | grep -c . >/dev/null
+
+if [ "${1:-}" != "--no-bazel" ] && [ -x tools/bazel/test.sh ]; then
+  step "bazel"
+  bash tools/bazel/test.sh
+fi
+step "done"
