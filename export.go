@@ -130,9 +130,9 @@ func exportFacts(t *Test) *ExportManifest {
 	m := &ExportManifest{
 		Version:  ExportManifestVersion,
 		Test:     t.Name,
-		Topology: effectiveTopology(&t.Opts),
+		Topology: t.EffectiveTopology(),
 		Duration: t.Duration,
-		Watchdog: t.Watchdog,
+		Watchdog: t.EffectiveWatchdog(),
 		Includes: append([]string(nil), t.Includes...),
 		HostOnly: t.HostOnly,
 	}
@@ -152,14 +152,6 @@ func exportFacts(t *Test) *ExportManifest {
 		}
 	}
 	return m
-}
-
-// effectiveTopology applies the same default a VM run would.
-func effectiveTopology(o *Opts) vmm.Topology {
-	if o.Topology == (vmm.Topology{}) {
-		return DefaultTopology
-	}
-	return o.Topology
 }
 
 // closeMatches returns registered names near name, best first: names that

@@ -156,7 +156,7 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		return []string{fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err)}, VerdictFail
 	}
 	cfg := scenario.CtxConfig{
-		Topology:   opts.Topology,
+		Topology:   opts.EffectiveTopology(),
 		Duration:   dur,
 		CgroupRoot: CgroupRoot,
 		Emit:       emit,
@@ -173,7 +173,7 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 			return []string{fmt.Sprintf("scheduler %s: %v", s.Name, err)}, VerdictFail
 		}
 		sched, err = guest.StartScheduler(context.Background(), guest.SchedSpec{
-			Name: s.Name, Argv: argv, Watchdog: opts.Watchdog, Emit: emit, Log: log,
+			Name: s.Name, Argv: argv, Watchdog: opts.EffectiveWatchdog(), AttachTimeout: s.AttachTimeout, Emit: emit, Log: log,
 		})
 		if err != nil {
 			return []string{fmt.Sprintf("scheduler %s did not attach: %v", s.Name, err)}, VerdictFail

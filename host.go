@@ -87,10 +87,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	topo := spec.opts.Topology
-	if topo == (vmm.Topology{}) {
-		topo = DefaultTopology
-	}
+	topo := spec.opts.EffectiveTopology()
 	if err := topo.Validate(); err != nil {
 		return nil, err
 	}

@@ -138,7 +138,7 @@ func toolRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ktstr: %v\n", unknownTestError(*name))
 		return 1
 	}
-	r := &hostRun{test: t, duration: t.Duration, watchdog: t.Watchdog, cgroup: *cg, out: stdout, log: zap.NewNop()}
+	r := &hostRun{test: t, duration: t.Duration, watchdog: t.EffectiveWatchdog(), cgroup: *cg, out: stdout, log: zap.NewNop()}
 	if r.duration == 0 {
 		r.duration = DefaultDuration
 	}
@@ -209,7 +209,7 @@ func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) 
 		}
 	}()
 	cfg := scenario.CtxConfig{
-		Topology:   effectiveTopology(&r.test.Opts),
+		Topology:   r.test.EffectiveTopology(),
 		Duration:   r.duration,
 		CgroupRoot: r.cgroup,
 		Emit:       r.emit,

@@ -46,17 +46,14 @@ func initramfsFor(spec bootSpec) (string, error) {
 			}
 		}
 	}
-	for _, inc := range spec.opts.Includes {
-		st, err := os.Stat(inc)
-		if err != nil {
-			return "", fmt.Errorf("include file: %w", err)
-		}
-		if st.IsDir() {
-			return "", fmt.Errorf("include %s is a directory: list its files instead", inc)
-		}
+	includes, err := guest.ResolveIncludes(spec.opts.Includes, "")
+	if err != nil {
+		return "", err
+	}
+	for _, inc := range includes {
 		gp := path.Join("/include", filepath.Base(inc))
 		if prev, dup := files[gp]; dup {
-			return "", fmt.Errorf("include files %s and %s share the basename %s", prev, inc, filepath.Base(inc))
+			return "", fmt.Errorf("include files %s and %s share the basename %s: rename one", prev, inc, filepath.Base(inc))
 		}
 		files[gp] = inc
 	}

@@ -51,3 +51,24 @@ type Test struct {
 	Opts
 	Body func(*scenario.Ctx) error
 }
+
+// EffectiveTopology is the topology the test boots with: its own, else its
+// scheduler's default, else DefaultTopology.
+func (o *Opts) EffectiveTopology() vmm.Topology {
+	switch {
+	case o.Topology != (vmm.Topology{}):
+		return o.Topology
+	case o.Scheduler != nil && o.Scheduler.Topology != (vmm.Topology{}):
+		return o.Scheduler.Topology
+	}
+	return DefaultTopology
+}
+
+// EffectiveWatchdog is the sched_ext watchdog timeout: the test's, else
+// its scheduler's default (zero keeps the kernel's).
+func (o *Opts) EffectiveWatchdog() time.Duration {
+	if o.Watchdog == 0 && o.Scheduler != nil {
+		return o.Scheduler.Watchdog
+	}
+	return o.Watchdog
+}

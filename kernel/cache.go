@@ -167,40 +167,62 @@ func (c *Cache) writeIndex(idx *v1.IndexManifest) error {
 // List returns every kernel in the cache, newest build first, with corrupt
 // entries flagged rather than dropped.
 func (c *Cache) List() ([]Entry, error) {
+	descs, err := c.descriptors()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(descs))
+	for _, d := range descs {
+		entries = append(entries, c.loadEntry(d))
+	}
+	return entries, nil
+}
+
+// descriptors returns the index's kernel manifests, newest build first.
+// The build time is copied into the index descriptor at commit, so
+// ordering (and thus resolution, which loads only the entries it tries)
+// needs no manifest reads.
+func (c *Cache) descriptors() ([]v1.Descriptor, error) {
 	idx, err := c.readIndex()
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]Entry, 0, len(idx.Manifests))
+	descs := make([]v1.Descriptor, 0, len(idx.Manifests))
+	built := map[string]time.Time{}
 	for _, d := range idx.Manifests {
 		if d.ArtifactType != "" && d.ArtifactType != ArtifactType {
 			continue
 		}
-		entries = append(entries, c.loadEntry(d))
+		t, err := time.Parse(time.RFC3339Nano, d.Annotations[annoPrefix+"built-at"])
+		if err != nil {
+			t = c.loadEntry(d).Meta.BuiltAt
+		}
+		built[d.Digest.String()] = t
+		descs = append(descs, d)
 	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		return entries[i].Meta.BuiltAt.After(entries[j].Meta.BuiltAt)
+	sort.SliceStable(descs, func(i, j int) bool {
+		return built[descs[i].Digest.String()].After(built[descs[j].Digest.String()])
 	})
-	return entries, nil
+	return descs, nil
 }
 
 // Lookup finds the entry whose key, manifest digest or pulled-from
 // reference is s. A missing entry wraps ErrNotFound; a corrupt one is an
 // error naming the fix.
 func (c *Cache) Lookup(s string) (*Entry, error) {
-	entries, err := c.List()
+	descs, err := c.descriptors()
 	if err != nil {
 		return nil, err
 	}
-	for i := range entries {
-		e := &entries[i]
-		if e.Key != s && e.Digest != s && (e.PulledFrom == "" || e.PulledFrom != s) {
+	for _, d := range descs {
+		if d.Annotations[annoRefName] != s && d.Digest.String() != s && d.Annotations[annoPulledFrom] != s {
 			continue
 		}
+		e := c.loadEntry(d)
 		if e.Corrupt != "" {
 			return nil, fmt.Errorf("kernel cache entry %s is corrupt (%s): run `ktstr kernel clean --corrupt-only` and build or pull it again", e.Key, e.Corrupt)
 		}
-		return e, nil
+		return &e, nil
 	}
 	return nil, fmt.Errorf("%w: no cache entry %q in %s", ErrNotFound, s, c.root)
 }

@@ -156,6 +156,12 @@ func (c *Cache) commit(ctx context.Context, key string, manifest []byte, staged 
 	for k, v := range descAnno {
 		mdesc.Annotations[k] = v
 	}
+	var parsed v1.Manifest
+	if err := json.Unmarshal(manifest, &parsed); err == nil {
+		if t := parsed.Annotations[annoPrefix+"built-at"]; t != "" {
+			mdesc.Annotations[annoPrefix+"built-at"] = t
+		}
+	}
 	err := c.withLock(ctx, func() error {
 		for _, s := range staged {
 			final := c.blobPath(s.desc.Digest)

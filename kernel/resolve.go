@@ -232,14 +232,17 @@ func scanCache(dir string, lg *zap.Logger) *Kernel {
 		lg.Debug("kernel cache unavailable", zap.Error(err))
 		return nil
 	}
-	entries, err := c.List()
+	descs, err := c.descriptors()
 	if err != nil {
 		lg.Warn("kernel cache unreadable", zap.Error(err))
 		return nil
 	}
 	current := KconfigHash()
-	for i := range entries {
-		e := &entries[i]
+	for _, d := range descs {
+		// Load entries one by one, newest first: the first usable one
+		// wins, so the rest are never read.
+		entry := c.loadEntry(d)
+		e := &entry
 		if e.Corrupt != "" {
 			lg.Warn("skipping corrupt cached kernel", zap.String("key", e.Key), zap.String("why", e.Corrupt))
 			continue

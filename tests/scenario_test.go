@@ -44,11 +44,11 @@ func TestScenarioCanned(t *testing.T) {
 			t.Errorf("scenario %s sent no worker reports", sc.Name)
 		}
 	}
-	if !res.Passed() {
-		t.Fatalf("canned scenarios: %s\n  %s\n%s", res.Verdict, strings.Join(res.Reasons, "\n  "), res.Exit.ConsoleTail)
-	}
 	for _, sc := range scenario.Canned() {
 		t.Logf("%s:\n%s", sc.Name, scenario.FormatReports(reports[sc.Name]))
+	}
+	if !res.Passed() {
+		t.Fatalf("canned scenarios: %s\n  %s", res.Verdict, strings.Join(res.Reasons, "\n  "))
 	}
 }
 

@@ -21,7 +21,7 @@ func TestShellExec(t *testing.T) {
 	res, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
 		Topology: vmm.MustTopology("1n2l1c1t"),
 		Exec:     "cat /sys/devices/system/cpu/online; echo oops >&2; ls /include; exit 3",
-		Includes: []string{"shell_test.go"},
+		Includes: []string{"./shell_test.go"},
 		Stdout:   &out,
 		Stderr:   &errOut,
 	}, ktstr.RunOptions{})

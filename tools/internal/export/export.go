@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
 )
 
 // Options select what to export and where.
@@ -63,7 +64,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err := CheckExportable(m); err != nil {
 		return nil, err
 	}
-	includes, err := ResolveIncludes(m.Includes, o.Dir)
+	includes, err := guest.ResolveIncludes(m.Includes, o.Dir)
 	if err != nil {
 		return nil, err
 	}

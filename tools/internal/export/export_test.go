@@ -153,7 +153,7 @@ func TestExportErrors(t *testing.T) {
 	}{
 		{"export_fixture_host_only", "test 'export_fixture_host_only' is host-only"},
 		{"export_fixture_evdf", `no registered test named "export_fixture_evdf"; did you mean: export_fixture_eevdf?`},
-		{"export_fixture_dir_include", "include file './testdata' is a directory — export packs regular files only"},
+		{"export_fixture_dir_include", "include file './testdata' is a directory: only regular files can be included"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.test, func(t *testing.T) {

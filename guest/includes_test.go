@@ -1,4 +1,4 @@
-package export
+package guest
 
 import (
 	"os"
@@ -36,7 +36,7 @@ func TestResolveIncludes(t *testing.T) {
 	}{
 		{"no-such-tool", "include file 'no-such-tool' not found in PATH"},
 		{filepath.Join(dir, "missing.txt"), "include file does not exist on this host: " + filepath.Join(dir, "missing.txt")},
-		{filepath.Join(dir, "adir"), "is a directory — export packs regular files only"},
+		{filepath.Join(dir, "adir"), "is a directory: only regular files can be included"},
 	}
 	for _, e := range errs {
 		_, err := ResolveIncludes([]string{e.spec}, work)
@@ -44,4 +44,15 @@ func TestResolveIncludes(t *testing.T) {
 			t.Errorf("ResolveIncludes(%q): error %v, want it to contain %q", e.spec, err, e.want)
 		}
 	}
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -1,4 +1,4 @@
-package export
+package guest
 
 import (
 	"fmt"
@@ -33,7 +33,7 @@ func ResolveIncludes(specs []string, dir string) ([]string, error) {
 			return nil, fmt.Errorf("include file does not exist on this host: %s", p)
 		}
 		if st.IsDir() {
-			return nil, fmt.Errorf("include file '%s' is a directory — export packs regular files only. Recursive directory packaging is not supported; list each file individually in the test's Opts.Includes", p)
+			return nil, fmt.Errorf("include file '%s' is a directory: only regular files can be included (directories are not packed recursively); list each file in the test's Opts.Includes", p)
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
