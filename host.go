@@ -83,7 +83,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	k, err := resolveKernel(ctx, firstNonEmpty(ro.Kernel, spec.opts.Kernel))
+	k, err := resolveKernel(ctx, firstNonEmpty(ro.Kernel, spec.opts.Kernel), log)
 	if err != nil {
 		return nil, err
 	}

@@ -2,30 +2,22 @@ package ktstr
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/ktstr-go/ktstr/kernel"
 )
 
-// resolveKernel finds the bzImage to boot. TEMPORARY: a path in spec or
-// KTSTR_KERNEL; replaced by kernel.Resolve.
-func resolveKernel(ctx context.Context, spec string) (string, error) {
-	if spec == "" {
-		spec = strings.TrimSpace(os.Getenv("KTSTR_KERNEL"))
-	}
-	if spec == "" {
-		return "", fmt.Errorf("%w", ErrNoKernel)
-	}
-	st, err := os.Stat(spec)
+// ErrNoKernel is returned when no kernel can be found; tests skip on it.
+// Its message carries the KTSTR_KERNEL hint.
+var ErrNoKernel = kernel.ErrNotFound
+
+// resolveKernel finds the bzImage to boot: spec (a test's or the caller's
+// override) wins, then KTSTR_KERNEL, the cache, local trees, host paths.
+func resolveKernel(ctx context.Context, spec string, log *zap.Logger) (string, error) {
+	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: spec, Logger: log})
 	if err != nil {
 		return "", err
 	}
-	if st.IsDir() {
-		return filepath.Join(spec, "arch/x86/boot/bzImage"), nil
-	}
-	return spec, nil
+	return k.Image, nil
 }
-
-// ErrNoKernel TEMPORARY.
-var ErrNoKernel = fmt.Errorf("no kernel found")

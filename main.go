@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scenario"
 )
 
 // Main must be called from TestMain of every package with ktstr tests:
@@ -25,6 +26,8 @@ func Main(m *testing.M) {
 func MainProgram() { dispatchEarly(nil) }
 
 func dispatchEarly(m *testing.M) {
+	// A scenario worker never returns from here.
+	scenario.RunWorkerIfRequested()
 	switch {
 	case guest.IsPID1():
 		guest.RunInit() // never returns

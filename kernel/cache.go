@@ -329,12 +329,12 @@ func hashFile(p string) (string, error) {
 
 func metadataAnnotations(m Metadata) map[string]string {
 	a := map[string]string{
-		annoCreated:                m.BuiltAt.UTC().Format(time.RFC3339),
-		annoPrefix + "key":         m.Key,
-		annoPrefix + "version":     m.Version,
-		annoPrefix + "source":      string(m.Source),
-		annoPrefix + "arch":        m.Arch,
-		annoPrefix + "built-at":    m.BuiltAt.UTC().Format(time.RFC3339Nano),
+		annoCreated:                 m.BuiltAt.UTC().Format(time.RFC3339),
+		annoPrefix + "key":          m.Key,
+		annoPrefix + "version":      m.Version,
+		annoPrefix + "source":       string(m.Source),
+		annoPrefix + "arch":         m.Arch,
+		annoPrefix + "built-at":     m.BuiltAt.UTC().Format(time.RFC3339Nano),
 		annoPrefix + "kconfig-hash": m.KconfigHash,
 	}
 	if m.SourceDetail != "" {

@@ -3,9 +3,9 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"

@@ -87,13 +87,13 @@ func (p Policy) Validate() error {
 }
 
 // apply sets the policy and nice value of thread tid (0 = the caller).
-// RESET_ON_FORK keeps threads the Go runtime spawns later off RT classes.
+// Threads it creates later inherit both.
 func (p Policy) apply(tid, nice int) error {
 	pol, err := p.kernelPolicy()
 	if err != nil {
 		return err
 	}
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: pol, Flags: 0x01 /* SCHED_FLAG_RESET_ON_FORK */}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: pol}
 	if pol == unix.SCHED_FIFO || pol == unix.SCHED_RR {
 		attr.Priority = uint32(p.Priority)
 	} else {

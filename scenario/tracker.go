@@ -36,7 +36,8 @@ func (g Gap) Len() time.Duration { return time.Duration(g.End - g.Start) }
 // tracker is the in-worker telemetry of one work thread. Only its own
 // thread touches it until the thread finishes, except work (atomic).
 type tracker struct {
-	tid       int
+	tid       int // the thread the loop ran on at the last sample
+	tids      [8]atomic.Int32
 	work      atomic.Uint64
 	last      int64 // monotonic ns of the last tick; 0 while blocked
 	cpu       int
@@ -49,15 +50,50 @@ type tracker struct {
 	lastProbe int64
 }
 
-func newTracker(tid int, seed uint64) *tracker {
-	return &tracker{tid: tid, cpu: -1, rng: rand.New(rand.NewPCG(seed, uint64(tid)))}
+func newTracker(seed uint64) *tracker {
+	return &tracker{cpu: -1, rng: rand.New(rand.NewPCG(seed, 1))}
 }
 
-// monoNow is CLOCK_MONOTONIC in nanoseconds.
-func monoNow() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
+// nanotime is the runtime's CLOCK_MONOTONIC read through the vDSO: no
+// system call, which matters under emulation where a tick is hot.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// monoNow is CLOCK_MONOTONIC in nanoseconds, comparable across processes.
+func monoNow() int64 { return nanotime() }
+
+// seenTIDs lists the threads the loop was seen on.
+func (t *tracker) seenTIDs() []int {
+	var out []int
+	for i := range t.tids {
+		if v := t.tids[i].Load(); v != 0 {
+			out = append(out, int(v))
+		}
+	}
+	return out
+}
+
+// noteTID records the thread the loop runs on. Work goroutines are not
+// locked to threads (a locked goroutine pays two thread hand-offs each
+// time the Go runtime preempts it, which under CPU contention distorts
+// exactly what we measure), so the thread can change, rarely.
+func (t *tracker) noteTID() {
+	tid := unix.Gettid()
+	if tid == t.tid {
+		return
+	}
+	t.tid = tid
+	for i := range t.tids {
+		v := t.tids[i].Load()
+		if v == int32(tid) {
+			return
+		}
+		if v == 0 {
+			t.tids[i].Store(int32(tid))
+			return
+		}
+	}
 }
 
 // getcpu returns the CPU the calling thread runs on.
@@ -118,6 +154,7 @@ func (t *tracker) sampleCPU(now int64) {
 		return
 	}
 	t.lastProbe = now
+	t.noteTID()
 	c := getcpu()
 	if c < 0 {
 		return

@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The worker protocol. A worker is this binary re-executed with envWorker
@@ -25,11 +22,10 @@ import (
 //	fd 5  stop pipe (read end): EOF means "stop and report"; it also
 //	      arrives if the parent dies, so workers never outlive it
 const (
-	envWorker      = "KTSTR_WORKER"
-	workerExitMode = "exit" // fork_churn children: exit at once
-	fdStart        = 3
-	fdReport       = 4
-	fdStop         = 5
+	envWorker = "KTSTR_WORKER"
+	fdStart   = 3
+	fdReport  = 4
+	fdStop    = 5
 	// stopGrace bounds how long a worker waits for its threads to notice
 	// the stop request (an RT-starved or frozen thread may never).
 	stopGrace = 3 * time.Second
@@ -65,9 +61,6 @@ func RunWorkerIfRequested() {
 	if !ok {
 		return
 	}
-	if v == workerExitMode {
-		os.Exit(0)
-	}
 	os.Exit(runWorker(v))
 }
 
@@ -97,10 +90,8 @@ func (w *workerEnv) fail(err error) {
 }
 
 type workThread struct {
-	tid  int
 	tr   *tracker
 	done chan struct{}
-	base threadStat
 }
 
 func runWorker(specJSON string) int {
@@ -134,84 +125,81 @@ func runWorker(specJSON string) int {
 		return 2
 	}
 
-	// Each work thread locks its goroutine to an OS thread, so the tid we
-	// report, the policy we set and the telemetry we read stay together.
-	begin := make(chan struct{})
-	type reg struct {
-		th  *workThread
-		err error
+	// Policy and nice go on every thread of the process, and threads the
+	// runtime starts later inherit them: the work goroutines may move
+	// between threads.
+	ready := readyMsg{TIDs: processTIDs()}
+	for _, tid := range ready.TIDs {
+		if err := spec.Policy.apply(tid, spec.Nice); err != nil {
+			_ = enc.Encode(readyMsg{Error: err.Error()})
+			return 2
+		}
 	}
-	regs := make(chan reg, impl.threads)
+	begin := make(chan struct{})
 	threads := make([]*workThread, impl.threads)
 	for i := range impl.threads {
+		th := &workThread{tr: newTracker(w.seed + uint64(i)), done: make(chan struct{})}
+		threads[i] = th
 		go func() {
-			runtime.LockOSThread() // never unlocked: the thread dies with it
-			th := &workThread{tid: unix.Gettid(), done: make(chan struct{})}
-			th.tr = newTracker(th.tid, w.seed+uint64(i))
-			err := spec.Policy.apply(0, spec.Nice)
-			regs <- reg{th, err}
-			if err != nil {
-				return
-			}
 			<-begin
 			th.tr.begin()
 			run(i, th.tr)
 			close(th.done)
 		}()
 	}
-	var ready readyMsg
-	for i := range impl.threads {
-		r := <-regs
-		threads[i] = r.th
-		ready.TIDs = append(ready.TIDs, r.th.tid)
-		if r.err != nil && ready.Error == "" {
-			ready.Error = r.err.Error()
-		}
-	}
-	slices.Sort(ready.TIDs)
-	if err := enc.Encode(ready); err != nil || ready.Error != "" {
+	if err := enc.Encode(ready); err != nil {
 		return 2
 	}
 
 	// Block until the parent releases every worker at once.
 	_, _ = io.Copy(io.Discard, start)
 	t0 := monoNow()
-	for _, th := range threads {
-		th.base, _ = readThreadStat(taskDir(th.tid))
+	base := map[int]threadStat{}
+	for _, tid := range processTIDs() {
+		base[tid], _ = readThreadStat(taskDir(tid))
 	}
 	close(begin)
 
 	_, _ = io.Copy(io.Discard, stop)
-	// Read the kernel counters before telling the threads: a thread that
-	// returns from its loop exits, and its /proc entry with it.
+	// Read the kernel counters before telling the threads, so the window
+	// ends now for both clocks.
 	t1 := monoNow()
+	var tids []int
+	for _, th := range threads {
+		for _, tid := range th.tr.seenTIDs() {
+			if !slices.Contains(tids, tid) {
+				tids = append(tids, tid)
+			}
+		}
+	}
+	slices.Sort(tids)
 	var stats []threadStat
 	var statErrs []error
-	for _, th := range threads {
-		s, err := readThreadStat(taskDir(th.tid))
+	for _, tid := range tids {
+		s, err := readThreadStat(taskDir(tid))
 		if err != nil {
-			statErrs = append(statErrs, fmt.Errorf("tid %d: %w", th.tid, err))
+			statErrs = append(statErrs, fmt.Errorf("tid %d: %w", tid, err))
 		}
-		stats = append(stats, s.sub(th.base))
+		stats = append(stats, s.sub(base[tid]))
 	}
 	w.stop.Store(true)
 	for _, err := range statErrs {
 		w.fail(err)
 	}
-	r := WorkerReport{Index: spec.Index, PID: os.Getpid(), TIDs: ready.TIDs, Type: spec.Type,
+	r := WorkerReport{Index: spec.Index, PID: os.Getpid(), TIDs: tids, Type: spec.Type,
 		Policy: spec.Policy, Nice: spec.Nice, StartMono: t0, Wall: time.Duration(t1 - t0), MaxGapCPU: -1}
 	if unblock != nil {
 		unblock()
 	}
 	deadline := time.After(stopGrace)
 	var finished []*workThread
-	for _, th := range threads {
+	for i, th := range threads {
 		select {
 		case <-th.done:
 			finished = append(finished, th)
 		case <-deadline:
 			r.Work += th.tr.work.Load()
-			w.fail(fmt.Errorf("tid %d did not stop within %s; its timing is left out", th.tid, stopGrace))
+			w.fail(fmt.Errorf("work thread %d did not stop within %s; its timing is left out", i, stopGrace))
 		}
 	}
 	fillReport(&r, finished, stats)
@@ -222,6 +210,22 @@ func runWorker(specJSON string) int {
 		return 1
 	}
 	return 0
+}
+
+// processTIDs lists the threads of this process.
+func processTIDs() []int {
+	return listTIDs("/proc/self/task")
+}
+
+func listTIDs(dir string) []int {
+	entries, _ := os.ReadDir(dir)
+	var out []int
+	for _, e := range entries {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, tid)
+		}
+	}
+	return out
 }
 
 func taskDir(tid int) string { return "/proc/self/task/" + strconv.Itoa(tid) }

@@ -187,7 +187,7 @@ func workerEnviron(spec string, threads int) []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, envWorker+"="+spec, fmt.Sprintf("GOMAXPROCS=%d", threads+2))
+	return append(env, envWorker+"="+spec, fmt.Sprintf("GOMAXPROCS=%d", threads+1))
 }
 
 func (p *workerProc) readReports(r *os.File) {
@@ -234,11 +234,11 @@ func (w *Workload) PIDs() []int {
 	return out
 }
 
-// TIDs are every work thread's id.
+// TIDs are the ids of every thread of every worker process, now.
 func (w *Workload) TIDs() []int {
 	var out []int
-	for _, p := range w.workers {
-		out = append(out, p.tids...)
+	for _, pid := range w.PIDs() {
+		out = append(out, listTIDs(fmt.Sprintf("/proc/%d/task", pid))...)
 	}
 	return out
 }
@@ -260,7 +260,7 @@ func (w *Workload) Start() error {
 	return w.startW.Close()
 }
 
-// SetAffinity pins every work thread to cpus.
+// SetAffinity pins every thread of every worker to cpus.
 func (w *Workload) SetAffinity(cpus CPUSet) error {
 	var set unix.CPUSet
 	for _, c := range cpus.CPUs() {

@@ -31,7 +31,7 @@ const (
 	FutexPingPongWork WorkType = "futex_pingpong" // two threads bounce a token over a futex
 	WakeChainWork     WorkType = "wake_chain"     // three threads wake each other in a ring
 	CachePressureWork WorkType = "cache_pressure" // strided walk over an 8 MiB buffer
-	ForkChurnWork     WorkType = "fork_churn"     // fork+exec+exit+wait children in a loop
+	ForkChurnWork     WorkType = "fork_churn"     // fork+exit+wait children in a loop
 	NiceSweepWork     WorkType = "nice_sweep"     // burn while cycling its nice value
 	AffinityChurnWork WorkType = "affinity_churn" // burn while re-pinning to random CPUs
 	PolicyChurnWork   WorkType = "policy_churn"   // burn while cycling normal/batch/idle(/ext)
@@ -84,7 +84,7 @@ var workImpls = map[WorkType]workImpl{
 	FutexPingPongWork: {"token over a futex between two threads", 2, false, setupFutexRing(2)},
 	WakeChainWork:     {"three threads waking each other in a ring", 3, false, setupFutexRing(3)},
 	CachePressureWork: {"strided walk over 8 MiB", 1, true, setupCachePressure},
-	ForkChurnWork:     {"fork+exec+exit+wait children", 1, false, setupForkChurn},
+	ForkChurnWork:     {"fork+exit+wait children", 1, false, setupForkChurn},
 	NiceSweepWork:     {"burn while cycling nice -5..19", 1, false, setupNiceSweep},
 	AffinityChurnWork: {"burn while re-pinning to random CPUs every 10 ms", 1, false, setupAffinityChurn},
 	PolicyChurnWork:   {"burn while cycling normal/batch/idle(/ext) every 20 ms", 1, false, setupPolicyChurn},
@@ -334,27 +334,19 @@ func setupCachePressure(w *workerEnv) (func(int, *tracker), func(), error) {
 }
 
 func setupForkChurn(w *workerEnv) (func(int, *tracker), func(), error) {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = "/proc/self/exe"
-	}
-	attr := &syscall.ProcAttr{Env: []string{envWorker + "=" + workerExitMode}}
+	// The child is told to chdir into a directory that does not exist, so
+	// it exits right after the fork, before exec: fork, exit and reap, with
+	// no program start-up to dilute the churn. ForkExec reaps it.
+	attr := &syscall.ProcAttr{Dir: "/proc/self/ktstr-no-such-dir"}
 	return func(_ int, tr *tracker) {
 		for !w.stopped() {
 			tr.block()
-			pid, err := syscall.ForkExec(exe, []string{"ktstr-fork-child"}, attr)
-			if err != nil {
-				tr.unblock()
-				w.fail(fmt.Errorf("fork_churn: %w", err))
+			_, err := syscall.ForkExec("/proc/self/exe", []string{"ktstr-fork-child"}, attr)
+			tr.unblock()
+			if !errors.Is(err, syscall.ENOENT) {
+				w.fail(fmt.Errorf("fork_churn: fork: %v", err))
 				return
 			}
-			var ws unix.WaitStatus
-			for {
-				if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
-					break
-				}
-			}
-			tr.unblock()
 			tr.tick(1)
 		}
 	}, nil, nil
@@ -363,10 +355,9 @@ func setupForkChurn(w *workerEnv) (func(int, *tracker), func(), error) {
 func setupNiceSweep(w *workerEnv) (func(int, *tracker), func(), error) {
 	nices := []int{0, 5, 10, 19, 10, 5, 0, -5}
 	return func(_ int, tr *tracker) {
-		tid := unix.Gettid()
 		for k := 0; !w.stopped(); k++ {
 			w.burnFor(tr, 25*time.Millisecond)
-			if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nices[k%len(nices)]); err != nil {
+			if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nices[k%len(nices)]); err != nil {
 				w.fail(fmt.Errorf("nice_sweep: setpriority: %w", err))
 				return
 			}

@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -155,4 +154,3 @@ func harnessBoot(ctx context.Context, kernelImage string, topo vmm.Topology) (to
 	return time.Since(start), toInit, nil
 }
 
-var _ = filepath.Join

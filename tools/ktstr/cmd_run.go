@@ -11,6 +11,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/tests" // the registered tests
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -84,7 +85,16 @@ func runRun(ctx context.Context, args []string) int {
 // printRecord shows the guest's progress as it happens.
 func printRecord(r guest.Record) {
 	switch r.Kind {
-	case guest.KindPhase, guest.KindSched, guest.KindAssert, guest.KindWorkers:
+	case guest.KindWorkers:
+		var w struct {
+			Reports []scenario.WorkerReport `json:"reports"`
+		}
+		if r.Decode(&w) == nil && len(w.Reports) > 0 {
+			fmt.Fprintf(os.Stderr, "  guest +%-7s workers\n%s", r.Elapsed.Round(10*time.Millisecond), scenario.FormatReports(w.Reports))
+			return
+		}
+		fallthrough
+	case guest.KindPhase, guest.KindSched, guest.KindAssert:
 		data := string(r.Data)
 		if len(data) > 300 {
 			data = data[:300] + "…"

@@ -48,7 +48,6 @@ func usage() {
 
 func main() {
 	// The same binary is the guest's init and the scenario workers.
-	scenarioWorker()
 	ktstr.MainProgram()
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()

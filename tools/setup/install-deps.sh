@@ -9,7 +9,7 @@ set -euo pipefail
 pkgs=(
   qemu-system-x86 qemu-utils
   linux-source-6.12
-  build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod
+  build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod git
   clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
   busybox-static bash-static acpica-tools shellcheck docker-registry
   bazel-bootstrap bazel-skylib bazel-platforms npm
