@@ -15,6 +15,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/vmm"
 )
 
 // guestSession is the work process's link to the host, set while it runs.
@@ -155,8 +156,12 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 	if err := os.WriteFile(CgroupRoot+"/cgroup.subtree_control", []byte("+cpu +cpuset"), 0); err != nil {
 		return []string{fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err)}, VerdictFail
 	}
+	topo := opts.EffectiveTopology()
+	if t, err := vmm.ParseTopology(guest.CmdlineValue("ktstr.topology")); err == nil {
+		topo = t
+	}
 	cfg := scenario.CtxConfig{
-		Topology:   opts.EffectiveTopology(),
+		Topology:   topo,
 		Duration:   dur,
 		CgroupRoot: CgroupRoot,
 		Emit:       emit,

@@ -114,7 +114,9 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if timeout == 0 && !spec.interact {
 		timeout = bootAllowance(spec, topo) + 3*dur
 	}
-	keys := map[string]string{"ktstr.mode": spec.mode, "ktstr.duration": dur.String()}
+	// The guest gets the shape and duration the host settled on, so
+	// host-side overrides (ktstr run --topology) reach the checks.
+	keys := map[string]string{"ktstr.mode": spec.mode, "ktstr.duration": dur.String(), "ktstr.topology": topo.String()}
 	for k, v := range spec.cmdline {
 		keys[k] = v
 	}

@@ -21,7 +21,7 @@ func TestParseID(t *testing.T) {
 		{"6.13", IDVersion, "6.13"},
 		{"6.14-rc2", IDVersion, "6.14-rc2"},
 		{"  6.12.117\t", IDVersion, "6.12.117"},
-		{"6.12.117-tarball-x86_64-kc495ef049", IDCacheKey, "6.12.117-tarball-x86_64-kc495ef049"},
+		{"6.12.117-tarball-x86_64-kce525dbc3", IDCacheKey, "6.12.117-tarball-x86_64-kce525dbc3"},
 		{"sha256:" + strings.Repeat("ab", 32), IDDigest, "sha256:" + strings.Repeat("ab", 32)},
 		{"ghcr.io/org/kernels:6.12", IDOCIRef, "ghcr.io/org/kernels:6.12"},
 		{"localhost/k:1", IDOCIRef, "localhost/k:1"},
@@ -104,7 +104,7 @@ func TestCompareVersions(t *testing.T) {
 }
 
 func ExampleParseID() {
-	for _, s := range []string{"6.12.117", "../linux", "6.12.117-tarball-x86_64-kc495ef049", "ghcr.io/o/kernels:6.12", "6.16..6.12"} {
+	for _, s := range []string{"6.12.117", "../linux", "6.12.117-tarball-x86_64-kce525dbc3", "ghcr.io/o/kernels:6.12", "6.16..6.12"} {
 		id, _ := ParseID(s)
 		fmt.Printf("%s: %s", s, id.Kind)
 		if err := id.Validate(); err != nil {
@@ -115,7 +115,7 @@ func ExampleParseID() {
 	// Output:
 	// 6.12.117: version
 	// ../linux: path
-	// 6.12.117-tarball-x86_64-kc495ef049: cache key
+	// 6.12.117-tarball-x86_64-kce525dbc3: cache key
 	// ghcr.io/o/kernels:6.12: OCI reference
 	// 6.16..6.12: range (inverted kernel range 6.16..6.12: the start is newer than the end; swap the endpoints: 6.12..6.16)
 }

@@ -22,12 +22,18 @@ import (
 var EmbeddedKconfig string
 
 // KconfigHash returns the first 8 hex digits of the SHA-256 of
-// EmbeddedKconfig: the "kc" suffix of cache keys.
+// EmbeddedKconfig's options: the "kc" suffix of cache keys.
 func KconfigHash() string { return kconfigHashOf(EmbeddedKconfig) }
 
+// kconfigHashOf hashes the options only, sorted, one "CONFIG_X=v" per line:
+// editing comments or reordering lines builds the same kernel, so it must
+// not invalidate every cached one.
 func kconfigHashOf(fragment string) string {
-	sum := sha256.Sum256([]byte(fragment))
-	return hex.EncodeToString(sum[:4])
+	h := sha256.New()
+	for _, o := range requiredOptions(fragment) {
+		fmt.Fprintln(h, o)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:4])
 }
 
 // configOption is one CONFIG_ line of a fragment. Value "n" stands for

@@ -8,11 +8,19 @@ import (
 
 func TestKconfigHash(t *testing.T) {
 	h := KconfigHash()
+	t.Logf("KconfigHash() = %s", h)
 	if !regexp.MustCompile(`^[0-9a-f]{8}$`).MatchString(h) {
 		t.Fatalf("KconfigHash() = %q, want 8 hex digits", h)
 	}
 	if kconfigHashOf(EmbeddedKconfig+"CONFIG_X=y\n") == h {
-		t.Fatal("hash ignores a fragment change")
+		t.Fatal("hash ignores an added option")
+	}
+	if kconfigHashOf(strings.Replace(EmbeddedKconfig, "CONFIG_NR_CPUS=64", "CONFIG_NR_CPUS=32", 1)) == h {
+		t.Fatal("hash ignores a changed value")
+	}
+	// Comments, blank lines and order do not change the kernel.
+	if kconfigHashOf("# a comment\n\nCONFIG_B=y\nCONFIG_A=y\n") != kconfigHashOf("CONFIG_A=y\nCONFIG_B=y\n") {
+		t.Fatal("hash depends on comments or order")
 	}
 }
 

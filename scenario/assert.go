@@ -33,7 +33,9 @@ type Assert struct {
 	RequireWork bool
 	MinWorkRate float64
 	// MaxWakeP99 bounds the 99th percentile wake-up latency of workers
-	// with at least MinWakeSamples samples (check "wake_latency").
+	// with at least MinWakeSamples samples (check "wake_latency"). Below
+	// 100 samples the p99 is simply the maximum, which one stall of the
+	// emulating host decides; hence the default minimum.
 	MaxWakeP99     time.Duration
 	MinWakeSamples uint64
 	// MaxMigrationRatio bounds migrations per context switch (check
@@ -51,7 +53,7 @@ func DefaultAssert() Assert {
 		Isolation:      true,
 		RequireWork:    true,
 		MaxWakeP99:     250 * time.Millisecond,
-		MinWakeSamples: 20,
+		MinWakeSamples: 100,
 	}
 }
 
@@ -107,6 +109,9 @@ func (a Assert) checkNotStuck(r *WorkerReport) Detail {
 		return detail("not_stuck", Skip, r, "SCHED_IDLE workers may starve")
 	case r.Wall == 0:
 		return detail("not_stuck", Inconclusive, r, "worker %s has no timing data", r.Name())
+	case r.MaxGap > a.MaxGap && r.MaxGapCPU < 0:
+		return detail("not_stuck", Fail, r, "worker %s never ran: stuck %d ms from +%.1fs (bound %d ms)",
+			r.Name(), r.MaxGap.Milliseconds(), r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds())
 	case r.MaxGap > a.MaxGap:
 		return detail("not_stuck", Fail, r, "tid %d stuck %d ms on cpu%d at +%.1fs (bound %d ms; worker %s)",
 			r.MaxGapTID, r.MaxGap.Milliseconds(), r.MaxGapCPU, r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds(), r.Name())

@@ -10,7 +10,9 @@ import (
 
 // WorkerReport is the telemetry of one worker process over its measured
 // window (from the start signal to the stop request). Kernel counters are
-// deltas over that window; timing comes from the worker's own clock.
+// deltas over that window, summed over the process's threads (the work
+// threads dominate; the Go runtime's own add a little); timing comes from
+// the worker's own clock.
 type WorkerReport struct {
 	Cgroup string   `json:"cgroup"`
 	Index  int      `json:"index"` // worker number within its workload

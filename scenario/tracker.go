@@ -48,6 +48,11 @@ type tracker struct {
 	wakeSeen  uint64
 	rng       *rand.Rand
 	lastProbe int64
+	// openSince/openCPU describe the running gap when the loop stopped
+	// at the stop request (0: it was blocked or ticking).
+	openSince int64
+	openCPU   int
+	began     int64
 }
 
 func newTracker(seed uint64) *tracker {
@@ -108,6 +113,7 @@ func getcpu() int {
 // begin marks the start of the measured window.
 func (t *tracker) begin() {
 	t.last = monoNow()
+	t.began = t.last
 	t.sampleCPU(t.last)
 }
 
@@ -115,6 +121,7 @@ func (t *tracker) begin() {
 // previous tick.
 func (t *tracker) tick(n uint64) {
 	now := monoNow()
+	t.openSince = 0
 	if t.last != 0 && now-t.last > int64(50*time.Microsecond) {
 		t.noteGap(Gap{Start: t.last, End: now, CPU: t.cpu, TID: t.tid})
 	}

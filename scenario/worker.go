@@ -2,14 +2,16 @@ package scenario
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The worker protocol. A worker is this binary re-executed with envWorker
@@ -96,9 +98,9 @@ type workThread struct {
 
 func runWorker(specJSON string) int {
 	report := os.NewFile(fdReport, "report")
-	start := os.NewFile(fdStart, "start")
-	stop := os.NewFile(fdStop, "stop")
-	if report == nil || start == nil || stop == nil {
+	_, errStart := unix.FcntlInt(fdStart, unix.F_GETFD, 0)
+	_, errStop := unix.FcntlInt(fdStop, unix.F_GETFD, 0)
+	if report == nil || errStart != nil || errStop != nil {
 		fmt.Fprintln(os.Stderr, "ktstr worker: missing inherited descriptors 3-5; workers are started by scenario.SpawnWorkload")
 		return 2
 	}
@@ -135,15 +137,19 @@ func runWorker(specJSON string) int {
 			return 2
 		}
 	}
-	begin := make(chan struct{})
+	// Each work goroutine waits for the start signal in its own blocking
+	// read of the start pipe: the kernel wakes its thread directly. (A Go
+	// channel would need the Go scheduler to find a thread and a P for it,
+	// which on a saturated CPU can take longer than the whole run.)
 	threads := make([]*workThread, impl.threads)
 	for i := range impl.threads {
 		th := &workThread{tr: newTracker(w.seed + uint64(i)), done: make(chan struct{})}
 		threads[i] = th
 		go func() {
-			<-begin
+			waitEOF(fdStart)
 			th.tr.begin()
 			run(i, th.tr)
+			th.tr.openSince, th.tr.openCPU = th.tr.last, th.tr.cpu
 			close(th.done)
 		}()
 	}
@@ -151,16 +157,14 @@ func runWorker(specJSON string) int {
 		return 2
 	}
 
-	// Block until the parent releases every worker at once.
-	_, _ = io.Copy(io.Discard, start)
+	waitEOF(fdStart)
 	t0 := monoNow()
 	base := map[int]threadStat{}
 	for _, tid := range processTIDs() {
 		base[tid], _ = readThreadStat(taskDir(tid))
 	}
-	close(begin)
 
-	_, _ = io.Copy(io.Discard, stop)
+	waitEOF(fdStop)
 	// Read the kernel counters before telling the threads, so the window
 	// ends now for both clocks.
 	t1 := monoNow()
@@ -173,14 +177,20 @@ func runWorker(specJSON string) int {
 		}
 	}
 	slices.Sort(tids)
+	// Kernel counters cover every thread of the process, as of now: the
+	// work goroutines may have moved between threads, and the runtime's
+	// own threads (idle, mostly) are part of the worker's cost.
 	var stats []threadStat
 	var statErrs []error
-	for _, tid := range tids {
+	for _, tid := range processTIDs() {
 		s, err := readThreadStat(taskDir(tid))
 		if err != nil {
-			statErrs = append(statErrs, fmt.Errorf("tid %d: %w", tid, err))
+			continue // a runtime thread that just exited
 		}
 		stats = append(stats, s.sub(base[tid]))
+	}
+	if len(stats) == 0 {
+		statErrs = append(statErrs, errors.New("no thread statistics readable under /proc/self/task"))
 	}
 	w.stop.Store(true)
 	for _, err := range statErrs {
@@ -202,7 +212,7 @@ func runWorker(specJSON string) int {
 			w.fail(fmt.Errorf("work thread %d did not stop within %s; its timing is left out", i, stopGrace))
 		}
 	}
-	fillReport(&r, finished, stats)
+	fillReport(&r, finished, stats, t1)
 	w.errMu.Lock()
 	r.Errors = w.errs
 	w.errMu.Unlock()
@@ -210,6 +220,17 @@ func runWorker(specJSON string) int {
 		return 1
 	}
 	return 0
+}
+
+// waitEOF blocks in read(2) until fd reports end of file.
+func waitEOF(fd int) {
+	var b [64]byte
+	for {
+		n, err := unix.Read(fd, b[:])
+		if n == 0 || (err != nil && err != unix.EINTR) {
+			return
+		}
+	}
 }
 
 // processTIDs lists the threads of this process.
@@ -231,7 +252,7 @@ func listTIDs(dir string) []int {
 func taskDir(tid int) string { return "/proc/self/task/" + strconv.Itoa(tid) }
 
 // fillReport merges the threads' trackers and kernel counters.
-func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat) {
+func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat, end int64) {
 	var wake []int64
 	var cpus CPUSet
 	var moves uint64
@@ -248,6 +269,14 @@ func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat) {
 	for _, th := range threads {
 		t := th.tr
 		r.Work += t.work.Load()
+		// A thread that never ran again before the stop request is the
+		// worst gap of all: count it up to the end of the window.
+		switch {
+		case t.began > end: // never ran inside the window at all
+			t.noteGap(Gap{Start: r.StartMono, End: end, CPU: -1, TID: t.tid})
+		case t.openSince > 0 && t.openSince < end:
+			t.noteGap(Gap{Start: t.openSince, End: end, CPU: t.openCPU, TID: t.tid})
+		}
 		r.Gaps = append(r.Gaps, t.gaps...)
 		wake = append(wake, t.wake...)
 		r.WakeSamples += t.wakeSeen

@@ -32,7 +32,9 @@ const initMarker = "KTSTR-BENCH-INIT"
 var noop = ktstr.Register("bench_noop", ktstr.Opts{}, func(*scenario.Ctx) error { return nil })
 
 func main() {
-	if os.Getpid() == 1 && os.Getenv("KTSTR_BENCH_BARE") == "" && guest.CmdlineValue("ktstr.mode") == "" {
+	// The kernel hands unknown key=value boot parameters to init as
+	// environment variables: that is how the bare boot is told apart.
+	if os.Getpid() == 1 && os.Getenv("ktstr_bench_bare") == "1" {
 		// Bare mode: a trivial init that says it is up and powers off.
 		fmt.Println(initMarker)
 		unix.Sync()
@@ -40,6 +42,13 @@ func main() {
 		select {}
 	}
 	ktstr.MainProgram()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
 	n := flag.Int("n", 3, "runs per topology and method")
 	topos := flag.String("topologies", "1n1l1c1t,1n1l2c1t,1n2l2c1t,1n2l2c2t", "comma-separated compact topologies")
 	kflag := flag.String("kernel", "", "kernel to boot (default: resolved like tests)")
@@ -47,14 +56,12 @@ func main() {
 	ctx := context.Background()
 	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: *kflag})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return err
 	}
 	self, _ := os.Executable()
 	dir, err := os.MkdirTemp("", "ktstr-bench-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return err
 	}
 	defer os.RemoveAll(dir)
 	files := map[string]string{"/init": self}
@@ -66,8 +73,7 @@ func main() {
 	}
 	initrd, err := ir.Build(dir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return err
 	}
 	fmt.Printf("kernel %s, %d runs per cell, alternating bare/harness\n", k.Image, *n)
 	fmt.Printf("%-10s %12s %12s %12s %12s %7s\n", "topology", "bare total", "harness", "bare->init", "harn->init", "ratio")
@@ -75,21 +81,18 @@ func main() {
 	for _, ts := range strings.Split(*topos, ",") {
 		topo, err := vmm.ParseTopology(ts)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(2)
+			return err
 		}
 		var bare, harn, bareInit, harnInit []time.Duration
 		for i := 0; i < *n; i++ {
 			total, toInit, err := bareBoot(k.Image, initrd, topo)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "bench: bare:", err)
-				os.Exit(1)
+				return fmt.Errorf("bare: %w", err)
 			}
 			bare, bareInit = append(bare, total), append(bareInit, toInit)
 			total, toInit, err = harnessBoot(ctx, k.Image, topo)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "bench: harness:", err)
-				os.Exit(1)
+				return fmt.Errorf("harness: %w", err)
 			}
 			harn, harnInit = append(harn, total), append(harnInit, toInit)
 		}
@@ -99,6 +102,7 @@ func main() {
 	}
 	sort.Float64s(allRatios)
 	fmt.Printf("median ratio harness/bare: %.2f (goal <= 1.10)\n", allRatios[len(allRatios)/2])
+	return nil
 }
 
 func ms(d time.Duration) string { return d.Round(10 * time.Millisecond).String() }
@@ -114,7 +118,7 @@ func bareBoot(kernelImage, initrd string, topo vmm.Topology) (total, toInit time
 	cmd := exec.Command("qemu-system-x86_64", "-accel", "tcg,thread=single", "-cpu", "max",
 		"-smp", fmt.Sprintf("cpus=%d,sockets=%d,cores=%d,threads=%d", topo.CPUs(), topo.LLCs, topo.CoresPerLLC, topo.ThreadsPerCore),
 		"-m", "1024M", "-display", "none", "-nodefaults", "-no-reboot", "-serial", "stdio",
-		"-kernel", kernelImage, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 loglevel=4")
+		"-kernel", kernelImage, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 loglevel=4 ktstr_bench_bare=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, 0, err
@@ -140,7 +144,7 @@ func harnessBoot(ctx context.Context, kernelImage string, topo vmm.Topology) (to
 	t := *noop
 	t.Topology = topo
 	start := time.Now()
-	res, err := ktstr.Boot(ctx, &t, ktstr.RunOptions{Kernel: kernelImage, OnRecord: func(r guest.Record) {
+	res, err := ktstr.Boot(ctx, &t, ktstr.RunOptions{Kernel: kernelImage, Console: benchConsole, OnRecord: func(r guest.Record) {
 		if r.Kind == guest.KindStart && toInit == 0 {
 			toInit = time.Since(start)
 		}
@@ -154,3 +158,10 @@ func harnessBoot(ctx context.Context, kernelImage string, topo vmm.Topology) (to
 	return time.Since(start), toInit, nil
 }
 
+// benchConsole shows the harness VM's console with KTSTR_BENCH_CONSOLE=1.
+var benchConsole = func() io.Writer {
+	if os.Getenv("KTSTR_BENCH_CONSOLE") != "" {
+		return os.Stderr
+	}
+	return nil
+}()

@@ -7,6 +7,7 @@
 //
 //	scxload -obj /sched/fifo.bpf.o [-set victim=cg_1] [-watchdog 3s]
 //	scxload -obj /sched/fifo.bpf.o -verify   # load only, print verifier stats as JSON
+//	scxload -obj /sched/fifo.bpf.o -verify -verify-log 2 -gzip   # with the full log, compressed
 //
 // Exit status: 0 after a clean detach; 1 when the object cannot be loaded
 // or attached; 3 when the kernel kicked the scheduler out (the sched_ext
@@ -15,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -22,7 +24,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,9 +73,13 @@ func run() int {
 		obj      = flag.String("obj", "", "BPF object file holding one struct sched_ext_ops in .struct_ops.link (required)")
 		watchdog = flag.Duration("watchdog", 0, "sched_ext watchdog timeout (ops.timeout_ms); 0 keeps the object's, max 30s (env "+watchdogEnv+")")
 		verify   = flag.Bool("verify", false, "load the programs with verifier statistics, print them as JSON on stdout, do not attach")
+		vlevel   = flag.Int("verify-log", 2, "with -verify: verifier log level (1: branches, kept only for a rejected path; 2: every instruction)")
+		gz       = flag.Bool("gzip", false, "with -verify: put the log gzip-compressed in log_gz instead of log (logs run to megabytes)")
 		sets     setFlags
 	)
+	var resizes setFlags
 	flag.Var(&sets, "set", "NAME=VALUE: set a const volatile global (integer or char array) before load; repeatable")
+	flag.Var(&resizes, "resize", "NAME=N: make the array NAME, alone in section .data.NAME, N elements long (libbpf's RESIZE_ARRAY); repeatable")
 	flag.Parse()
 	if *obj == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-watchdog DUR] [-verify]")
@@ -82,7 +90,7 @@ func run() int {
 			*watchdog = time.Duration(ms) * time.Millisecond
 		}
 	}
-	spec, opsMap, err := prepare(*obj, sets, *watchdog)
+	spec, opsMap, err := prepare(*obj, sets, resizes, *watchdog)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "scxload: %v\n", err)
 		return exitLoad
@@ -92,14 +100,14 @@ func run() int {
 		return exitLoad
 	}
 	if *verify {
-		return verifyOnly(spec)
+		return verifyOnly(spec, filepath.Base(*obj), ebpf.LogLevel(*vlevel), *gz)
 	}
 	return loadAndRun(spec, opsMap)
 }
 
 // prepare reads the object, finds its sched_ext_ops map and applies -set
 // and -watchdog to the spec.
-func prepare(path string, sets []string, watchdog time.Duration) (*ebpf.CollectionSpec, string, error) {
+func prepare(path string, sets, resizes []string, watchdog time.Duration) (*ebpf.CollectionSpec, string, error) {
 	spec, err := ebpf.LoadCollectionSpec(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading BPF object %s: %w", path, err)
@@ -115,6 +123,16 @@ func prepare(path string, sets []string, watchdog time.Duration) (*ebpf.Collecti
 	}
 	if opsMap == "" {
 		return nil, "", fmt.Errorf("%s has no struct_ops map: declare `struct sched_ext_ops x` in SEC(\".struct_ops.link\")", path)
+	}
+	for _, kv := range resizes {
+		name, val, ok := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(val)
+		if !ok || err != nil || n < 1 {
+			return nil, "", fmt.Errorf("-resize %q: want NAME=N with N >= 1", kv)
+		}
+		if err := resizeArray(spec, name, n); err != nil {
+			return nil, "", fmt.Errorf("-resize %s: %w", name, err)
+		}
 	}
 	for _, kv := range sets {
 		name, val, ok := strings.Cut(kv, "=")
@@ -177,6 +195,45 @@ func setVariable(spec *ebpf.CollectionSpec, name, val string) error {
 		return fmt.Errorf("%s has unsupported size %d", name, size)
 	}
 	return v.Set(buf[:size])
+}
+
+// resizeArray does what libbpf's bpf_map__set_value_size does for an
+// array alone in its own data section: the map, its BTF datasec and the
+// variable grow (or shrink) to n elements, new elements zeroed.
+func resizeArray(spec *ebpf.CollectionSpec, name string, n int) error {
+	secName := ".data." + name
+	m, ok := spec.Maps[secName]
+	v, okv := spec.Variables[name]
+	if !ok || !okv || v.SectionName != secName || v.Type == nil {
+		return fmt.Errorf("no array %s in its own section %s (declare it with RESIZABLE_ARRAY(data, %s))", name, secName, name)
+	}
+	ds, ok := m.Value.(*btf.Datasec)
+	if !ok || len(ds.Vars) != 1 {
+		return fmt.Errorf("section %s must hold exactly %s", secName, name)
+	}
+	arr, ok := btf.UnderlyingType(v.Type.Type).(*btf.Array)
+	if !ok {
+		return fmt.Errorf("%s is not an array", name)
+	}
+	elem, err := btf.Sizeof(arr.Type)
+	if err != nil {
+		return fmt.Errorf("sizing %s's elements: %w", name, err)
+	}
+	size := n * elem
+	newArr := *arr
+	newArr.Nelems = uint32(n)
+	newVar := *v.Type
+	newVar.Type = &newArr
+	newDs := btf.Copy(ds).(*btf.Datasec)
+	newDs.Size = uint32(size)
+	newDs.Vars[0].Size = uint32(size)
+	newDs.Vars[0].Type = &newVar
+	data := make([]byte, size)
+	copy(data, v.Value)
+	v.Value, v.Type = data, &newVar
+	m.Value, m.ValueSize = newDs, uint32(size)
+	m.Contents = []ebpf.MapKV{{Key: uint32(0), Value: slices.Clone(data)}}
+	return nil
 }
 
 // setOpsField patches a scalar member of the struct_ops value before load.
@@ -360,6 +417,8 @@ func readTrim(path string) string {
 
 // ProgStats is one program's verifier outcome, printed by -verify.
 type ProgStats struct {
+	// Object is the BPF object file's base name.
+	Object  string `json:"object"`
 	Program string `json:"program"`
 	// Loaded is false when the verifier rejected the program.
 	Loaded bool `json:"loaded"`
@@ -368,18 +427,26 @@ type ProgStats struct {
 	// TotalStates and PeakStates are the verifier's state counts.
 	TotalStates int    `json:"total_states"`
 	PeakStates  int    `json:"peak_states"`
-	Log         string `json:"log"`
-	Error       string `json:"error,omitempty"`
+	Log         string `json:"log,omitempty"`
+	// LogGz is Log gzip-compressed (with -gzip); JSON carries it as base64.
+	LogGz []byte `json:"log_gz,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
-var statsRE = regexp.MustCompile(`processed (\d+) insns .*?total_states (\d+) peak_states (\d+)`)
+var (
+	statsRE = regexp.MustCompile(`processed (\d+) insns .*?total_states (\d+) peak_states (\d+)`)
+	// The library names the rejected program: "program NAME: load program: ...".
+	rejectedRE = regexp.MustCompile(`program (\w+):`)
+)
 
-// verifyOnly loads the whole collection with branch-level logs and
-// statistics (struct_ops programs can only be verified against their map,
-// so they are loaded together) and prints one JSON object per program.
-func verifyOnly(spec *ebpf.CollectionSpec) int {
+// verifyOnly loads the whole collection with verifier logs and statistics
+// (struct_ops programs can only be verified against their map, so they
+// are loaded together) and prints one JSON object per program. When the
+// verifier rejects a program the load stops there: that program is
+// printed with its log and error, and the rest are reported unverified.
+func verifyOnly(spec *ebpf.CollectionSpec, object string, level ebpf.LogLevel, gz bool) int {
 	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{
-		LogLevel:     ebpf.LogLevelBranch | ebpf.LogLevelStats,
+		LogLevel:     level | ebpf.LogLevelStats,
 		LogSizeStart: 1 << 22,
 	}}
 	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
@@ -389,24 +456,36 @@ func verifyOnly(spec *ebpf.CollectionSpec) int {
 	}
 	sort.Strings(names)
 	enc := json.NewEncoder(os.Stdout)
-	if err != nil {
-		var ve *ebpf.VerifierError
-		st := ProgStats{Program: "(collection)", Error: err.Error()}
-		if errors.As(err, &ve) {
-			st.Log = strings.Join(ve.Log, "\n")
-			fillStats(&st)
+	emit := func(st ProgStats) {
+		fillStats(&st)
+		if gz && st.Log != "" {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			_, _ = w.Write([]byte(st.Log))
+			_ = w.Close()
+			st.Log, st.LogGz = "", b.Bytes()
 		}
 		_ = enc.Encode(st)
+	}
+	if err != nil {
+		st := ProgStats{Object: object, Program: "(collection)", Error: err.Error()}
+		if m := rejectedRE.FindStringSubmatch(err.Error()); m != nil {
+			st.Program = m[1]
+		}
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			st.Log = strings.Join(ve.Log, "\n")
+		}
+		emit(st)
 		return exitLoad
 	}
 	defer coll.Close()
 	for _, n := range names {
-		st := ProgStats{Program: n, Loaded: true}
+		st := ProgStats{Object: object, Program: n, Loaded: true}
 		if p := coll.Programs[n]; p != nil {
 			st.Log = p.VerifierLog
 		}
-		fillStats(&st)
-		_ = enc.Encode(st)
+		emit(st)
 	}
 	return exitOK
 }

@@ -1,0 +1,108 @@
+// Command topoinit is the /init of the L2 guest in the nested KVM test: it
+// reports the CPU topology the kernel built (sysfs) on the console and on
+// the data channel (ttyS1), then powers off, or returns (so the kernel
+// panics) when the command line says ktstr.panic.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+type cpuInfo struct {
+	CPU            int    `json:"cpu"`
+	Package        string `json:"package"`
+	CoreID         string `json:"core_id"`
+	ThreadSiblings string `json:"thread_siblings"`
+	CoreSiblings   string `json:"core_siblings"`
+	LLCShared      string `json:"llc_shared"`
+	LLCLevel       string `json:"llc_level"`
+}
+
+type nodeInfo struct {
+	Node     int    `json:"node"`
+	CPUList  string `json:"cpulist"`
+	Distance string `json:"distance"`
+}
+
+type report struct {
+	Online string     `json:"online"`
+	CPUs   []cpuInfo  `json:"cpus"`
+	Nodes  []nodeInfo `json:"nodes"`
+}
+
+func read(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "ERR:" + err.Error()
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func main() {
+	fmt.Println("KTSTR-INIT")
+	_ = os.MkdirAll("/proc", 0o755)
+	_ = os.MkdirAll("/sys", 0o755)
+	_ = os.MkdirAll("/dev", 0o755)
+	_ = unix.Mount("proc", "/proc", "proc", 0, "")
+	_ = unix.Mount("sysfs", "/sys", "sysfs", 0, "")
+	_ = unix.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
+	cmdline := read("/proc/cmdline")
+	if strings.Contains(cmdline, "ktstr.panic") {
+		fmt.Println("KTSTR-PANICKING")
+		return // init exits: the kernel panics
+	}
+	var r report
+	r.Online = read("/sys/devices/system/cpu/online")
+	cpus, _ := filepath.Glob("/sys/devices/system/cpu/cpu[0-9]*")
+	for i := 0; i < len(cpus); i++ {
+		d := fmt.Sprintf("/sys/devices/system/cpu/cpu%d", i)
+		c := cpuInfo{
+			CPU:            i,
+			Package:        read(d + "/topology/physical_package_id"),
+			CoreID:         read(d + "/topology/core_id"),
+			ThreadSiblings: read(d + "/topology/thread_siblings_list"),
+			CoreSiblings:   read(d + "/topology/core_siblings_list"),
+		}
+		// The LLC is the highest-level cache index.
+		idx, _ := filepath.Glob(d + "/cache/index[0-9]*")
+		best := -1
+		for _, x := range idx {
+			var lvl int
+			fmt.Sscan(read(x+"/level"), &lvl)
+			if lvl > best {
+				best = lvl
+				c.LLCShared = read(x + "/shared_cpu_list")
+				c.LLCLevel = read(x + "/level")
+			}
+		}
+		r.CPUs = append(r.CPUs, c)
+	}
+	nodes, _ := filepath.Glob("/sys/devices/system/node/node[0-9]*")
+	for i := 0; i < len(nodes); i++ {
+		d := fmt.Sprintf("/sys/devices/system/node/node%d", i)
+		r.Nodes = append(r.Nodes, nodeInfo{Node: i, CPUList: read(d + "/cpulist"), Distance: read(d + "/distance")})
+	}
+	b, _ := json.Marshal(r)
+	fmt.Printf("TOPO %s\n", b)
+	if f, err := os.OpenFile("/dev/ttyS1", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
+		if t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			t.Oflag &^= unix.OPOST
+			t.Lflag &^= unix.ECHO | unix.ICANON | unix.ISIG | unix.IEXTEN
+			_ = unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
+		}
+		fmt.Fprintf(f, "CHAN %s\n", b)
+		_ = unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1) // tcdrain
+		f.Close()
+	} else {
+		fmt.Println("KTSTR-NOCHAN", err)
+	}
+	unix.Sync()
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	select {}
+}
