@@ -87,7 +87,13 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 	}
 	// Everything the build leaves behind is in work; the cache gets its
 	// copies by commit, so a cancelled build leaves nothing.
-	defer os.RemoveAll(work)
+	defer func() {
+		if ctx.Err() != nil {
+			// ~1 GB of tree: this takes a while on a busy disk.
+			lg.Info("build cancelled, removing the build directory", zap.String("dir", work))
+		}
+		os.RemoveAll(work)
+	}()
 
 	version, key, err := src.identify(ctx, cache, filepath.Join(work, "dl"), arch, kconfigHashOf(fragment))
 	if err != nil {

@@ -187,7 +187,10 @@ func workerEnviron(spec string, threads int) []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, envWorker+"="+spec, fmt.Sprintf("GOMAXPROCS=%d", threads+1))
+	// One P per work thread and no more: idle Ps make the Go runtime spin
+	// threads looking for work, which steals CPU from the very workers we
+	// measure when the CPUs are contended.
+	return append(env, envWorker+"="+spec, fmt.Sprintf("GOMAXPROCS=%d", threads))
 }
 
 func (p *workerProc) readReports(r *os.File) {

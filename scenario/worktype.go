@@ -57,7 +57,7 @@ var workImpls = map[WorkType]workImpl{
 		w.burn(spinUnit)
 		tr.tick(1)
 	})},
-	YieldWork: {"short burns with sched_yield", 1, true, simple(func(w *workerEnv, tr *tracker) {
+	YieldWork: {"short burns with sched_yield", 1, false, simple(func(w *workerEnv, tr *tracker) {
 		w.burn(spinUnit / 8)
 		tr.tick(1)
 		_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)

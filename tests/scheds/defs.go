@@ -3,6 +3,8 @@ package scheds
 import (
 	"context"
 	"fmt"
+	"path"
+	"strconv"
 	"sync"
 
 	"github.com/ktstr-go/ktstr/scenario"
@@ -95,14 +97,56 @@ var (
 		scenario.Flag{Name: "partial", Args: []string{"-p"}},
 		scenario.Flag{Name: "dsp-batch", Args: []string{"-b", "4"}, Requires: []string{"short-slice"}})
 	// Central is scx_central. Its ops.init insists on running on the
-	// central CPU, but 6.12.117 runs ops.init in an unpinned kthread
-	// (scx_ops_enable_helper), so with two or more CPUs it fails at
-	// random with "init from non-central CPU": its default topology is
-	// one CPU.
-	Central = withTopology(tree("scx_central", "central"), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 1, ThreadsPerCore: 1})
+	// central CPU (0), but 6.12.117 runs ops.init in the kthread
+	// scx_ops_enable_helper, created unpinned on the first enable, so a
+	// plain launch on two or more CPUs fails at random with "init from
+	// non-central CPU". It is launched through `scxload -exec`, which
+	// creates that kthread with a prime object (bpf/prime.bpf.c), pins it
+	// and itself to CPU 0, then execs scx_central. Two CPUs: one CPU
+	// would leave the central CPU both dispatching for everyone and
+	// running every task, which is not the design it is meant to run in.
+	Central = withTopology(pinnedInit(tree("scx_central", "central"), 0), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1})
 	// FlatCG is scx_flatcg (flattened cgroup hierarchy).
 	FlatCG = tree("scx_flatcg", "flatcg")
 )
+
+// pinnedLaunch runs a scheduler binary through `scxload -exec` so that
+// its ops.init runs on CPU cpu (see Central).
+type pinnedLaunch struct {
+	bin scenario.Source
+	cpu int
+}
+
+func pinnedInit(s *scenario.Scheduler, cpu int) *scenario.Scheduler {
+	s.Source = pinnedLaunch{bin: s.Source, cpu: cpu}
+	return s
+}
+
+// Files implements scenario.Source: the binary, the loader and the prime
+// object.
+func (p pinnedLaunch) Files() (map[string]string, error) {
+	files, err := p.bin.Files()
+	if err != nil {
+		return nil, err
+	}
+	b, err := refOnce()
+	if err != nil {
+		return nil, err
+	}
+	files[path.Join(scenario.SchedDir, "scxload")] = b.Loader
+	files[path.Join(scenario.SchedDir, "prime.bpf.o")] = b.Objects["prime"]
+	return files, nil
+}
+
+// Argv implements scenario.Source.
+func (p pinnedLaunch) Argv() []string {
+	return append([]string{path.Join(scenario.SchedDir, "scxload"), "-exec",
+		"-prime", path.Join(scenario.SchedDir, "prime.bpf.o"), "-pin-enable-helper", strconv.Itoa(p.cpu), "--"}, p.bin.Argv()...)
+}
+
+func (p pinnedLaunch) String() string {
+	return fmt.Sprintf("%s, ops.init pinned to CPU %d", p.bin, p.cpu)
+}
 
 func withFlags(s *scenario.Scheduler, f ...scenario.Flag) *scenario.Scheduler {
 	s.Flags = f

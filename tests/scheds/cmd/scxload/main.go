@@ -8,6 +8,15 @@
 //	scxload -obj /sched/fifo.bpf.o [-set victim=cg_1] [-watchdog 3s]
 //	scxload -obj /sched/fifo.bpf.o -verify   # load only, print verifier stats as JSON
 //	scxload -obj /sched/fifo.bpf.o -verify -verify-log 2 -gzip   # with the full log, compressed
+//	scxload -exec -prime /sched/prime.bpf.o -pin-enable-helper 0 -- /sched/scx_central
+//
+// The -exec form launches another scheduler binary so that sched_ext's
+// ops.init runs on a chosen CPU: Linux 6.12 calls ops.init from the kthread
+// scx_ops_enable_helper, created unpinned on the first enable, which
+// breaks schedulers (scx_central) whose init must run on their central
+// CPU. It enables the -prime object once (whose ops.init fails, so
+// nothing attaches) to create that kthread, pins it and itself to the
+// CPU, and execs the command.
 //
 // Exit status: 0 after a clean detach; 1 when the object cannot be loaded
 // or attached; 3 when the kernel kicked the scheduler out (the sched_ext
@@ -23,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -37,6 +47,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -72,6 +83,9 @@ func run() int {
 	var (
 		obj      = flag.String("obj", "", "BPF object file holding one struct sched_ext_ops in .struct_ops.link (required)")
 		watchdog = flag.Duration("watchdog", 0, "sched_ext watchdog timeout (ops.timeout_ms); 0 keeps the object's, max 30s (env "+watchdogEnv+")")
+		execMode = flag.Bool("exec", false, "launch the command after --: see -prime and -pin-enable-helper")
+		prime    = flag.String("prime", "", "with -exec: enable this object once first (its ops.init must fail) so the enable helper kthread exists")
+		pinCPU   = flag.Int("pin-enable-helper", -1, "with -exec: pin sched_ext's enable helper kthread (where ops.init runs) and this process to CPU N")
 		verify   = flag.Bool("verify", false, "load the programs with verifier statistics, print them as JSON on stdout, do not attach")
 		vlevel   = flag.Int("verify-log", 2, "with -verify: verifier log level (1: branches, kept only for a rejected path; 2: every instruction)")
 		gz       = flag.Bool("gzip", false, "with -verify: put the log gzip-compressed in log_gz instead of log (logs run to megabytes)")
@@ -81,8 +95,12 @@ func run() int {
 	flag.Var(&sets, "set", "NAME=VALUE: set a const volatile global (integer or char array) before load; repeatable")
 	flag.Var(&resizes, "resize", "NAME=N: make the array NAME, alone in section .data.NAME, N elements long (libbpf's RESIZE_ARRAY); repeatable")
 	flag.Parse()
+	if *execMode {
+		return launch(*prime, *pinCPU, flag.Args())
+	}
 	if *obj == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-watchdog DUR] [-verify]")
+		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-resize NAME=N]... [-watchdog DUR] [-verify]\n"+
+			"       scxload -exec [-prime PRIME.bpf.o] [-pin-enable-helper CPU] -- COMMAND [ARGS]...")
 		return exitUsage
 	}
 	if *watchdog == 0 {
@@ -496,4 +514,91 @@ func fillStats(st *ProgStats) {
 		st.TotalStates, _ = strconv.Atoi(m[2])
 		st.PeakStates, _ = strconv.Atoi(m[3])
 	}
+}
+
+// enableHelperComm is the kthread's comm ("scx_ops_enable_helper"
+// truncated to TASK_COMM_LEN-1).
+const enableHelperComm = "scx_ops_enable_"
+
+// launch implements -exec.
+func launch(prime string, cpu int, argv []string) int {
+	if len(argv) == 0 {
+		fmt.Fprintln(os.Stderr, "scxload -exec: no command after --")
+		return exitUsage
+	}
+	if cpu >= 0 {
+		if prime != "" && findEnableHelper() == 0 {
+			if err := primeEnable(prime); err != nil {
+				fmt.Fprintf(os.Stderr, "scxload: priming sched_ext with %s: %v\n", prime, err)
+				return exitLoad
+			}
+		}
+		pid := findEnableHelper()
+		if pid == 0 {
+			fmt.Fprintf(os.Stderr, "scxload: no %s kthread to pin (give -prime OBJ to create it)\n", enableHelperComm)
+			return exitLoad
+		}
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(pid, &set); err != nil {
+			fmt.Fprintf(os.Stderr, "scxload: pinning %s (pid %d) to CPU %d: %v\n", enableHelperComm, pid, cpu, err)
+			return exitLoad
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			fmt.Fprintf(os.Stderr, "scxload: pinning self to CPU %d: %v\n", cpu, err)
+			return exitLoad
+		}
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scxload -exec: %v\n", err)
+		return exitLoad
+	}
+	err = syscall.Exec(path, argv, os.Environ())
+	fmt.Fprintf(os.Stderr, "scxload -exec %s: %v\n", path, err)
+	return exitLoad
+}
+
+// primeEnable enables obj, whose ops.init fails, and waits until
+// sched_ext is disabled again.
+func primeEnable(obj string) error {
+	if st := readTrim(stateFile); st != "disabled" {
+		return fmt.Errorf("sched_ext state is %q, want disabled", st)
+	}
+	spec, opsMap, err := prepare(obj, nil, nil, 0)
+	if err != nil {
+		return err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return err
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return fmt.Errorf("loading: %w", err)
+	}
+	defer coll.Close()
+	l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps[opsMap]})
+	if err == nil {
+		l.Close()
+		return fmt.Errorf("%s attached; a prime object's ops.init must fail", obj)
+	}
+	if !waitDisabled(detachLimit) {
+		return fmt.Errorf("sched_ext still %q after the prime", readTrim(stateFile))
+	}
+	return nil
+}
+
+// findEnableHelper returns the pid of the enable helper kthread, or 0.
+func findEnableHelper() int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if readTrim("/proc/"+e.Name()+"/comm") == enableHelperComm {
+			return pid
+		}
+	}
+	return 0
 }
