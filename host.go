@@ -260,11 +260,22 @@ func firstNonEmpty(ss ...string) string {
 }
 
 // SelectBackend picks the VMM: "auto" prefers the in-repo KVM VMM when
-// /dev/kvm is usable, else QEMU (TCG without KVM).
+// /dev/kvm is usable, else QEMU (TCG without KVM); "kvm" insists on the
+// in-repo VMM and says why it cannot run; "qemu" uses QEMU with KVM when
+// possible; "qemu-tcg" forces software emulation.
 func SelectBackend(name string) (vmm.Backend, error) {
 	switch name {
 	case "", "auto":
+		if k := vmm.NewKVMBackend(); k.Available() == nil {
+			return k, nil
+		}
 		return &vmm.QEMU{}, nil
+	case "kvm":
+		k := vmm.NewKVMBackend()
+		if err := k.Available(); err != nil {
+			return nil, fmt.Errorf("backend kvm: %w", err)
+		}
+		return k, nil
 	case "qemu":
 		return &vmm.QEMU{}, nil
 	case "qemu-tcg":

@@ -1,0 +1,243 @@
+package vmm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/kvm"
+)
+
+// KVM is the in-repo VMM: it boots a bzImage directly on /dev/kvm with
+// the requested topology (APIC IDs, CPUID leaves, ACPI MADT/SRAT/SLIT),
+// two 16550 UARTs (console on ttyS0, data channel on ttyS1), ACPI
+// power-off and a pvpanic port. No firmware, no PCI, no disks.
+type KVM struct{}
+
+// NewKVMBackend returns the in-repo KVM backend.
+func NewKVMBackend() Backend { return &KVM{} }
+
+// Name is "kvm".
+func (*KVM) Name() string { return "kvm" }
+
+// Available reports why /dev/kvm cannot run the in-repo VMM, if it cannot.
+func (*KVM) Available() error { return kvm.Usable() }
+
+const (
+	kvmTailLines   = 60
+	kvmDefaultMB   = 1024
+	kvmTSSAddr     = 0xfffbd000
+	kvmIdentityMap = 0xfffbc000
+	comConsoleIRQ  = 4
+	comChannelIRQ  = 3
+)
+
+// Start boots a VM and returns at once; the vCPUs run in their own threads.
+func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	t := cfg.Topology
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Kernel == "" {
+		return nil, errors.New("vmm: Config.Kernel is empty: resolve a kernel first (see `ktstr kernel list`)")
+	}
+	kernel, err := os.ReadFile(cfg.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: reading kernel: %w", err)
+	}
+	bz, err := ParseBzImage(kernel)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", cfg.Kernel, err)
+	}
+	var initrd []byte
+	if cfg.Initramfs != "" {
+		if initrd, err = os.ReadFile(cfg.Initramfs); err != nil {
+			return nil, fmt.Errorf("vmm: reading initramfs: %w", err)
+		}
+	}
+	memMB := cfg.MemoryMB
+	if memMB == 0 {
+		memMB = kvmDefaultMB
+	}
+	perNodeMB := (memMB / t.NUMANodes) &^ 1
+	if perNodeMB < 128 {
+		return nil, fmt.Errorf("vmm: %d MiB over %d NUMA nodes leaves %d MiB per node; give at least %d MiB", memMB, t.NUMANodes, perNodeMB, 128*t.NUMANodes)
+	}
+	if perNodeMB*t.NUMANodes > maxLowMemMB {
+		return nil, fmt.Errorf("vmm: %d MiB of guest RAM exceeds the %d MiB this backend maps below 4 GiB; use less memory", perNodeMB*t.NUMANodes, maxLowMemMB)
+	}
+
+	sys, err := kvm.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close()
+	if err := sys.Require(kvm.CapIRQChip, kvm.CapUserMemory, kvm.CapSetTSSAddr, kvm.CapExtCPUID, kvm.CapPIT2, kvm.CapImmediateExit); err != nil {
+		return nil, err
+	}
+	supported, err := sys.SupportedCPUID()
+	if err != nil {
+		return nil, err
+	}
+	m := &kvmMachine{
+		log:     log,
+		topo:    t,
+		tail:    newTailBuffer(kvmTailLines),
+		channel: newByteQueue(),
+		done:    make(chan struct{}),
+		started: time.Now(),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			m.release()
+		}
+	}()
+	if m.vm, err = sys.CreateVM(); err != nil {
+		return nil, fmt.Errorf("%w (is /dev/kvm usable? nested virtualization must be on inside a VM)", err)
+	}
+	size := uint64(perNodeMB*t.NUMANodes) << 20
+	if m.mem, err = unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE); err != nil {
+		return nil, fmt.Errorf("vmm: allocating %d MiB of guest RAM: %w", size>>20, err)
+	}
+	if err := m.vm.SetUserMemoryRegion(0, 0, m.mem); err != nil {
+		return nil, err
+	}
+	if err := m.vm.SetTSSAddr(kvmTSSAddr); err != nil {
+		return nil, err
+	}
+	if err := m.vm.SetIdentityMapAddr(kvmIdentityMap); err != nil {
+		return nil, err
+	}
+	if err := m.vm.CreateIRQChip(); err != nil {
+		return nil, err
+	}
+	if err := m.vm.CreatePIT2(); err != nil {
+		return nil, err
+	}
+	if err := m.load(bz, initrd, KernelCmdline(cfg.Cmdline), uint64(perNodeMB)<<20); err != nil {
+		return nil, err
+	}
+
+	var console consoleSink
+	console.w = []io.Writer{m.tail}
+	if cfg.Console != nil {
+		console.w = append(console.w, cfg.Console)
+	}
+	m.console = &console
+	m.com1 = newUART(comConsoleIRQ, m.setIRQ, console.writeByte)
+	m.com2 = newUART(comChannelIRQ, m.setIRQ, m.channel.writeByte)
+
+	for _, c := range t.Layout() {
+		id := int(APICID(t, c))
+		v, err := m.vm.CreateVCPU(id)
+		if err != nil {
+			return nil, err
+		}
+		m.vcpus = append(m.vcpus, &vcpuThread{VCPU: v})
+		if err := v.SetCPUID(TopologyCPUID(supported, t, c)); err != nil {
+			return nil, err
+		}
+		if err := v.SetMSRs(bootMSRs); err != nil {
+			log.Debug("boot MSRs not accepted", zap.Int("vcpu", id), zap.Error(err))
+		}
+		if err := setupLINT(v); err != nil {
+			return nil, err
+		}
+		if c.ID == 0 {
+			if err := setupBSP(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ok = true
+	if cfg.Interactive && cfg.Stdin != nil {
+		go m.pumpStdin(cfg.Stdin)
+	}
+	var wg sync.WaitGroup
+	for _, v := range m.vcpus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.runVCPU(v)
+		}()
+	}
+	go m.watch(ctx, cfg.Timeout)
+	go func() {
+		wg.Wait()
+		m.finish()
+	}()
+	log.Debug("kvm vm started", zap.Stringer("topology", t), zap.Int("mem_mb", perNodeMB*t.NUMANodes))
+	return m, nil
+}
+
+// load writes the kernel, initramfs, command line, ACPI tables, boot
+// tables and zero page into guest memory.
+func (m *kvmMachine) load(bz *BzImage, initrd []byte, cmdline string, perNode uint64) error {
+	mem := m.mem
+	top := uint64(len(mem))
+	kernelEnd := uint64(bootKernelAddr + len(bz.Kernel))
+	// The decompressor runs in place from max(load, pref_address) and
+	// needs init_size bytes there.
+	if e := max(uint64(bootKernelAddr), bz.PrefAddress) + uint64(bz.InitSize); e > kernelEnd {
+		kernelEnd = e
+	}
+	if kernelEnd > top {
+		return fmt.Errorf("vmm: the kernel needs memory up to %#x but the VM has %d MiB: give it more memory", kernelEnd, top>>20)
+	}
+	copy(mem[bootKernelAddr:], bz.Kernel)
+	var initrdAddr uint64
+	if len(initrd) > 0 {
+		limit := min(top, uint64(bz.InitrdAddrMax)+1)
+		initrdAddr = (limit - uint64(len(initrd))) &^ 0xfff
+		if uint64(len(initrd)) > limit || initrdAddr < kernelEnd {
+			return fmt.Errorf("vmm: the %d MiB initramfs does not fit above the kernel in %d MiB of RAM: give the VM more memory", len(initrd)>>20, top>>20)
+		}
+		copy(mem[initrdAddr:], initrd)
+	}
+	copy(mem[bootCmdlineAddr:], cmdline)
+	mem[bootCmdlineAddr+len(cmdline)] = 0
+
+	var nodes []NodeMemory
+	for n := 0; n < m.topo.NUMANodes; n++ {
+		nodes = append(nodes, NodeMemory{Node: n, Base: uint64(n) * perNode, Size: perNode})
+	}
+	tables, err := BuildACPI(m.topo, bootBIOSStart, nodes)
+	if err != nil {
+		return err
+	}
+	if len(tables.Blob) > bootKernelAddr-bootBIOSStart {
+		return fmt.Errorf("vmm: ACPI tables (%d bytes) overflow the BIOS area", len(tables.Blob))
+	}
+	copy(mem[bootBIOSStart:], tables.Blob)
+	writeBootTables(mem)
+	zp, err := bz.Build(BootParams{
+		CmdlineAddr: bootCmdlineAddr,
+		CmdlineLen:  len(cmdline),
+		InitrdAddr:  initrdAddr,
+		InitrdSize:  uint64(len(initrd)),
+		E820: []E820Entry{
+			{Addr: 0, Size: bootEBDAStart, Type: E820RAM},
+			{Addr: bootEBDAStart, Size: 0xa0000 - bootEBDAStart, Type: E820Reserved},
+			{Addr: bootBIOSStart, Size: bootKernelAddr - bootBIOSStart, Type: E820Reserved},
+			{Addr: bootKernelAddr, Size: top - bootKernelAddr, Type: E820RAM},
+		},
+		ACPIRSDPAddr: tables.Base,
+	})
+	if err != nil {
+		return err
+	}
+	copy(mem[bootParamsAddr:], zp)
+	return nil
+}

@@ -1,0 +1,407 @@
+package vmm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/kvm"
+)
+
+// kvmMachine is one running VM of the in-repo VMM.
+type kvmMachine struct {
+	log     *zap.Logger
+	topo    Topology
+	vm      *kvm.VM
+	mem     []byte
+	memMu   sync.RWMutex // guards mem against release while Memory() reads
+	vcpus   []*vcpuThread
+	com1    *uart
+	com2    *uart
+	console *consoleSink
+	tail    *tailBuffer
+	channel *byteQueue
+	started time.Time
+
+	pm1Cnt  atomic.Uint32
+	pm1En   atomic.Uint32
+	cmosIdx atomic.Uint32
+
+	stopOnce sync.Once
+	stopped  atomic.Bool
+	reason   ExitReason
+	detail   string
+
+	exit Exit
+	done chan struct{}
+}
+
+type vcpuThread struct {
+	*kvm.VCPU
+	tid atomic.Int32
+}
+
+func (m *kvmMachine) Backend() string    { return "kvm" }
+func (m *kvmMachine) Channel() io.Reader { return m.channel }
+func (m *kvmMachine) Memory() io.ReaderAt {
+	return guestMemory{m}
+}
+
+func (m *kvmMachine) Wait() Exit {
+	<-m.done
+	return m.exit
+}
+
+func (m *kvmMachine) Kill() { m.stop(ExitKilled, "VM killed") }
+
+// stop records the first reason the VM ends and kicks every vCPU out of
+// the guest: immediate_exit covers a vCPU about to enter, the signal one
+// already inside.
+func (m *kvmMachine) stop(reason ExitReason, detail string) {
+	m.stopOnce.Do(func() {
+		m.reason, m.detail = reason, detail
+		m.stopped.Store(true)
+		for _, v := range m.vcpus {
+			v.SetImmediateExit(true)
+		}
+		for _, v := range m.vcpus {
+			if tid := v.tid.Load(); tid != 0 {
+				_ = unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
+			}
+		}
+	})
+}
+
+func (m *kvmMachine) watch(ctx context.Context, timeout time.Duration) {
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-timer:
+		m.stop(ExitTimeout, fmt.Sprintf("no power-off within %s; VM killed", timeout))
+	case <-ctx.Done():
+		m.stop(ExitKilled, "VM killed: "+ctx.Err().Error())
+	case <-m.done:
+	}
+}
+
+// runVCPU is one vCPU's thread: KVM_RUN until the VM stops. The OS thread
+// stays locked (and dies with the goroutine) because KVM binds a vCPU to
+// the thread that runs it and signals must reach that thread.
+func (m *kvmMachine) runVCPU(v *vcpuThread) {
+	runtime.LockOSThread()
+	v.tid.Store(int32(unix.Gettid()))
+	for !m.stopped.Load() {
+		err := v.Run()
+		if errors.Is(err, kvm.ErrInterrupted) {
+			continue
+		}
+		if err != nil {
+			m.stop(ExitCrash, err.Error())
+			return
+		}
+		switch r := v.Exit(); r {
+		case kvm.ExitIO:
+			m.handleIO(v)
+		case kvm.ExitMMIO:
+			mm := v.MMIO()
+			if !mm.Write {
+				for i := range mm.Data {
+					mm.Data[i] = 0xff
+				}
+			}
+		case kvm.ExitHLT:
+			// Only without an in-kernel irqchip; nothing to wake us.
+			m.stop(ExitCrash, "vCPU halted with interrupts off")
+		case kvm.ExitShutdown:
+			m.stop(ExitCrash, fmt.Sprintf("vCPU %d shut down (triple fault)%s", v.ID, m.rip(v)))
+		case kvm.ExitSystemEvent:
+			switch v.SystemEvent() {
+			case 3:
+				m.stop(ExitPanic, "guest crash system event")
+			default:
+				m.stop(ExitClean, "guest reset or shutdown")
+			}
+		case kvm.ExitFailEntry:
+			m.stop(ExitCrash, fmt.Sprintf("KVM_EXIT_FAIL_ENTRY on vCPU %d: hardware reason %#x", v.ID, v.FailEntryReason()))
+		case kvm.ExitInternalError:
+			m.stop(ExitCrash, fmt.Sprintf("KVM_EXIT_INTERNAL_ERROR on vCPU %d: suberror %d%s", v.ID, v.InternalError(), m.rip(v)))
+		case kvm.ExitIntr:
+		default:
+			m.stop(ExitCrash, fmt.Sprintf("unhandled %s on vCPU %d%s", r, v.ID, m.rip(v)))
+		}
+	}
+}
+
+func (m *kvmMachine) rip(v *vcpuThread) string {
+	r, err := v.Regs()
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" at rip %#x", r.RIP)
+}
+
+func (m *kvmMachine) setIRQ(irq uint32, level bool) {
+	if err := m.vm.IRQLine(irq, level); err != nil {
+		m.log.Warn("irq line", zap.Error(err))
+	}
+}
+
+// handleIO emulates the VM's port I/O devices.
+func (m *kvmMachine) handleIO(v *vcpuThread) {
+	io := v.IO()
+	data := v.IOData(io)
+	for i := 0; i < io.Count; i++ {
+		b := data[i*io.Size : (i+1)*io.Size]
+		if io.Out {
+			m.out(io.Port, b)
+		} else {
+			m.in(io.Port, b)
+		}
+	}
+}
+
+func (m *kvmMachine) in(port uint16, b []byte) {
+	for i := range b {
+		b[i] = 0xff
+	}
+	switch {
+	case port >= 0x3f8 && port < 0x400:
+		b[0] = m.com1.read(port - 0x3f8)
+	case port >= 0x2f8 && port < 0x300:
+		b[0] = m.com2.read(port - 0x2f8)
+	case port >= acpiPM1aEvt && port < acpiPM1aEvt+2:
+		clear(b) // status: nothing ever happens
+	case port == acpiPM1aEvt+2:
+		putLE(b, uint64(m.pm1En.Load()))
+	case port == acpiPM1aCnt:
+		putLE(b, uint64(m.pm1Cnt.Load()|pm1SciEn)) // always in ACPI mode
+	case port == acpiPMTimer:
+		// 3.579545 MHz since boot.
+		putLE(b, uint64(time.Since(m.started).Nanoseconds())*3579545/1e9)
+	case port == pvpanicPort:
+		b[0] = 0x03 // supports PANICKED and CRASH_LOADED
+	case port == 0x64:
+		b[0] = 0 // i8042 status: no data, input buffer empty
+	case port == 0x71:
+		b[0] = m.cmos(uint8(m.cmosIdx.Load()))
+	}
+}
+
+func (m *kvmMachine) out(port uint16, b []byte) {
+	switch {
+	case port >= 0x3f8 && port < 0x400:
+		m.com1.write(port-0x3f8, b[0])
+	case port >= 0x2f8 && port < 0x300:
+		m.com2.write(port-0x2f8, b[0])
+	case port == acpiPM1aCnt && len(b) >= 2:
+		v := uint32(binary.LittleEndian.Uint16(b))
+		m.pm1Cnt.Store(v &^ pm1SlpEn)
+		if v&pm1SlpEn != 0 && (v>>10)&7 == acpiS5Type {
+			m.stop(ExitClean, "guest powered off (ACPI S5)")
+		}
+	case port == acpiPM1aEvt+2 && len(b) >= 2:
+		// ACPICA checks that enable bits (e.g. GBL_EN) stick.
+		m.pm1En.Store(uint32(binary.LittleEndian.Uint16(b)))
+	case port == pvpanicPort:
+		if b[0]&1 != 0 {
+			m.stop(ExitPanic, "guest kernel panicked (pvpanic)")
+		}
+	case port == acpiResetReg && len(b) == 1:
+		if b[0]&0x04 != 0 {
+			m.stop(ExitClean, "guest rebooted (reset register)")
+		}
+	case port == 0x64:
+		if b[0] == 0xfe {
+			m.stop(ExitClean, "guest rebooted (keyboard controller reset)")
+		}
+	case port == 0x70:
+		m.cmosIdx.Store(uint32(b[0] & 0x7f))
+	}
+}
+
+// cmos answers the RTC registers the kernel may poll: no update in
+// progress, valid time, 24-hour binary mode, all-zero date.
+func (m *kvmMachine) cmos(idx uint8) uint8 {
+	switch idx {
+	case 0x0a:
+		return 0x26 // UIP clear
+	case 0x0b:
+		return 0x06 // 24h, binary
+	case 0x0d:
+		return 0x80 // valid RAM and time
+	}
+	return 0
+}
+
+func putLE(b []byte, v uint64) {
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+func (m *kvmMachine) pumpStdin(r io.Reader) {
+	buf := make([]byte, 256)
+	for !m.stopped.Load() {
+		n, err := r.Read(buf)
+		if n > 0 {
+			m.com1.receive(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finish runs once every vCPU thread has returned.
+func (m *kvmMachine) finish() {
+	m.console.flush()
+	ex := Exit{Reason: m.reason, Detail: m.detail, Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
+	if ex.Reason == ExitTimeout {
+		// Where a hung guest sat helps tell a guest hang from a VMM bug.
+		var rips []string
+		for _, v := range m.vcpus {
+			rips = append(rips, fmt.Sprintf("vCPU %d%s", v.ID, m.rip(v)))
+		}
+		ex.Detail += " (" + strings.Join(rips, ", ") + ")"
+	}
+	// A panic reboots the guest (panic=-1); when pvpanic was not yet up,
+	// the console tells a panic from a requested reboot.
+	if (ex.Reason == ExitClean || ex.Reason == ExitCrash) && m.tail.Panicked() {
+		ex.Reason, ex.Detail = ExitPanic, "kernel panic on the console ("+ex.Detail+")"
+	}
+	m.exit = ex
+	m.channel.close()
+	m.release()
+	close(m.done)
+	m.log.Debug("vm exited", zap.String("reason", ex.Reason.String()), zap.String("detail", ex.Detail), zap.Duration("took", ex.Duration))
+}
+
+func (m *kvmMachine) release() {
+	for _, v := range m.vcpus {
+		v.Close()
+	}
+	m.vcpus = nil
+	if m.vm != nil {
+		m.vm.Close()
+		m.vm = nil
+	}
+	m.memMu.Lock()
+	if m.mem != nil {
+		unix.Munmap(m.mem)
+		m.mem = nil
+	}
+	m.memMu.Unlock()
+}
+
+// guestMemory reads guest-physical memory (one linear slot from 0).
+type guestMemory struct{ m *kvmMachine }
+
+// ErrVMStopped is returned by reads of guest memory after the VM ended.
+var ErrVMStopped = errors.New("vmm: the VM has stopped; its memory is gone")
+
+func (g guestMemory) ReadAt(p []byte, off int64) (int, error) {
+	g.m.memMu.RLock()
+	defer g.m.memMu.RUnlock()
+	mem := g.m.mem
+	if mem == nil {
+		return 0, ErrVMStopped
+	}
+	if off < 0 || off >= int64(len(mem)) {
+		return 0, io.EOF
+	}
+	n := copy(p, mem[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// consoleSink batches console bytes into lines: each byte is a VM exit,
+// but the writers should see whole lines.
+type consoleSink struct {
+	mu  sync.Mutex
+	buf []byte
+	w   []io.Writer
+}
+
+func (c *consoleSink) writeByte(b byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, b)
+	if b == '\n' || len(c.buf) >= 512 {
+		c.flushLocked()
+	}
+}
+
+func (c *consoleSink) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *consoleSink) flushLocked() {
+	if len(c.buf) == 0 {
+		return
+	}
+	for _, w := range c.w {
+		_, _ = w.Write(c.buf)
+	}
+	c.buf = c.buf[:0]
+}
+
+// byteQueue is an unbounded pipe: the vCPU thread never blocks on a slow
+// reader of the data channel.
+type byteQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    []byte
+	closed bool
+}
+
+func newByteQueue() *byteQueue {
+	q := &byteQueue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *byteQueue) writeByte(b byte) {
+	q.mu.Lock()
+	q.buf = append(q.buf, b)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *byteQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+func (q *byteQueue) Read(p []byte) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.buf) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if len(q.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, q.buf)
+	q.buf = q.buf[n:]
+	return n, nil
+}

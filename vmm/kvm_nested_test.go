@@ -1,0 +1,293 @@
+package vmm_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// The in-repo VMM needs /dev/kvm. This machine has none, so the test
+// boots an L1 guest under QEMU TCG (-cpu max: emulated AMD SVM with
+// nested paging); L1's kernel has KVM built in, and L1's /init
+// (testdata/kvmhost) boots each L2 run with vmm.KVM. L2's /init
+// (testdata/topoinit) reports the topology the L2 kernel built.
+
+type nestedRun struct {
+	Name     string        `json:"name"`
+	Topology string        `json:"topology"`
+	Cmdline  string        `json:"cmdline"`
+	MemoryMB int           `json:"memory_mb"`
+	Timeout  time.Duration `json:"timeout"`
+}
+
+type nestedResult struct {
+	Name        string        `json:"name"`
+	Reason      string        `json:"reason"`
+	Detail      string        `json:"detail"`
+	StartErr    string        `json:"start_err"`
+	Topo        string        `json:"topo"`
+	Channel     string        `json:"channel"`
+	BootToInit  time.Duration `json:"boot_to_init"`
+	Duration    time.Duration `json:"duration"`
+	ConsoleTail string        `json:"console_tail"`
+}
+
+type topoReport struct {
+	Online string `json:"online"`
+	CPUs   []struct {
+		CPU            int    `json:"cpu"`
+		Package        string `json:"package"`
+		ThreadSiblings string `json:"thread_siblings"`
+		CoreSiblings   string `json:"core_siblings"`
+		LLCShared      string `json:"llc_shared"`
+		LLCLevel       string `json:"llc_level"`
+	} `json:"cpus"`
+	Nodes []struct {
+		Node     int    `json:"node"`
+		CPUList  string `json:"cpulist"`
+		Distance string `json:"distance"`
+	} `json:"nodes"`
+}
+
+func buildStatic(t *testing.T, pkg, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	}
+}
+
+func kernelImage(t *testing.T) string {
+	p := os.Getenv("KTSTR_BZIMAGE")
+	if p == "" {
+		p = "/var/tmp/kbuild/arch/x86/boot/bzImage"
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no kernel with KVM built in at %s (set KTSTR_BZIMAGE): %v", p, err)
+	}
+	return p
+}
+
+// runNested boots one L1 guest that performs runs with the KVM backend
+// and returns their results by name.
+func runNested(t *testing.T, runs []nestedRun) map[string]nestedResult {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("nested KVM boot under TCG takes minutes; skipped with -short")
+	}
+	q := &vmm.QEMU{ForceTCG: true}
+	if err := q.Available(); err != nil {
+		t.Skip(err)
+	}
+	kernel := kernelImage(t)
+	dir := t.TempDir()
+	buildStatic(t, "./testdata/topoinit", filepath.Join(dir, "topoinit"))
+	buildStatic(t, "./testdata/kvmhost", filepath.Join(dir, "kvmhost"))
+	l2, err := (&guest.Initramfs{Files: map[string]string{"/init": filepath.Join(dir, "topoinit")}}).Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(runs)
+	l1, err := (&guest.Initramfs{
+		Files: map[string]string{"/init": filepath.Join(dir, "kvmhost"), "/l2/bzImage": kernel, "/l2/initrd.cpio": l2},
+		Data:  map[string][]byte{"/l2/spec.json": spec},
+	}).Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var console strings.Builder
+	pr, pw, _ := os.Pipe()
+	results := map[string]nestedResult{}
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			console.WriteString(line + "\n")
+			mu.Unlock()
+			if i := strings.Index(line, "KTSTR-RESULT "); i >= 0 {
+				var r nestedResult
+				if err := json.Unmarshal([]byte(line[i+len("KTSTR-RESULT "):]), &r); err != nil {
+					t.Errorf("bad result line %q: %v", line, err)
+					continue
+				}
+				results[r.Name] = r
+			}
+		}
+	}()
+	var budget time.Duration = 60 * time.Second
+	for _, r := range runs {
+		budget += r.Timeout + 10*time.Second
+	}
+	// L1's shape: L2 vCPU threads spin-waiting on each other (IPIs, text
+	// patching) need L1 CPUs to run on at the same time.
+	l1Topo := vmm.MustTopology("1n1l2c1t")
+	if s := os.Getenv("KTSTR_NESTED_L1"); s != "" {
+		l1Topo = vmm.MustTopology(s)
+	}
+	start := time.Now()
+	m, err := q.Start(context.Background(), vmm.Config{
+		Kernel:    kernel,
+		Initramfs: l1,
+		Topology:  l1Topo,
+		MemoryMB:  1536,
+		Timeout:   budget,
+		Console:   pw,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := m.Wait()
+	pw.Close()
+	<-scanned
+	t.Logf("L1 exited %s (%s) after %s", ex.Reason, ex.Detail, time.Since(start).Round(time.Millisecond))
+	if os.Getenv("KTSTR_NESTED_LOG") != "" {
+		_ = os.WriteFile(os.Getenv("KTSTR_NESTED_LOG"), []byte(console.String()), 0o644)
+	}
+	if len(results) != len(runs) {
+		t.Fatalf("got %d of %d L2 results; L1 console:\n%s", len(results), len(runs), console.String())
+	}
+	return results
+}
+
+// cpuSet parses a kernel cpulist ("0-3,6").
+func cpuSet(t *testing.T, s string) []int {
+	t.Helper()
+	var out []int
+	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			t.Fatalf("bad cpulist %q", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				t.Fatalf("bad cpulist %q", s)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func cpusWhere(layout []vmm.CPU, keep func(vmm.CPU) bool) []int {
+	var out []int
+	for _, c := range layout {
+		if keep(c) {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// checkTopology compares what the L2 kernel reports with the shape asked.
+func checkTopology(t *testing.T, tp vmm.Topology, rep topoReport) {
+	t.Helper()
+	layout := tp.Layout()
+	if got := cpuSet(t, rep.Online); fmt.Sprint(got) != fmt.Sprint(cpusWhere(layout, func(vmm.CPU) bool { return true })) {
+		t.Errorf("online CPUs %v, want %d", got, tp.CPUs())
+	}
+	if len(rep.CPUs) != len(layout) {
+		t.Fatalf("guest has %d CPUs, want %d", len(rep.CPUs), len(layout))
+	}
+	for i, c := range layout {
+		g := rep.CPUs[i]
+		want := map[string][]int{
+			"thread_siblings": cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC && o.Core == c.Core }),
+			"llc_shared":      cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC }),
+			"core_siblings":   cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC }),
+		}
+		got := map[string]string{"thread_siblings": g.ThreadSiblings, "llc_shared": g.LLCShared, "core_siblings": g.CoreSiblings}
+		for k, w := range want {
+			if fmt.Sprint(cpuSet(t, got[k])) != fmt.Sprint(w) {
+				t.Errorf("cpu%d %s = %q, want %v", i, k, got[k], w)
+			}
+		}
+		if g.LLCLevel != "3" {
+			t.Errorf("cpu%d LLC level %q, want 3", i, g.LLCLevel)
+		}
+	}
+	if len(rep.Nodes) != tp.NUMANodes {
+		t.Fatalf("guest has %d NUMA nodes, want %d", len(rep.Nodes), tp.NUMANodes)
+	}
+	for n, node := range rep.Nodes {
+		w := cpusWhere(layout, func(o vmm.CPU) bool { return o.Node == n })
+		if fmt.Sprint(cpuSet(t, node.CPUList)) != fmt.Sprint(w) {
+			t.Errorf("node%d cpulist %q, want %v", n, node.CPUList, w)
+		}
+		var dist []string
+		for m := 0; m < tp.NUMANodes; m++ {
+			dist = append(dist, strconv.Itoa(vmm.NUMADistance(n, m)))
+		}
+		if node.Distance != strings.Join(dist, " ") {
+			t.Errorf("node%d distance %q, want %q", n, node.Distance, strings.Join(dist, " "))
+		}
+	}
+}
+
+func TestKVMBackendNested(t *testing.T) {
+	shapes := []string{"1n1l2c1t", "1n2l2c2t", "2n2l2c1t"}
+	// For debugging: KTSTR_NESTED_SHAPES=1n1l1c1t KTSTR_NESTED_CMDLINE=loglevel=7
+	if s := os.Getenv("KTSTR_NESTED_SHAPES"); s != "" {
+		shapes = strings.Split(s, ",")
+	}
+	cmdline := "quiet"
+	if s, ok := os.LookupEnv("KTSTR_NESTED_CMDLINE"); ok {
+		cmdline = s
+	}
+	var runs []nestedRun
+	for _, s := range shapes {
+		runs = append(runs, nestedRun{Name: s, Topology: s, Cmdline: cmdline, MemoryMB: 256, Timeout: 180 * time.Second})
+	}
+	runs = append(runs, nestedRun{Name: "panic", Topology: "1n1l1c1t", Cmdline: cmdline + " ktstr.panic", MemoryMB: 256, Timeout: 180 * time.Second})
+	results := runNested(t, runs)
+	for _, s := range shapes {
+		t.Run(s, func(t *testing.T) {
+			r := results[s]
+			t.Logf("%s: %s (%s), boot-to-init %s, total %s", s, r.Reason, r.Detail, r.BootToInit, r.Duration)
+			if r.StartErr != "" || r.Reason != "clean" {
+				t.Fatalf("L2 %s did not power off cleanly: start error %q, exit %s (%s)\n%s", s, r.StartErr, r.Reason, r.Detail, r.ConsoleTail)
+			}
+			var rep topoReport
+			if err := json.Unmarshal([]byte(r.Topo), &rep); err != nil {
+				t.Fatalf("no topology report on the console: %v (%q)", err, r.Topo)
+			}
+			checkTopology(t, vmm.MustTopology(s), rep)
+			if want := "CHAN " + r.Topo + "\n"; r.Channel != want {
+				t.Errorf("data channel carried %q, want %q", r.Channel, want)
+			}
+		})
+	}
+	t.Run("panic", func(t *testing.T) {
+		r := results["panic"]
+		t.Logf("panic run: %s (%s) after %s", r.Reason, r.Detail, r.Duration)
+		if r.Reason != "panic" {
+			t.Fatalf("a guest panic was reported as %s (%s)\n%s", r.Reason, r.Detail, r.ConsoleTail)
+		}
+	})
+}
