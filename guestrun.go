@@ -2,7 +2,6 @@ package ktstr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -193,24 +192,7 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		return []string{fmt.Sprintf("setting up the scenario: %v", err)}, VerdictFail
 	}
 	bodyErr := body(ctx)
-	res := ctx.Result()
-	if err := ctx.Close(); err != nil {
-		reasons = append(reasons, fmt.Sprintf("cleaning up the scenario: %v", err))
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	}
-	var check *scenario.CheckError
-	switch {
-	case bodyErr == nil:
-	case errors.As(bodyErr, &check):
-		// Its failures are in res already; listed once below.
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	default:
-		reasons = append(reasons, bodyErr.Error())
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	}
-	for _, d := range res.Details {
-		reasons = append(reasons, d.String())
-	}
+	res, reasons := judgeBody(ctx, bodyErr)
 	if sched != nil {
 		// A scheduler that died fails the test even if the workers
 		// looked fine.
@@ -222,10 +204,6 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 			reasons = append(reasons, fmt.Sprintf("detaching %s: %v", sched.Name(), err))
 			res.Verdict = res.Verdict.Merge(scenario.Fail)
 		}
-	}
-	if res.Verdict == scenario.Skip && bodyErr == nil && len(res.Checks) == 0 {
-		// A body with no checks that returned nil passed.
-		res.Verdict = scenario.Pass
 	}
 	return reasons, res.Verdict.String()
 }

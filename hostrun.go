@@ -249,33 +249,13 @@ func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) 
 	case <-timer.C:
 		return scenario.Fail, []string{fmt.Sprintf("test body did not return within %s (3x duration + 1m)", limit)}, nil
 	}
-	res := ctx.Result()
-	if err := ctx.Close(); err != nil {
-		reasons = append(reasons, fmt.Sprintf("cleaning up the scenario: %v", err))
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	}
-	var check *scenario.CheckError
-	switch {
-	case bodyErr == nil:
-	case errors.As(bodyErr, &check):
-		// Its failures are in res already.
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	default:
-		reasons = append(reasons, bodyErr.Error())
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
-	}
-	for _, d := range res.Details {
-		reasons = append(reasons, d.String())
-	}
+	res, more := judgeBody(ctx, bodyErr)
+	reasons = append(reasons, more...)
 	if sched != nil {
 		if err := sched.Alive(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("after the scenario: %v", err))
 			res.Verdict = res.Verdict.Merge(scenario.Fail)
 		}
-	}
-	if res.Verdict == scenario.Skip && bodyErr == nil && len(res.Checks) == 0 {
-		// A body with no checks that returned nil passed.
-		res.Verdict = scenario.Pass
 	}
 	return res.Verdict, reasons, nil
 }
