@@ -33,7 +33,7 @@ def _go_tool(ctx):
              "(the version in go.mod) or export GOROOT before running bazel.")
     return go
 
-def _go_env(ctx, extra = {}):
+def _go_env(extra = {}):
     # GOTOOLCHAIN=local: never download another toolchain behind Bazel's back.
     # GOSUMDB=off: the sum is checked below against the pinned go.sum hash,
     # which is exactly what `go mod download` inside the module would do.
@@ -48,14 +48,21 @@ def _go_env(ctx, extra = {}):
     return env
 
 def download_module(ctx, path, version, sum):
-    """Downloads path@version into the module cache; returns the JSON record.
+    """Downloads path@version into the module cache.
 
-    The sum is verified against the expected go.sum h1: hash.
+    Args:
+      ctx: the repository_ctx.
+      path: module path.
+      version: module version.
+      sum: expected go.sum h1: hash of the module zip; "" skips the check.
+
+    Returns:
+      The `go mod download -json` record as a dict (Dir, Zip, Sum, ...).
     """
     go = _go_tool(ctx)
     res = ctx.execute(
         [go, "mod", "download", "-json", "%s@%s" % (path, version)],
-        environment = _go_env(ctx),
+        environment = _go_env(),
         timeout = 900,
         quiet = True,
     )
@@ -135,7 +142,7 @@ def _go_module_impl(ctx):
             "-proto",
             "disable_global",
         ] + ctx.attr.build_extra_args
-        res = ctx.execute(args, environment = _go_env(ctx), timeout = 600, quiet = True)
+        res = ctx.execute(args, environment = _go_env(), timeout = 600, quiet = True)
         if res.return_code != 0:
             fail("gazelle failed in %s@%s:\n%s%s" % (ctx.attr.importpath, ctx.attr.version, res.stdout, res.stderr))
     if not ctx.path("WORKSPACE").exists:
@@ -165,7 +172,7 @@ def _gazelle_binary_impl(ctx):
     go = _go_tool(ctx)
     res = ctx.execute(
         [go, "install", "github.com/bazelbuild/bazel-gazelle/cmd/gazelle@" + info["Version"]],
-        environment = _go_env(ctx, {"GOBIN": str(ctx.path("bin")), "GOSUMDB": ctx.os.environ.get("GOSUMDB", "sum.golang.org")}),
+        environment = _go_env({"GOBIN": str(ctx.path("bin")), "GOSUMDB": ctx.os.environ.get("GOSUMDB", "sum.golang.org")}),
         timeout = 1200,
         quiet = True,
     )

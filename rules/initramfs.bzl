@@ -2,7 +2,7 @@
 
 load("//rules:providers.bzl", "KtstrInitramfsInfo")
 
-def _pure_transition_impl(settings, attr):
+def _pure_transition_impl(_settings, _attr):
     # The binary is /init in a bare guest: it must be a static, pure-Go
     # executable (no libc, no dynamic loader in the initramfs).
     return {"@io_bazel_rules_go//go/config:pure": True}

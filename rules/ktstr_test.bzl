@@ -120,7 +120,16 @@ ktstr_vm_test = rule(
 )
 
 def variant_name(name, topology, flags):
-    """The target name of one variant: NAME[_TOPOLOGY][_FLAG1_FLAG2]."""
+    """The target name of one variant.
+
+    Args:
+      name: the ktstr_test name.
+      topology: the variant's topology, "" for none.
+      flags: the variant's comma-separated flags, "" for none.
+
+    Returns:
+      NAME[_TOPOLOGY][_FLAG1_FLAG2], with characters Bazel dislikes as "_".
+    """
     parts = [name]
     if topology:
         parts.append(topology.replace(",", "_"))
@@ -138,6 +147,7 @@ def ktstr_test(
         duration = "",
         scheduler = [],
         includes = [],
+        initramfs = None,
         env = {},
         tags = [],
         size = "large",
@@ -159,6 +169,9 @@ def ktstr_test(
       duration: scenario duration override (Go duration string).
       scheduler: files placed under /sched/ and listed in KTSTR_SCHED_FILES.
       includes: files placed under /include/.
+      initramfs: an existing ktstr_initramfs of `test` to share between
+        several ktstr_test targets (then scheduler/includes only go into
+        KTSTR_SCHED_FILES); by default NAME_initramfs is created.
       env: extra environment for the runner.
       tags: tags for every variant; "ktstr" and "vm" are added.
       size: test size; VM boots are "large" by default.
@@ -167,20 +180,25 @@ def ktstr_test(
         platforms declaring //rules/platforms:kvm run these tests.
       visibility: visibility of the generated targets.
       **kwargs: passed to each variant (e.g. flaky, shard_count).
+
+    Returns:
+      The names of the variant test targets.
     """
     if not topologies:
         fail("ktstr_test %s: topologies must not be empty (use [\"\"] for the tests' own)" % name)
     if not flags:
         fail("ktstr_test %s: flags must not be empty (use [\"\"] for no flags)" % name)
-    initramfs = name + "_initramfs"
-    ktstr_initramfs(
-        name = initramfs,
-        init = test,
-        scheds = scheduler,
-        includes = includes,
-        tags = ["manual"],
-        visibility = visibility,
-    )
+    if not initramfs:
+        initramfs = ":" + name + "_initramfs"
+        ktstr_initramfs(
+            name = name + "_initramfs",
+            init = test,
+            scheds = scheduler,
+            includes = includes,
+            tags = ["manual"],
+            testonly = True,
+            visibility = visibility,
+        )
     variants = []
     for topo in topologies:
         for fl in flags:
@@ -194,7 +212,7 @@ def ktstr_test(
                 name = vname,
                 binary = test,
                 kernel = kernel,
-                initramfs = ":" + initramfs,
+                initramfs = initramfs,
                 scheds = scheduler,
                 run = run,
                 topology = topo,

@@ -115,6 +115,7 @@ def ktstr_bazel_dependencies():
         path = "/usr/share/bazel/tools/platforms",
         package = "bazel-platforms",
     )
+
     # Bazel 4's own @bazel_tools//tools/jdk and tools/cpp packages load
     # these during toolchain resolution even for a pure Go build; its
     # default WORKSPACE suffix would fetch them from GitHub, and Debian's
@@ -154,6 +155,7 @@ def ktstr_bazel_dependencies():
             "java_toolchain",
         ],
     )
+
     # @bazel_tools//tools/test references it during test analysis.
     _coverage_tools_stub(name = "remote_coverage_tools")
     go_module(

@@ -3,6 +3,7 @@ package tests
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
@@ -11,18 +12,22 @@ import (
 
 // idle is a body that only lets the scheduler run for the duration; the
 // runner checks the scheduler stayed attached and detached cleanly.
-func idle(ctx *scenario.Ctx) error { return nil }
+func idle(ctx *scenario.Ctx) error {
+	time.Sleep(ctx.Duration)
+	return nil
+}
 
 // TestSchedFIFOAttaches boots the in-repo FIFO scheduler: attach, run,
 // detach must all succeed.
 func TestSchedFIFOAttaches(t *testing.T) {
-	ktstr.Run(t, ktstr.Opts{Scheduler: scheds.FIFO}, idle)
+	ktstr.Run(t, ktstr.Opts{Scheduler: scheds.FIFO, Duration: 2 * time.Second}, idle)
 }
 
 // TestSchedErrorIsCaught: the scheduler that calls scx_bpf_error must
-// fail the test with sched_ext's reason even though the body passed.
+// fail the test with sched_ext's reason even though the body passed. It
+// errors 1.5 s after attach, well within the 4 s the body holds.
 func TestSchedErrorIsCaught(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Scheduler: scheds.Error}, idle)
+	res := ktstr.RunResult(t, ktstr.Opts{Scheduler: scheds.Error, Duration: 4 * time.Second}, idle)
 	if res == nil {
 		return // guest side
 	}

@@ -18,6 +18,10 @@ import (
 	"github.com/ktstr-go/ktstr/kvm"
 )
 
+// pvpanicGrace is how long a guest that reported a panic may take to
+// print it and reboot before the VMM stops it.
+const pvpanicGrace = 3 * time.Second
+
 // kvmMachine is one running VM of the in-repo VMM.
 type kvmMachine struct {
 	log     *zap.Logger
@@ -33,9 +37,11 @@ type kvmMachine struct {
 	channel *byteQueue
 	started time.Time
 
-	pm1Cnt  atomic.Uint32
-	pm1En   atomic.Uint32
-	cmosIdx atomic.Uint32
+	pm1Cnt atomic.Uint32
+	pm1En  atomic.Uint32
+
+	panicked atomic.Bool // pvpanic fired
+	cmosIdx  atomic.Uint32
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
@@ -217,8 +223,11 @@ func (m *kvmMachine) out(port uint16, b []byte) {
 		// ACPICA checks that enable bits (e.g. GBL_EN) stick.
 		m.pm1En.Store(uint32(binary.LittleEndian.Uint16(b)))
 	case port == pvpanicPort:
-		if b[0]&1 != 0 {
-			m.stop(ExitPanic, "guest kernel panicked (pvpanic)")
+		if b[0]&1 != 0 && m.panicked.CompareAndSwap(false, true) {
+			// The panic message is still on its way to the console; the
+			// guest reboots (panic=-1) once it is out. Stop anyway if it
+			// does not (panic=0 would hang).
+			time.AfterFunc(pvpanicGrace, func() { m.stop(ExitPanic, "guest kernel panicked (pvpanic)") })
 		}
 	case port == acpiResetReg && len(b) == 1:
 		if b[0]&0x04 != 0 {
@@ -280,7 +289,11 @@ func (m *kvmMachine) finish() {
 	}
 	// A panic reboots the guest (panic=-1); when pvpanic was not yet up,
 	// the console tells a panic from a requested reboot.
-	if (ex.Reason == ExitClean || ex.Reason == ExitCrash) && m.tail.Panicked() {
+	switch {
+	case ex.Reason == ExitPanic:
+	case m.panicked.Load() && (ex.Reason == ExitClean || ex.Reason == ExitCrash):
+		ex.Reason, ex.Detail = ExitPanic, "guest kernel panicked (pvpanic), then "+ex.Detail
+	case (ex.Reason == ExitClean || ex.Reason == ExitCrash) && m.tail.Panicked():
 		ex.Reason, ex.Detail = ExitPanic, "kernel panic on the console ("+ex.Detail+")"
 	}
 	m.exit = ex

@@ -5,7 +5,8 @@
 #   buildifier  npm @bazel/buildifier@BUILDIFIER_VERSION
 # Prints nothing when everything is present. rules_go itself is fetched by
 # the WORKSPACE (rules/workspace.bzl) through `go mod download`.
-# Usage: tools/bazel/setup.sh   (then: source <(tools/bazel/setup.sh --env))
+# Usage: tools/bazel/setup.sh   then: source <(tools/bazel/setup.sh --env)
+#        tools/bazel/setup.sh --bin   prints the tools' directory
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -14,10 +15,10 @@ BUILDIFIER_VERSION=8.2.1
 cache=${KTSTR_BAZEL_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ktstr/bazel-tools}
 bin=$cache/bin
 
-if [[ ${1:-} == --env ]]; then
-  echo "export PATH=$bin:\$PATH"
-  exit 0
-fi
+case ${1:-} in
+--env) echo "export PATH=$bin:\$PATH"; exit 0 ;;
+--bin) echo "$bin"; exit 0 ;;
+esac
 
 command -v bazel >/dev/null || { echo "setup: bazel not found: run tools/setup/install-deps.sh (installs bazel-bootstrap)" >&2; exit 1; }
 command -v go >/dev/null || { echo "setup: go not found on PATH" >&2; exit 1; }

@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,27 +19,33 @@ type matrixRow struct {
 	sched  *scenario.Scheduler // nil: EEVDF
 	expect string              // ktstr.VerdictPass or VerdictFail
 	reason string              // for failures: a substring some reason must hold
+	// watchdog overrides matrixWatchdog.
+	watchdog time.Duration
 }
 
 var matrixRows = []matrixRow{
-	{"eevdf", scenario.EEVDF, ktstr.VerdictPass, ""},
-	{"ktstr_fifo", scheds.FIFO, ktstr.VerdictPass, ""},
-	{"ktstr_vtime", scheds.VTime, ktstr.VerdictPass, ""},
-	{"scx_simple", scheds.Simple, ktstr.VerdictPass, ""},
-	{"scx_qmap", scheds.QMap, ktstr.VerdictPass, ""},
-	{"scx_central", scheds.Central, ktstr.VerdictPass, ""},
-	{"scx_flatcg", scheds.FlatCG, ktstr.VerdictPass, ""},
-	{"ktstr_starve", scheds.Starve, ktstr.VerdictFail, "starvation"},
-	{"ktstr_stall", scheds.Stall, ktstr.VerdictFail, "runnable task stall"},
-	{"ktstr_error", scheds.Error, ktstr.VerdictFail, "scx_bpf_error"},
-	{"ktstr_unfair", scheds.Unfair, ktstr.VerdictFail, "unfair"},
+	{"eevdf", scenario.EEVDF, ktstr.VerdictPass, "", 0},
+	{"ktstr_fifo", scheds.FIFO, ktstr.VerdictPass, "", 0},
+	{"ktstr_vtime", scheds.VTime, ktstr.VerdictPass, "", 0},
+	{"scx_simple", scheds.Simple, ktstr.VerdictPass, "", 0},
+	{"scx_qmap", scheds.QMap, ktstr.VerdictPass, "", 0},
+	{"scx_central", scheds.Central, ktstr.VerdictPass, "", 0},
+	{"scx_flatcg", scheds.FlatCG, ktstr.VerdictPass, "", 0},
+	// The scenario's workers put more than two tasks in cg_1, so at one
+	// slice per 500 ms some wait over 2 s: a longer watchdog keeps this
+	// row about starvation, not about sched_ext's stall detector.
+	{"ktstr_starve", scheds.Starve, ktstr.VerdictFail, "starvation fail [cg_1", 6 * time.Second},
+	{"ktstr_stall", scheds.Stall, ktstr.VerdictFail, "runnable task stall", 0},
+	{"ktstr_error", scheds.Error, ktstr.VerdictFail, "scx_bpf_error", 0},
+	// Equal cgroups far apart in CPU time: the scenario's share_ratio check.
+	{"ktstr_unfair", scheds.Unfair, ktstr.VerdictFail, "share_ratio fail", 0},
 }
 
-// Matrix scenario: two cgroups (cg_0, cg_1) of two spinning workers each.
+// Matrix scenario: two equal cgroups (cg_0, cg_1) of two CPU-bound
+// workers each, judged by the scenario package's checks.
 const (
 	matrixDuration = 4 * time.Second
 	matrixWatchdog = 2 * time.Second
-	spinCommand    = "matrix-spin"
 	// A worker below this fraction of the mean CPU time is starved.
 	starveFraction = 0.05
 	// Equal cgroups whose CPU time differs by more than this are unfair.
@@ -51,106 +54,71 @@ const (
 
 func init() {
 	register("matrix", "run every reference, broken and kernel-tree scheduler on a fixed scenario", cmdMatrix)
-	register(spinCommand, "(internal) a matrix worker: spin until killed", func(context.Context, []string) int {
-		//lint:ignore SA5002 spinning is the workload; the matrix kills it
-		for {
-		}
-	})
 	for _, r := range matrixRows {
 		topo := ktstr.DefaultTopology
 		if r.sched != nil && r.sched.Topology != (ktstr.DefaultTopology) && r.sched.Topology.CPUs() > 0 {
 			topo = r.sched.Topology
 		}
+		wd := matrixWatchdog
+		if r.watchdog > 0 {
+			wd = r.watchdog
+		}
 		ktstr.Register("matrix_"+r.name, ktstr.Opts{
-			Topology: topo, Scheduler: r.sched, Duration: matrixDuration, Watchdog: matrixWatchdog,
+			Topology: topo, Scheduler: r.sched, Duration: matrixDuration, Watchdog: wd,
 		}, matrixBody)
 	}
 }
 
-// matrixBody runs in the guest: spin two workers in each of cg_0 and cg_1
-// for the duration, then judge CPU time from /proc: starvation (a worker
-// far below the mean) and unfairness (the cgroups' totals apart).
+// matrixBody runs in the guest: the scenario package creates the cgroups,
+// runs the workers for the duration and judges them with its default
+// checks, plus the share ratio of the two equal cgroups and starvation.
+// The runner adds the scheduler's fate.
 func matrixBody(ctx *scenario.Ctx) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	type worker struct {
-		cg  string
-		cmd *exec.Cmd
-	}
-	var ws []worker
-	defer func() {
-		for _, w := range ws {
-			_ = w.cmd.Process.Kill()
-			_ = w.cmd.Wait()
-		}
-	}()
-	env := []string{"PATH=/bin:/sched"} // not a guest child: the CLI runs the spinner
-	for _, cg := range []string{"cg_0", "cg_1"} {
-		dir := filepath.Join(ktstr.CgroupRoot, cg)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", dir, err)
-		}
-		defer os.Remove(dir)
-		for i := 0; i < 2; i++ {
-			c := exec.Command(self, spinCommand)
-			c.Env = env
-			if err := c.Start(); err != nil {
-				return fmt.Errorf("starting a spinner: %w", err)
-			}
-			ws = append(ws, worker{cg, c})
-			if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(c.Process.Pid)), 0); err != nil {
-				return fmt.Errorf("moving worker into %s: %w", cg, err)
-			}
-		}
-	}
-	time.Sleep(matrixDuration)
-	ticks := make([]float64, len(ws))
-	perCg := map[string]float64{}
-	var sum float64
-	for i, w := range ws {
-		t, err := cpuTicks(w.cmd.Process.Pid)
-		if err != nil {
-			return err
-		}
-		ticks[i] = t
-		perCg[w.cg] += t
-		sum += t
-	}
-	mean := sum / float64(len(ws))
-	var reasons []string
-	for i, w := range ws {
-		if ticks[i] < starveFraction*mean {
-			reasons = append(reasons, fmt.Sprintf("starvation: worker %d in %s got %.0f CPU ticks in %v (mean %.0f)", i, w.cg, ticks[i], matrixDuration, mean))
-		}
-	}
-	lo, hi := perCg["cg_0"], perCg["cg_1"]
-	if lo > hi {
-		lo, hi = hi, lo
-	}
-	if hi > unfairRatio*lo {
-		reasons = append(reasons, fmt.Sprintf("unfair: equal cgroups got %.0f and %.0f CPU ticks (cg_0, cg_1)", perCg["cg_0"], perCg["cg_1"]))
-	}
-	if len(reasons) > 0 {
-		return fmt.Errorf("%s", strings.Join(reasons, "; "))
-	}
-	return nil
+	return scenario.ExecuteScenario(ctx, scenario.Scenario{
+		Name: "matrix",
+		Steps: []scenario.Step{{
+			Defs: []scenario.CgroupDef{scenario.Cgroup("cg_0").Workers(2), scenario.Cgroup("cg_1").Workers(2)},
+			Hold: scenario.Frac(1),
+		}},
+		Checks: []scenario.ReportCheck{
+			scenario.ShareRatio("cg_0", "cg_1", 1/unfairRatio, unfairRatio),
+			starvation,
+		},
+	})
 }
 
-func cpuTicks(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading worker stats: %w", err)
+// starvation fails every worker that got under starveFraction of the
+// mean CPU time of all workers. The scenario package's fairness compares
+// workers within one cgroup and not_stuck bounds off-CPU gaps, which
+// under emulation overlap between a healthy scheduler and one that
+// serves a cgroup one slice every 500 ms; CPU share separates them.
+func starvation(_ *scenario.Ctx, reports map[string][]scenario.WorkerReport) []scenario.Detail {
+	var sum time.Duration
+	n := 0
+	for _, rs := range reports {
+		for _, r := range rs {
+			sum += r.CPUTime
+			n++
+		}
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	if n == 0 {
+		return nil
 	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return u + st, nil
+	mean := sum / time.Duration(n)
+	var out []scenario.Detail
+	for cg, rs := range reports {
+		for _, r := range rs {
+			d := scenario.Detail{Check: "starvation", Verdict: scenario.Pass, Cgroup: cg, Worker: r.Index,
+				Message: fmt.Sprintf("CPU time %v, mean %v", r.CPUTime.Round(time.Millisecond), mean.Round(time.Millisecond))}
+			if float64(r.CPUTime) < starveFraction*float64(mean) {
+				d.Verdict = scenario.Fail
+				d.Message = fmt.Sprintf("got %v of CPU in %v, under %.0f%% of the mean %v", r.CPUTime.Round(time.Millisecond),
+					r.Wall.Round(time.Millisecond), 100*starveFraction, mean.Round(time.Millisecond))
+			}
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func cmdMatrix(ctx context.Context, args []string) int {

@@ -26,11 +26,15 @@ type Run struct {
 	Cmdline  string        `json:"cmdline"`
 	MemoryMB int           `json:"memory_mb"`
 	Timeout  time.Duration `json:"timeout"`
+	// Backend is "kvm" (default) or "qemu" (the QEMU backend on L1's
+	// /dev/kvm, for the boot-time comparison).
+	Backend string `json:"backend"`
 }
 
 // Result is what the host test checks.
 type Result struct {
 	Name        string        `json:"name"`
+	Backend     string        `json:"backend"`
 	Reason      string        `json:"reason"`
 	Detail      string        `json:"detail"`
 	StartErr    string        `json:"start_err,omitempty"`
@@ -95,12 +99,17 @@ func main() {
 		fmt.Printf("KTSTR-L1-ERROR reading spec: %v\n", err)
 		return
 	}
-	backend := vmm.NewKVMBackend()
-	if err := backend.Available(); err != nil {
+	os.Setenv("PATH", "/usr/bin:/bin")
+	kvmBackend := vmm.NewKVMBackend()
+	if err := kvmBackend.Available(); err != nil {
 		fmt.Printf("KTSTR-L1-ERROR kvm backend unavailable: %v\n", err)
 		return
 	}
 	for _, r := range runs {
+		backend := kvmBackend
+		if r.Backend == "qemu" {
+			backend = &vmm.QEMU{}
+		}
 		res := run(backend, r)
 		out, _ := json.Marshal(res)
 		fmt.Printf("KTSTR-RESULT %s\n", out)
@@ -109,7 +118,7 @@ func main() {
 }
 
 func run(backend vmm.Backend, r Run) Result {
-	res := Result{Name: r.Name}
+	res := Result{Name: r.Name, Backend: backend.Name()}
 	topo, err := vmm.ParseTopology(r.Topology)
 	if err != nil {
 		res.StartErr = err.Error()

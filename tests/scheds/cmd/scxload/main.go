@@ -516,9 +516,10 @@ func fillStats(st *ProgStats) {
 	}
 }
 
-// enableHelperComm is the kthread's comm ("scx_ops_enable_helper"
-// truncated to TASK_COMM_LEN-1).
-const enableHelperComm = "scx_ops_enable_"
+// enableHelperComm is the kthread's name; /proc/PID/comm shows it whole
+// or cut to TASK_COMM_LEN-1 depending on the kernel, so it is matched as a
+// prefix.
+const enableHelperComm = "scx_ops_enable_helper"
 
 // launch implements -exec.
 func launch(prime string, cpu int, argv []string) int {
@@ -577,10 +578,13 @@ func primeEnable(obj string) error {
 		return fmt.Errorf("loading: %w", err)
 	}
 	defer coll.Close()
-	l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps[opsMap]})
-	if err == nil {
+	// 6.12 reports a failed ops.init through the exit info, not the
+	// attach: either way the helper now exists and nothing stays attached.
+	if l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps[opsMap]}); err == nil {
 		l.Close()
-		return fmt.Errorf("%s attached; a prime object's ops.init must fail", obj)
+	}
+	if findEnableHelper() == 0 {
+		return fmt.Errorf("enabling %s did not create the %s kthread", obj, enableHelperComm)
 	}
 	if !waitDisabled(detachLimit) {
 		return fmt.Errorf("sched_ext still %q after the prime", readTrim(stateFile))
@@ -596,7 +600,7 @@ func findEnableHelper() int {
 		if err != nil {
 			continue
 		}
-		if readTrim("/proc/"+e.Name()+"/comm") == enableHelperComm {
+		if c := readTrim("/proc/" + e.Name() + "/comm"); len(c) >= 15 && strings.HasPrefix(enableHelperComm, c) {
 			return pid
 		}
 	}

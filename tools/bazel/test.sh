@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Bazel half of CI (called by tools/test.sh):
+#   1. prepare gazelle + buildifier (tools/bazel/setup.sh, idempotent);
+#      rules_go, gazelle and Go deps come through the Go module proxy
+#      inside the WORKSPACE;
+#   2. check.sh: go_deps.bzl, gazelle and buildifier in sync;
+#   3. unit tests: every non-VM test target in -short mode (incl. the
+#      Starlark analysis tests in //rules/tests);
+#   4. VM tests: bazel test //tests:all (builds //:kernel once; it reuses
+#      the kernel cache entry of `ktstr kernel build`/go test).
+# Usage: tools/bazel/test.sh [--ci] [extra bazel flags...]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+cfg=()
+if [[ ${1:-} == --ci || -n ${CI:-} ]]; then
+  cfg=(--config=ci)
+  [[ ${1:-} == --ci ]] && shift
+fi
+start=$SECONDS
+step() { printf '\n=== bazel: %s (t+%ds)\n' "$*" $((SECONDS - start)); }
+
+step "checks (go_deps.bzl, gazelle, buildifier)"
+bash tools/bazel/check.sh
+
+step "unit and analysis tests (-short)"
+bazel test "${cfg[@]}" --build_tests_only --test_tag_filters=-vm --test_arg=-test.short "$@" -- //...
+
+step "VM tests: //tests:all"
+bazel test "${cfg[@]}" "$@" -- //tests:all
+
+step "done"
