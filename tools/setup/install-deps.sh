@@ -12,8 +12,11 @@ pkgs=(
   build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod git
   clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
   busybox-static bash-static acpica-tools shellcheck docker-registry
-  bazel-bootstrap bazel-skylib bazel-platforms npm
+  bazel-bootstrap bazel-skylib bazel-platforms
 )
+# npm (for buildifier) may come with a non-Debian nodejs package that
+# conflicts with Debian's npm: only ask apt for it when there is none.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
