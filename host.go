@@ -74,6 +74,9 @@ type bootSpec struct {
 	shell    bool              // include busybox
 	stdin    io.Reader
 	interact bool
+	// schedFiles are prebuilt scheduler files (KTSTR_SCHED_FILES) used
+	// instead of building Scheduler.Files().
+	schedFiles []string
 }
 
 // boot runs one VM to completion and turns what it reported into a Result.
@@ -83,6 +86,11 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	prebuilt, err := applyEnv(&spec.opts)
+	if err != nil {
+		return nil, err
+	}
+	spec.schedFiles = prebuilt
 	k, err := resolveKernel(ctx, firstNonEmpty(ro.Kernel, spec.opts.Kernel), log)
 	if err != nil {
 		return nil, err
@@ -117,6 +125,9 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	// The guest gets the shape and duration the host settled on, so
 	// host-side overrides (ktstr run --topology) reach the checks.
 	keys := map[string]string{"ktstr.mode": spec.mode, "ktstr.duration": dur.String(), "ktstr.topology": topo.String()}
+	if len(spec.opts.Flags) > 0 {
+		keys["ktstr.flags"] = strings.Join(spec.opts.Flags, ",")
+	}
 	for k, v := range spec.cmdline {
 		keys[k] = v
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scenario"
 )
 
 // BusyboxPath is where Debian's busybox-static installs its binary.
@@ -35,7 +36,13 @@ func initramfsFor(spec bootSpec) (string, error) {
 			return "", err
 		}
 	}
-	if s := spec.opts.Scheduler; s != nil {
+	if s := spec.opts.Scheduler; s != nil && len(spec.schedFiles) > 0 {
+		for _, hp := range spec.schedFiles {
+			if err := addBinary(files, path.Join(scenario.SchedDir, filepath.Base(hp)), hp); err != nil {
+				return "", err
+			}
+		}
+	} else if s != nil {
 		sf, err := s.Files()
 		if err != nil {
 			return "", fmt.Errorf("scheduler %s: %w", s.Name, err)

@@ -34,6 +34,9 @@ func TestCacheStoreListLookup(t *testing.T) {
 	if err != nil || string(b) != "fake bzImage for 6.12.1-tarball-x86_64-kcaaaaaaaa" {
 		t.Fatalf("image blob content %q, %v", b, err)
 	}
+	if st, err := os.Stat(old.Image); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("blob mode %v, %v; want 0644 (QEMU may run as another user)", st.Mode(), err)
+	}
 	if !strings.HasPrefix(old.Image, filepath.Join(c.Root(), "blobs", "sha256")) {
 		t.Fatalf("image %s not a blob path", old.Image)
 	}

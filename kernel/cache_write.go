@@ -37,6 +37,13 @@ func (c *Cache) stageReader(r io.Reader, mediaType types.MediaType, title string
 	if err != nil {
 		return stagedBlob{}, fmt.Errorf("staging blob: %w", err)
 	}
+	// CreateTemp makes 0600 files; blobs are read by QEMU and Bazel,
+	// possibly as another user.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return stagedBlob{}, fmt.Errorf("staging blob: %w", err)
+	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
 	if cerr := f.Close(); err == nil {

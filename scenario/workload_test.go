@@ -25,6 +25,9 @@ func TestWorkTypesRun(t *testing.T) {
 	var all []WorkerReport
 	for _, typ := range types {
 		t.Run(string(typ), func(t *testing.T) {
+			if typ == PolicyChurnWork {
+				skipWithoutRealtime(t)
+			}
 			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: typ, Label: string(typ)})
 			if err != nil {
 				t.Fatal(err)
@@ -187,6 +190,7 @@ func TestWorkloadBadConfig(t *testing.T) {
 }
 
 func TestWorkloadPolicies(t *testing.T) {
+	skipWithoutRealtime(t)
 	for _, p := range []Policy{BatchPolicy, IdlePolicy, FIFOPolicy(5), RRPolicy(5)} {
 		t.Run(p.String(), func(t *testing.T) {
 			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: SleepWork, Policy: p, Nice: 3})

@@ -72,6 +72,8 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		if strings.HasPrefix(line, "TOPO ") {
 			w.topo = strings.TrimPrefix(line, "TOPO ")
 		}
+		// L1's own console scanner must not take an L2 panic for L1's.
+		line = strings.ReplaceAll(line, "Kernel panic - not syncing", "Kernel panic (L2) - not syncing")
 		fmt.Printf("L2| %s\n", line)
 	}
 	return len(p), nil

@@ -1,0 +1,36 @@
+package vmm_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// Boot a kernel with two LLCs of two SMT cores each on /dev/kvm, falling
+// back to QEMU when KVM is not usable.
+func ExampleNewKVMBackend() {
+	var backend vmm.Backend = vmm.NewKVMBackend()
+	if err := backend.Available(); err != nil {
+		fmt.Fprintln(os.Stderr, "no KVM:", err)
+		backend = &vmm.QEMU{}
+	}
+	m, err := backend.Start(context.Background(), vmm.Config{
+		Kernel:    "/var/tmp/kbuild/arch/x86/boot/bzImage",
+		Initramfs: "initramfs.cpio",
+		Topology:  vmm.MustTopology("1n2l2c2t"),
+		MemoryMB:  512,
+		Timeout:   time.Minute,
+		Console:   os.Stdout,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	records, _ := io.ReadAll(m.Channel()) // what the guest wrote to /dev/ttyS1
+	ex := m.Wait()
+	fmt.Println(ex.Reason, len(records))
+}
