@@ -37,6 +37,7 @@ const (
 	kvmIdentityMap = 0xfffbc000
 	comConsoleIRQ  = 4
 	comChannelIRQ  = 3
+	msrIA32TSC     = 0x10
 )
 
 // Start boots a VM and returns at once; the vCPUs run in their own threads.
@@ -159,6 +160,15 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			if err := setupBSP(v); err != nil {
 				return nil, err
 			}
+		}
+	}
+	// Write every TSC in a tight loop so KVM treats the writes as one
+	// synchronization (it matches writes close in time) and gives all
+	// vCPUs the same TSC offset, as QEMU does at reset. Unsynchronized
+	// TSCs make kvmclock unstable and timers on APs fire late.
+	for _, v := range m.vcpus {
+		if err := v.SetMSRs([]kvm.MSREntry{{Index: msrIA32TSC, Data: 0}}); err != nil {
+			return nil, err
 		}
 	}
 	ok = true
