@@ -23,7 +23,7 @@ import (
 func TestScenarioCanned(t *testing.T) {
 	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n2l1c1t"), Timeout: 5 * time.Minute},
 		func(ctx *scenario.Ctx) error {
-			ctx.Duration = 1500 * time.Millisecond
+			ctx.Duration = 2500 * time.Millisecond
 			var errs []error
 			for _, sc := range scenario.Canned() {
 				t0 := time.Now()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,10 +20,14 @@ func TestShellExec(t *testing.T) {
 		t.Skip("VM test skipped under -short")
 	}
 	var out, errOut bytes.Buffer
+	inc := filepath.Join(t.TempDir(), "included.txt")
+	if err := os.WriteFile(inc, []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
 		Topology: vmm.MustTopology("1n2l1c1t"),
-		Exec:     "cat /sys/devices/system/cpu/online; echo oops >&2; ls /include; exit 3",
-		Includes: []string{"./shell_test.go"},
+		Exec:     "cat /sys/devices/system/cpu/online; echo oops >&2; cat /include/included.txt; exit 3",
+		Includes: []string{inc},
 		Stdout:   &out,
 		Stderr:   &errOut,
 	}, ktstr.RunOptions{})
@@ -34,7 +40,7 @@ func TestShellExec(t *testing.T) {
 	if res.ExitCode != 3 {
 		t.Errorf("exit code %d, want 3 (verdict %s %v)", res.ExitCode, res.Verdict, res.Reasons)
 	}
-	if got := out.String(); got != "0-1\nshell_test.go\n" {
+	if got := out.String(); got != "0-1\nfrom the host\n" {
 		t.Errorf("stdout %q, want the online CPUs and the included file", got)
 	}
 	if strings.TrimSpace(errOut.String()) != "oops" {

@@ -1,0 +1,19 @@
+package tests
+
+import (
+	"time"
+
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// FIFOTwoLLCs is the demo scenario under the in-repo FIFO scheduler on
+// two LLCs of one core each. Two LLCs make it the test that the export
+// end-to-end test (export_test.go) runs on a VM with fewer: its .run file
+// must refuse a one-LLC host.
+var FIFOTwoLLCs = ktstr.Register("fifo_two_llcs", ktstr.Opts{
+	Topology:  vmm.MustTopology("1n2l1c1t"),
+	Scheduler: scheds.FIFO,
+	Duration:  2 * time.Second,
+}, twoCgroups)
