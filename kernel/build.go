@@ -81,19 +81,37 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 	if parent == "" {
 		parent = os.TempDir()
 	}
-	work, err := os.MkdirTemp(parent, "ktstr-kbuild-")
-	if err != nil {
-		return nil, fmt.Errorf("creating build directory: %w", err)
+	// Everything a build leaves behind is in work; the cache gets its
+	// copies by commit, so a cancelled build leaves nothing. work is made
+	// only once a build is certain (or a URL must be downloaded to learn
+	// its version), so waiters on the key lock hold no directory.
+	var work string
+	makeWork := func() error {
+		if work != "" {
+			return nil
+		}
+		w, err := os.MkdirTemp(parent, "ktstr-kbuild-")
+		if err != nil {
+			return fmt.Errorf("creating build directory: %w", err)
+		}
+		work = w
+		return nil
 	}
-	// Everything the build leaves behind is in work; the cache gets its
-	// copies by commit, so a cancelled build leaves nothing.
 	defer func() {
+		if work == "" {
+			return
+		}
 		if ctx.Err() != nil {
 			// ~1 GB of tree: this takes a while on a busy disk.
 			lg.Info("build cancelled, removing the build directory", zap.String("dir", work))
 		}
 		os.RemoveAll(work)
 	}()
+	if src.url != "" {
+		if err := makeWork(); err != nil {
+			return nil, err
+		}
+	}
 
 	version, key, err := src.identify(ctx, cache, filepath.Join(work, "dl"), arch, kconfigHashOf(fragment))
 	if err != nil {
@@ -112,6 +130,9 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 		} else if !errors.Is(err, ErrNotFound) {
 			lg.Warn("cached kernel unusable, rebuilding", zap.Error(err))
 		}
+	}
+	if err := makeWork(); err != nil {
+		return nil, err
 	}
 
 	start := time.Now()

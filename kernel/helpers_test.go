@@ -15,9 +15,19 @@ import (
 
 var (
 	fakeVmlinuxOnce sync.Once
+	fakeVmlinuxDir  string
 	fakeVmlinuxPath string
 	fakeVmlinuxErr  string
 )
+
+// TestMain removes the fake vmlinux shared by all tests of the binary.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fakeVmlinuxDir != "" {
+		os.RemoveAll(fakeVmlinuxDir)
+	}
+	os.Exit(code)
+}
 
 // fakeVmlinux returns a small ELF object with a symbol table and a .BTF
 // section describing struct sched_ext_ops: enough for checkBTF and
@@ -36,6 +46,7 @@ func fakeVmlinux(t testing.TB) string {
 			fakeVmlinuxErr = err.Error()
 			return
 		}
+		fakeVmlinuxDir = dir
 		u64 := &btf.Int{Name: "unsigned long long", Size: 8}
 		ops := &btf.Struct{Name: "sched_ext_ops", Size: 8, Members: []btf.Member{{Name: "flags", Type: u64}}}
 		b, err := btf.NewBuilder([]btf.Type{ops}, nil)
