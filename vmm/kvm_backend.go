@@ -164,8 +164,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	}
 	// Write every TSC in a tight loop so KVM treats the writes as one
 	// synchronization (it matches writes close in time) and gives all
-	// vCPUs the same TSC offset, as QEMU does at reset. Unsynchronized
-	// TSCs make kvmclock unstable and timers on APs fire late.
+	// vCPUs the same TSC offset, as QEMU does at reset.
 	for _, v := range m.vcpus {
 		if err := v.SetMSRs([]kvm.MSREntry{{Index: msrIA32TSC, Data: 0}}); err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -73,10 +74,16 @@ func buildStatic(t testing.TB, pkg, out string) {
 	}
 }
 
+// kernelImage is KTSTR_BZIMAGE, else the kernel tests resolve (the
+// project's kernel has KVM built in, so it can be the L1 host).
 func kernelImage(t testing.TB) string {
 	p := os.Getenv("KTSTR_BZIMAGE")
 	if p == "" {
-		p = "/var/tmp/kbuild/arch/x86/boot/bzImage"
+		k, err := kernel.Resolve(context.Background(), kernel.ResolveOptions{})
+		if err != nil {
+			t.Skipf("no kernel with KVM built in (set KTSTR_BZIMAGE or run `ktstr kernel build`): %v", err)
+		}
+		p = k.Image
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("no kernel with KVM built in at %s (set KTSTR_BZIMAGE): %v", p, err)
@@ -90,6 +97,15 @@ func runNested(t testing.TB, runs []nestedRun, withQEMU bool) map[string]nestedR
 	t.Helper()
 	if testing.Short() {
 		t.Skip("nested KVM boot under TCG takes minutes; skipped with -short")
+	}
+	// Opt-in: under nested emulation about 1 L2 boot in 10 hangs with L1
+	// (see docs/kvm.md), so this proof runs as its own CI step rather
+	// than inside every go test run.
+	if os.Getenv("KTSTR_NESTED") != "1" {
+		t.Skip("nested KVM proof is opt-in: set KTSTR_NESTED=1 (tools/test.sh runs it as a separate step)")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the nested test builds its L1/L2 init programs and needs the go command on PATH")
 	}
 	q := &vmm.QEMU{ForceTCG: true}
 	if err := q.Available(); err != nil {

@@ -93,8 +93,8 @@ func kernelBuild(ctx context.Context, args []string) int {
 }
 
 // exportKernel places a kernel's files in dir under their artifact names,
-// hard-linked from the cache when on the same file system. Each file goes
-// through a temp name + rename so dir never holds a partial file.
+// hard-linked from the cache when on the same file system (exportFile:
+// never a partial file).
 func exportKernel(k *kernel.Kernel, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -105,16 +105,8 @@ func exportKernel(k *kernel.Kernel, dir string) error {
 		if f.src == "" {
 			continue
 		}
-		dst := filepath.Join(dir, f.name)
-		tmp := dst + ".tmp"
-		os.Remove(tmp)
-		if err := os.Link(f.src, tmp); err != nil {
-			if err := copyFile(f.src, tmp); err != nil {
-				return fmt.Errorf("copying %s to %s: %w", f.name, dir, err)
-			}
-		}
-		if err := os.Rename(tmp, dst); err != nil {
-			return err
+		if err := exportFile(f.src, filepath.Join(dir, f.name)); err != nil {
+			return fmt.Errorf("placing %s in %s: %w", f.name, dir, err)
 		}
 	}
 	return nil
@@ -277,11 +269,12 @@ func kernelPush(ctx context.Context, args []string) int {
 func kernelPull(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("kernel pull", flag.ContinueOnError)
 	insecure := fs.Bool("insecure", false, "allow a plain-HTTP registry")
+	outDir := fs.String("out-dir", "", "also place bzImage, vmlinux, config and metadata.json in DIR (hard links when possible)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: ktstr kernel pull [--insecure] REF")
+		fmt.Fprintln(os.Stderr, "usage: ktstr kernel pull [--insecure] [--out-dir DIR] REF")
 		return 2
 	}
 	c, err := kernel.OpenCache("", newLogger())
@@ -294,6 +287,12 @@ func kernelPull(ctx context.Context, args []string) int {
 			return 130
 		}
 		return kernelFail("pull", err)
+	}
+	if *outDir != "" {
+		k := &kernel.Kernel{Image: e.Image, Vmlinux: e.Vmlinux, Config: e.Config, MetadataFile: e.MetadataFile}
+		if err := exportKernel(k, *outDir); err != nil {
+			return kernelFail("pull", err)
+		}
 	}
 	fmt.Printf("%s\n%s\n", e.Key, strings.TrimSpace(e.Image))
 	return 0

@@ -208,28 +208,6 @@ Exit codes:
   0   test passed
   1   prerequisite or topology check failed, scheduler attach failed,
       or the test failed
-  scheduler args    (compiled into the script)
-  --cpus, --topology, --affinity reject any override
-
-Overridable:
-  --duration SECS         workload duration (default $TEST_DURATION_SECS)
-  --watchdog-timeout SECS scheduler watchdog (default $TEST_WATCHDOG_SECS; 0 = kernel default)
-  --quiet                 suppress the banner (errors still print)
-
-Requirements:
-  Run as root: the script attaches a kernel BPF scheduler and sets up
-  cgroup v2 groups; both need CAP_SYS_ADMIN.
-  The host must satisfy the frozen topology (NUMA nodes, LLCs, cores per
-  LLC, threads per core); the topology check stops with a specific
-  "host has X, test needs Y" message if not.
-  /sys/kernel/sched_ext must exist (kernel built with
-  CONFIG_SCHED_CLASS_EXT) and no other sched_ext scheduler may be
-  attached. cgroup2 must be mounted at /sys/fs/cgroup.
-
-Exit codes:
-  0   test passed
-  1   prerequisite or topology check failed, scheduler attach failed,
-      or the test failed
 EOF
 }
 

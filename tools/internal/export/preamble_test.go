@@ -205,6 +205,14 @@ func TestRunfileArguments(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout containing %q, stderr containing %q",
 					code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
 			}
+			// The help text once: each of its sections appears one time.
+			if tt.code == 0 {
+				for _, head := range []string{"Frozen (cannot be overridden):", "Overridable:", "Environment:", "Requirements:", "Exit codes:"} {
+					if n := strings.Count(stdout.String(), head); n != 1 {
+						t.Errorf("help has %q %d times, want once:\n%s", head, n, stdout.String())
+					}
+				}
+			}
 		})
 	}
 }

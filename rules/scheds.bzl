@@ -1,0 +1,138 @@
+"""ktstr_scheds: prebuilt sched_ext scheduler files for ktstr test VMs.
+
+    ktstr_scheds(
+        name = "files",
+        srcs = glob(["bpf/*.bpf.c"]),   # one NAME.bpf.o per NAME.bpf.c
+        kernel = "//:kernel",           # its vmlinux BTF -> vmlinux.h
+    )
+
+runs `ktstr sched build --out-dir DIR --vmlinux VMLINUX [--no-tree]` and
+declares DIR/scxload, DIR/NAME.bpf.o and (kernel_tree = True) the
+kernel-tree binaries scx_simple, scx_qmap, scx_central, scx_flatcg. The
+names are the /sched/ base names of the definitions in //tests/scheds, so
+the target can be a ktstr_test's `scheduler`: the runner packs each file
+of KTSTR_SCHED_FILES as /sched/<basename>.
+
+Like ktstr_kernel the action is local and unsandboxed: it reuses the
+per-user scheduler cache `go test` fills (~/.cache/ktstr/scheds, keyed by
+the kernel's BTF and the sources), and it needs host tools a sandbox does
+not offer: clang-19, bpftool (/usr/sbin), the Go SDK of the registered
+toolchain (to `go build` the static loader in the source tree) and, for
+the kernel-tree schedulers, make, cc and a kernel source tree.
+"""
+
+load("//rules:kernel.bzl", "KERNEL_EXECUTION_REQUIREMENTS")
+load("//rules:providers.bzl", "KtstrKernelInfo")
+
+# scheds.KernelTreeScheds (tests/scheds/build.go).
+KERNEL_TREE_SCHEDS = ["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"]
+
+_GO_TOOLCHAIN = "@io_bazel_rules_go//go:toolchain"
+
+def sched_outputs(srcs, kernel_tree):
+    """The base names `ktstr sched build --out-dir` writes.
+
+    Args:
+      srcs: the in-repo BPF sources (NAME.bpf.c) or their base names.
+      kernel_tree: whether the kernel-tree schedulers are built too.
+
+    Returns:
+      scxload, NAME.bpf.o per source, then the kernel-tree binaries.
+    """
+    names = ["scxload"]
+    for s in srcs:
+        base = s.rpartition("/")[2]
+        if not base.endswith(".bpf.c"):
+            fail("ktstr_scheds: %r is not a NAME.bpf.c source" % s)
+        names.append(base[:-len(".bpf.c")] + ".bpf.o")
+    if kernel_tree:
+        names.extend(KERNEL_TREE_SCHEDS)
+    return names
+
+# The strict action env's PATH (/bin:/usr/bin:/usr/local/bin) lacks
+# Debian's bpftool (/usr/sbin) and a Go SDK outside it (/usr/local/go/bin):
+# prepend the toolchain's go (resolved, so the go command finds its real
+# GOROOT) and append /usr/sbin. KTSTR_SRC is the real source tree (the
+# module root above the loader's main.go), where `go build` finds the
+# module's go.mod/go.sum.
+_COMMAND = """set -eu
+go_bin=$(dirname "$(readlink -f "$1")")
+export PATH="$go_bin:$PATH:/usr/sbin:/sbin"
+src=$(dirname "$(readlink -f "$2")")
+while [ ! -f "$src/go.mod" ]; do
+  [ "$src" != / ] || { echo "ktstr_scheds: no go.mod above $2" >&2; exit 1; }
+  src=$(dirname "$src")
+done
+export KTSTR_SRC="$src"
+shift 2
+exec "$@"
+"""
+
+def _ktstr_scheds_impl(ctx):
+    kernel = ctx.attr.kernel[KtstrKernelInfo]
+    if not kernel.vmlinux:
+        fail("ktstr_scheds %s: kernel %s has no vmlinux; the schedulers are compiled against its BTF" % (ctx.label, ctx.attr.kernel.label))
+    go = ctx.toolchains[_GO_TOOLCHAIN].sdk.go
+    outs = [
+        ctx.actions.declare_file(ctx.label.name + "/" + n)
+        for n in sched_outputs([f.basename for f in ctx.files.srcs], ctx.attr.kernel_tree)
+    ]
+    args = ctx.actions.args()
+    args.add(go)
+    args.add(ctx.file.loader_src)
+    args.add(ctx.executable._ktstr)
+    args.add_all(["sched", "build"])
+    args.add("--vmlinux", kernel.vmlinux)
+    args.add("--out-dir", outs[0].dirname)
+    if not ctx.attr.kernel_tree:
+        args.add("--no-tree")
+    ctx.actions.run_shell(
+        command = _COMMAND,
+        arguments = [args],
+        inputs = [go, kernel.vmlinux, ctx.file.loader_src] + ctx.files.srcs + ctx.files.deps,
+        tools = [ctx.attr._ktstr[DefaultInfo].files_to_run],
+        outputs = outs,
+        execution_requirements = KERNEL_EXECUTION_REQUIREMENTS,
+        use_default_shell_env = True,
+        mnemonic = "KtstrScheds",
+        progress_message = "Building sched_ext schedulers %s (reuses the ktstr scheduler cache)" % ctx.label,
+    )
+    return [DefaultInfo(files = depset(outs))]
+
+ktstr_scheds = rule(
+    implementation = _ktstr_scheds_impl,
+    doc = """Scheduler files for ktstr VMs: the scxload loader, in-repo BPF objects, kernel-tree binaries.
+
+Runs `ktstr sched build --out-dir DIR --vmlinux V [--no-tree]`; use the
+target as a ktstr_test's `scheduler`.""",
+    attrs = {
+        "srcs": attr.label_list(
+            allow_files = [".bpf.c"],
+            doc = "The in-repo BPF sources ktstr embeds (NAME.bpf.c -> NAME.bpf.o). They must match what //tools/ktstr was built with.",
+        ),
+        "deps": attr.label_list(
+            allow_files = True,
+            doc = "Other sources the build reads (headers, go.sum): listed so a change reruns the action.",
+        ),
+        "kernel": attr.label(
+            mandatory = True,
+            providers = [KtstrKernelInfo],
+            doc = "A ktstr_kernel or ktstr_kernel_image with a vmlinux (BTF).",
+        ),
+        "kernel_tree": attr.bool(
+            default = False,
+            doc = "Also build the kernel tree's scx_simple, scx_qmap, scx_central and scx_flatcg (needs a kernel source tree, see `ktstr sched build`).",
+        ),
+        "loader_src": attr.label(
+            default = "//tests/scheds/cmd/scxload:main.go",
+            allow_single_file = [".go"],
+            doc = "The loader's main.go; the module root above it is where the loader is built.",
+        ),
+        "_ktstr": attr.label(
+            default = "//tools/ktstr",
+            executable = True,
+            cfg = "exec",
+        ),
+    },
+    toolchains = [_GO_TOOLCHAIN],
+)
