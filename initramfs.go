@@ -58,7 +58,7 @@ func initramfsFor(spec bootSpec) (string, error) {
 		return "", err
 	}
 	for _, inc := range includes {
-		gp := path.Join("/include", filepath.Base(inc))
+		gp := IncludeGuestPath(inc)
 		if prev, dup := files[gp]; dup {
 			return "", fmt.Errorf("include files %s and %s share the basename %s: rename one", prev, inc, filepath.Base(inc))
 		}
@@ -152,3 +152,7 @@ func pruneInitramfs(dir string, keep int) {
 		os.Remove(filepath.Join(dir, a.name))
 	}
 }
+
+// IncludeGuestPath is where an included host file (Opts.Includes) appears
+// in the guest: /include/<basename>.
+func IncludeGuestPath(hostPath string) string { return path.Join("/include", filepath.Base(hostPath)) }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"path/filepath"
 
 	"time"
 
@@ -99,6 +97,3 @@ func Shell(ctx context.Context, opts ShellOptions, ro RunOptions) (*Result, erro
 	}
 	return boot(ctx, spec, ro)
 }
-
-// IncludeGuestPath is where an included host file appears in the guest.
-func IncludeGuestPath(hostPath string) string { return path.Join("/include", filepath.Base(hostPath)) }
