@@ -31,9 +31,12 @@ func dispatchEarly(m *testing.M) {
 	switch {
 	case guest.IsPID1():
 		guest.RunInit() // never returns
+	case m != nil && len(os.Args) > 1 && os.Args[1] == "ktstr":
+		// Before IsChild: a test binary started from a guest shell (an
+		// exported .run inside a VM) inherits the work process's
+		// environment, yet is a tool invocation, not a second guest.
+		os.Exit(dispatchTool(os.Args[2:]))
 	case guest.IsChild():
 		os.Exit(runGuest(m))
-	case m != nil && len(os.Args) > 1 && os.Args[1] == "ktstr":
-		os.Exit(dispatchTool(os.Args[2:]))
 	}
 }

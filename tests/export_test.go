@@ -138,8 +138,10 @@ func TestExportRunfileInVM(t *testing.T) {
 	expect(t, "pass", pass,
 		"ktstr export: test=fifo_two_llcs scheduler=ktstr_fifo git=",
 		"ktstr export: launching scheduler ktstr_fifo\n",
+		"scxload: attached ktstr_fifo",
 		"ktstr: running fifo_two_llcs on this host",
 		"ktstr: fifo_two_llcs passed\n",
+		"scxload: detached ktstr_fifo on terminated",
 		"\nexit=0\n")
 	noLeftovers(t, "pass", pass)
 
@@ -150,8 +152,8 @@ func TestExportRunfileInVM(t *testing.T) {
 		"\nexit=1\n",
 		"\nstill=ktstr_vtime\n",
 		"\nother-exit=0\n")
-	if strings.Contains(conflict, "ktstr: running") {
-		t.Errorf("conflict: the test ran despite the attached scheduler:\n%s", conflict)
+	if strings.Contains(conflict, "attached ktstr_fifo") || strings.Contains(conflict, "ktstr: running") {
+		t.Errorf("conflict: the scheduler or the test ran despite the attached scheduler:\n%s", conflict)
 	}
 	noLeftovers(t, "conflict", conflict)
 

@@ -122,6 +122,22 @@ func TestPreambleRejectsBadSpec(t *testing.T) {
 }
 
 // writeSampleRunfile writes a complete .run with a tiny archive.
+// TestPreambleNeedsOnlyBasicTools keeps the script runnable on minimal
+// hosts: process substitution needs /dev/fd (a busybox initramfs has
+// none; the VM end-to-end test found it) and seq is not in every base
+// system.
+func TestPreambleNeedsOnlyBasicTools(t *testing.T) {
+	p, err := Preamble(sampleSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<(", ">(", "$(seq", "mapfile"} {
+		if strings.Contains(p, bad) {
+			t.Errorf("preamble uses %q", bad)
+		}
+	}
+}
+
 func writeSampleRunfile(t *testing.T, s ScriptSpec) string {
 	t.Helper()
 	dir := t.TempDir()
