@@ -52,7 +52,10 @@ func DefaultAssert() Assert {
 		MinFairCPU:     50 * time.Millisecond,
 		Isolation:      true,
 		RequireWork:    true,
-		MaxWakeP99:     250 * time.Millisecond,
+		// Under TCG the vCPUs share one host thread: a healthy EEVDF
+		// guest measured p99 274 ms (p50 3 ms) in CI here. 500 ms still
+		// flags real stalls; tighten it per test on KVM.
+		MaxWakeP99:     500 * time.Millisecond,
 		MinWakeSamples: 100,
 	}
 }
