@@ -47,11 +47,11 @@ type Assert struct {
 // DefaultAssert returns the default bounds.
 func DefaultAssert() Assert {
 	return Assert{
-		MaxGap:         2 * time.Second,
-		MaxSpread:      0.5,
-		MinFairCPU:     50 * time.Millisecond,
-		Isolation:      true,
-		RequireWork:    true,
+		MaxGap:      2 * time.Second,
+		MaxSpread:   0.5,
+		MinFairCPU:  50 * time.Millisecond,
+		Isolation:   true,
+		RequireWork: true,
 		// Under TCG the vCPUs share one host thread: a healthy EEVDF
 		// guest measured p99 274 ms (p50 3 ms) in CI here. 500 ms still
 		// flags real stalls; tighten it per test on KVM.

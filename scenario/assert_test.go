@@ -96,8 +96,8 @@ func TestAssertChecks(t *testing.T) {
 		{"too little cpu to judge", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.CPUTime = time.Millisecond }), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 30 * time.Millisecond })},
 			Inconclusive, nil},
 		{"wake p99", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
-			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 500, time.Millisecond, 400*time.Millisecond
-		})}, Fail, []string{"wake latency p99 400.00ms"}},
+			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 500, time.Millisecond, 700*time.Millisecond
+		})}, Fail, []string{"wake latency p99 700.00ms"}},
 		{"few wake samples", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Type, r.WakeSamples, r.WakeP99 = TimerWork, 3, time.Second
 		})}, Pass, nil},
