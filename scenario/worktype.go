@@ -169,7 +169,13 @@ func setupIOSync(w *workerEnv) (func(int, *tracker), func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("io_sync: creating temp file: %w", err)
 	}
-	w.cleanup = append(w.cleanup, func() { f.Close(); os.Remove(f.Name()) })
+	// Unlinked at once: the open fd is all the worker needs, and a worker
+	// killed by its group's SIGKILL leaves no file behind.
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("io_sync: unlinking temp file: %w", err)
+	}
+	w.cleanup = append(w.cleanup, func() { f.Close() })
 	buf := make([]byte, 4096)
 	fd := int(f.Fd())
 	return func(_ int, tr *tracker) {

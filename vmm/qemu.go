@@ -385,11 +385,31 @@ func machineWorkDir(dir string) (string, func(), error) {
 	if unix.Statfs("/dev/shm", &st) == nil && st.Type == unix.TMPFS_MAGIC {
 		base = "/dev/shm"
 	}
-	d, err := os.MkdirTemp(base, "ktstr-vm-")
+	sweepStaleWorkDirs(base)
+	// The owner's pid in the name lets a later run remove the dir if this
+	// process is SIGKILLed before its cleanup runs (guest RAM files are big).
+	d, err := os.MkdirTemp(base, fmt.Sprintf("ktstr-vm-%d-", os.Getpid()))
 	if err != nil {
 		return "", nil, fmt.Errorf("vmm: creating work dir: %w", err)
 	}
 	return d, func() { os.RemoveAll(d) }, nil
+}
+
+// sweepStaleWorkDirs removes work dirs whose owning process is gone.
+func sweepStaleWorkDirs(base string) {
+	if base == "" {
+		base = os.TempDir()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(base, "ktstr-vm-*-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "ktstr-vm-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if unix.Kill(pid, 0) == unix.ESRCH {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func memFiles(dir string, nodes int) []string {
