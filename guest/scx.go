@@ -103,7 +103,7 @@ type SchedHandle struct {
 
 	mu         sync.Mutex
 	cmd        *exec.Cmd
-	out        *tailBuffer
+	out        *TailBuffer
 	done       chan struct{} // closed when the current process is reaped
 	waitStatus string
 	attached   bool
@@ -245,7 +245,7 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 		return fmt.Errorf("scheduler %s: binary %s is missing from the guest: the runner must pack Scheduler.Files() under /sched/ (%w)", name, h.spec.Argv[0], err)
 	}
 	h.kmsg = openKmsg()
-	out := &tailBuffer{limit: outputLimit}
+	out := &TailBuffer{Limit: outputLimit}
 	cmd := exec.Command(h.spec.Argv[0], h.spec.Argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = os.Environ()
@@ -462,30 +462,4 @@ func section(title, body string) string {
 		return ""
 	}
 	return "\n--- " + title + " ---\n" + body
-}
-
-// tailBuffer keeps the last limit bytes written to it.
-type tailBuffer struct {
-	mu    sync.Mutex
-	limit int
-	buf   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.limit; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	if t == nil {
-		return ""
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

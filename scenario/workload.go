@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/guest"
 )
 
 // WorkloadConfig describes a set of identical worker processes.
@@ -66,7 +67,7 @@ type workerProc struct {
 	ready  chan readyMsg
 	report chan *WorkerReport
 	exited chan struct{}
-	stderr *tailBuffer
+	stderr *guest.TailBuffer
 }
 
 // SpawnWorkload starts cfg.Workers worker processes and waits until every
@@ -127,7 +128,7 @@ func SpawnWorkload(cfg WorkloadConfig) (*Workload, error) {
 			p.tids = m.TIDs
 		case <-deadline.C:
 			w.Kill()
-			return nil, fmt.Errorf("worker %d (pid %d) not ready after %s%s", p.index, p.cmd.Process.Pid, cfg.ReadyTimeout, p.stderr.suffix())
+			return nil, fmt.Errorf("worker %d (pid %d) not ready after %s%s", p.index, p.cmd.Process.Pid, cfg.ReadyTimeout, stderrSuffix(p.stderr))
 		}
 	}
 	log.Debug("workload spawned", zap.String("type", string(cfg.Work)), zap.Ints("pids", w.PIDs()))
@@ -149,7 +150,7 @@ func (w *Workload) spawnOne(i int, startR, stopR *os.File) error {
 		exe = "/proc/self/exe"
 	}
 	p := &workerProc{index: i, ready: make(chan readyMsg, 1), report: make(chan *WorkerReport, 1),
-		exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
+		exited: make(chan struct{}), stderr: &guest.TailBuffer{Limit: 4096}}
 	cmd := exec.Command(exe)
 	cmd.Args = []string{"ktstr-worker"}
 	cmd.Env = workerEnviron(string(spec), w.cfg.Work.Threads())
@@ -225,7 +226,7 @@ func (p *workerProc) failure(what, msg string) error {
 		msg = fmt.Sprintf("exited before it was ready (%v)", p.cmd.ProcessState)
 		msg += "; does main/TestMain call scenario.RunWorkerIfRequested() (ktstr.Main does) first?"
 	}
-	return fmt.Errorf("%s worker %d (pid %d): %s%s", what, p.index, p.cmd.Process.Pid, msg, p.stderr.suffix())
+	return fmt.Errorf("%s worker %d (pid %d): %s%s", what, p.index, p.cmd.Process.Pid, msg, stderrSuffix(p.stderr))
 }
 
 // PIDs are the worker processes' ids.
@@ -358,7 +359,7 @@ func (w *Workload) Stop() ([]WorkerReport, error) {
 			rep = &WorkerReport{Index: p.index, PID: p.cmd.Process.Pid, TIDs: p.tids, Type: w.cfg.Work, Policy: w.cfg.Policy, Nice: w.cfg.Nice, MaxGapCPU: -1}
 			select {
 			case <-p.exited:
-				rep.Errors = append(rep.Errors, fmt.Sprintf("worker sent no report: %v%s", p.cmd.ProcessState, p.stderr.suffix()))
+				rep.Errors = append(rep.Errors, fmt.Sprintf("worker sent no report: %v%s", p.cmd.ProcessState, stderrSuffix(p.stderr)))
 			default:
 				rep.Errors = append(rep.Errors, "worker sent no report within the stop timeout")
 			}
@@ -405,29 +406,11 @@ func (w *Workload) kill() {
 	}
 }
 
-// tailBuffer keeps the last max bytes written (a worker's stderr).
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = b.buf[len(b.buf)-b.max:]
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) suffix() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := bytes.TrimSpace(b.buf)
+// stderrSuffix formats a worker's stderr tail for an error message.
+func stderrSuffix(b *guest.TailBuffer) string {
+	s := strings.TrimSpace(b.String())
 	if len(s) == 0 {
 		return ""
 	}
-	return "; stderr: " + string(s)
+	return "; stderr: " + s
 }
