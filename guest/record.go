@@ -15,16 +15,15 @@ import (
 // Record kinds the guest sends to the host. The host treats a run without
 // a KindFinal record as failed, whatever else arrived.
 const (
-	KindStart     = "start"    // guest init is up; payload: Start
-	KindPhase     = "phase"    // a scenario step began; payload: {"name": ...}
-	KindWorkers   = "workers"  // per-worker telemetry (scenario.WorkerReport list)
-	KindSched     = "sched"    // scheduler state change (attached, exited, ...)
-	KindAssert    = "assert"   // one assertion result (scenario.AssertResult)
-	KindKmsg      = "kmsg"     // kernel log excerpt; payload: {"text": ...}
-	KindOutput    = "output"   // arbitrary test output lines
-	KindFinal     = "final"    // the verdict; payload: Final
-	KindTopology  = "topology" // what the guest saw; payload: free-form map
-	KindExecution = "exec"     // result of a shell --exec command
+	KindStart    = "start"    // guest init is up; payload: Start
+	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
+	KindWorkers  = "workers"  // per-worker telemetry (scenario.WorkerReport list)
+	KindSched    = "sched"    // scheduler state change (attached, exited, ...)
+	KindAssert   = "assert"   // one assertion result (scenario.AssertResult)
+	KindKmsg     = "kmsg"     // kernel log excerpt; payload: {"text": ...}
+	KindOutput   = "output"   // arbitrary test output lines
+	KindFinal    = "final"    // the verdict; payload: Final
+	KindTopology = "topology" // what the guest saw; payload: free-form map
 )
 
 // Record is one framed message on the guest→host channel.
