@@ -17,7 +17,7 @@ import (
 const (
 	KindStart    = "start"    // guest init is up; payload: Start
 	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
-	KindWorkers  = "workers"  // per-worker telemetry (scenario.WorkerReport list)
+	KindWorkers  = "workers"  // per-worker telemetry: {"scenario": name, "reports": []scenario.WorkerReport}
 	KindSched    = "sched"    // scheduler state change (attached, exited, ...)
 	KindAssert   = "assert"   // one assertion result (scenario.AssertResult)
 	KindKmsg     = "kmsg"     // kernel log excerpt; payload: {"text": ...}

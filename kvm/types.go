@@ -1,5 +1,7 @@
 package kvm
 
+import "strconv"
+
 // Regs is struct kvm_regs: the general-purpose registers.
 type Regs struct {
 	RAX, RBX, RCX, RDX, RSI, RDI, RSP, RBP uint64
@@ -119,6 +121,7 @@ const (
 	CapExtCPUID      Capability = 7
 	CapMPState       Capability = 14
 	CapPIT2          Capability = 33
+	CapTSCDeadline   Capability = 72
 	CapImmediateExit Capability = 136
 )
 
@@ -136,30 +139,10 @@ func (c Capability) String() string {
 		return "KVM_CAP_MP_STATE"
 	case CapPIT2:
 		return "KVM_CAP_PIT2"
+	case CapTSCDeadline:
+		return "KVM_CAP_TSC_DEADLINE_TIMER"
 	case CapImmediateExit:
 		return "KVM_CAP_IMMEDIATE_EXIT"
 	}
-	return "KVM_CAP_" + itoa(int(c))
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return "KVM_CAP_" + strconv.Itoa(int(c))
 }

@@ -25,16 +25,6 @@ go test -p 1 -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
 step "scheduler matrix: every reference and broken scheduler judged as expected"
 .cache/ktstr matrix
 
-step "nested KVM proof of the in-repo VMM (reported, not gating: see docs/kvm.md)"
-# An L1 QEMU/TCG guest with emulated AMD SVM boots L2 guests with our VMM.
-# About 1 L2 boot in 10 hangs L1 under nested emulation, so a failure
-# here is printed loudly but does not fail the run.
-if KTSTR_NESTED=1 timeout 600 go test -count=1 -timeout 9m -run TestKVMBackendNested -v ./vmm 2>&1 | tail -30; then
-  echo "nested KVM proof: PASS"
-else
-  echo "nested KVM proof: FAILED OR HUNG (known flakiness under nested TCG; issue 6 stays open)"
-fi
-
 if [ "${1:-}" != "--no-bazel" ] && [ -x tools/bazel/test.sh ]; then
   step "bazel"
   bash tools/bazel/test.sh

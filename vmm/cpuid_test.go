@@ -2,6 +2,7 @@ package vmm
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ktstr-go/ktstr/kvm"
@@ -203,6 +204,42 @@ func TestTopologyCPUIDDecodesToShape(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+func TestGuestFeatures(t *testing.T) {
+	host := []kvm.CPUIDEntry{
+		{Function: 0, EAX: 0x10},
+		{Function: 1, ECX: 1 << 21}, // x2APIC
+		{Function: 0x80000000, EAX: 0x80000008},
+		{Function: 0x80000002, EAX: 0x41414141},
+	}
+	for _, deadline := range []bool{false, true} {
+		got := GuestFeatures(host, deadline)
+		var leaf1 kvm.CPUIDEntry
+		var brand []byte
+		for _, e := range got {
+			switch e.Function {
+			case 1:
+				leaf1 = e
+			case 0x80000002, 0x80000003, 0x80000004:
+				for _, r := range []uint32{e.EAX, e.EBX, e.ECX, e.EDX} {
+					brand = append(brand, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+				}
+			}
+		}
+		if leaf1.ECX&(1<<31) == 0 {
+			t.Errorf("deadline=%v: hypervisor bit not set: Linux would not look for KVM's leaves", deadline)
+		}
+		if leaf1.ECX&(1<<21) == 0 {
+			t.Errorf("deadline=%v: host bits lost: leaf 1 ECX %#x", deadline, leaf1.ECX)
+		}
+		if got := leaf1.ECX&(1<<24) != 0; got != deadline {
+			t.Errorf("deadline=%v: TSC-deadline bit %v", deadline, got)
+		}
+		if b := strings.TrimRight(string(brand), "\x00"); b != "ktstr-go virtual CPU" {
+			t.Errorf("brand string %q", b)
 		}
 	}
 }

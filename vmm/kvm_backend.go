@@ -91,6 +91,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	tscDeadline, _ := sys.CheckExtension(kvm.CapTSCDeadline)
 	m := &kvmMachine{
 		log:     log,
 		topo:    t,
@@ -147,7 +148,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			return nil, err
 		}
 		m.vcpus = append(m.vcpus, &vcpuThread{VCPU: v})
-		if err := v.SetCPUID(TopologyCPUID(supported, t, c)); err != nil {
+		if err := v.SetCPUID(GuestFeatures(TopologyCPUID(supported, t, c), tscDeadline > 0)); err != nil {
 			return nil, err
 		}
 		if err := v.SetMSRs(bootMSRs); err != nil {

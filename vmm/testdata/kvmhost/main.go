@@ -1,6 +1,12 @@
 // Command kvmhost is the /init of the L1 guest in the nested KVM test: it
 // boots the L2 runs listed in /l2/spec.json with the in-repo KVM backend
 // and prints one KTSTR-RESULT line per run, then powers L1 off.
+//
+// A run naming a Test goes through the whole harness instead (ktstr.Boot
+// with the "kvm" backend): the same binary becomes the L2 guest's PID 1
+// and work process, runs the registered scenario, and L1 judges it.
+// Importing the root package from vmm's testdata is deliberate: this
+// program proves the harness on the in-repo VMM, not vmm alone.
 package main
 
 import (
@@ -16,8 +22,26 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
 )
+
+const specPath = "/l2/spec.json"
+
+// nestedEEVDF is the scenario L2 runs under the kernel's default
+// scheduler: two cgroups of CPU spinners on two LLCs, default checks.
+var nestedEEVDF = ktstr.Register("nested_eevdf", ktstr.Opts{
+	Topology: vmm.MustTopology("1n2l1c1t"),
+	Duration: 3 * time.Second,
+	MemoryMB: 512,
+	Timeout:  240 * time.Second,
+}, func(ctx *scenario.Ctx) error {
+	return scenario.ExecuteDefs(ctx,
+		scenario.Cgroup("cg_0").Workers(2),
+		scenario.Cgroup("cg_1").Workers(2))
+})
 
 // Run is one L2 boot.
 type Run struct {
@@ -29,6 +53,9 @@ type Run struct {
 	// Backend is "kvm" (default) or "qemu" (the QEMU backend on L1's
 	// /dev/kvm, for the boot-time comparison).
 	Backend string `json:"backend"`
+	// Test, if set, names a test registered in this binary to run
+	// through the harness; Topology and Cmdline are then the test's.
+	Test string `json:"test,omitempty"`
 }
 
 // Result is what the host test checks.
@@ -43,6 +70,11 @@ type Result struct {
 	BootToInit  time.Duration `json:"boot_to_init"`
 	Duration    time.Duration `json:"duration"`
 	ConsoleTail string        `json:"console_tail,omitempty"`
+	// Harness runs only.
+	Verdict string         `json:"verdict,omitempty"`
+	Reasons []string       `json:"reasons,omitempty"`
+	Records map[string]int `json:"records,omitempty"` // record kind → count
+	Workers int            `json:"workers,omitempty"` // workers that reported work
 }
 
 // lineWatcher forwards L2 console lines to L1's console and notes when
@@ -72,14 +104,24 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		if strings.HasPrefix(line, "TOPO ") {
 			w.topo = strings.TrimPrefix(line, "TOPO ")
 		}
-		// L1's own console scanner must not take an L2 panic for L1's.
-		line = strings.ReplaceAll(line, "Kernel panic - not syncing", "Kernel panic (L2) - not syncing")
-		fmt.Printf("L2| %s\n", line)
+		fmt.Printf("L2| %s\n", maskPanic(line))
 	}
 	return len(p), nil
 }
 
+// maskPanic keeps L1's console scanner from taking an L2 panic for L1's.
+func maskPanic(s string) string {
+	return strings.ReplaceAll(s, "Kernel panic - not syncing", "Kernel panic (L2) - not syncing")
+}
+
 func main() {
+	if _, err := os.Stat(specPath); err != nil {
+		// No spec: this is not L1 but the L2 guest a harness run booted
+		// with this binary as its /init (or one of its workers).
+		ktstr.MainProgram()
+		fmt.Fprintln(os.Stderr, "kvmhost: run as the nested test's L1 init (needs "+specPath+")")
+		os.Exit(2)
+	}
 	for _, m := range [][3]string{{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"}} {
 		_ = os.MkdirAll(m[1], 0o755)
 		if err := unix.Mount(m[0], m[1], m[2], 0, ""); err != nil {
@@ -93,7 +135,7 @@ func main() {
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	}()
 	var runs []Run
-	b, err := os.ReadFile("/l2/spec.json")
+	b, err := os.ReadFile(specPath)
 	if err == nil {
 		err = json.Unmarshal(b, &runs)
 	}
@@ -102,6 +144,7 @@ func main() {
 		return
 	}
 	os.Setenv("PATH", "/usr/bin:/bin")
+	os.Setenv("KTSTR_INITRAMFS_CACHE", "/tmp/ktstr-initramfs")
 	kvmBackend := vmm.NewKVMBackend()
 	if err := kvmBackend.Available(); err != nil {
 		fmt.Printf("KTSTR-L1-ERROR kvm backend unavailable: %v\n", err)
@@ -112,7 +155,13 @@ func main() {
 		if r.Backend == "qemu" {
 			backend = &vmm.QEMU{}
 		}
-		res := run(backend, r)
+		var res Result
+		if r.Test != "" {
+			res = runHarness(r)
+		} else {
+			res = run(backend, r)
+		}
+		res.ConsoleTail = maskPanic(res.ConsoleTail)
 		out, _ := json.Marshal(res)
 		fmt.Printf("KTSTR-RESULT %s\n", out)
 	}
@@ -155,6 +204,50 @@ func run(backend vmm.Backend, r Run) Result {
 	res.Channel = string(ch)
 	if ex.Reason != vmm.ExitClean {
 		res.ConsoleTail = ex.ConsoleTail
+	}
+	return res
+}
+
+// runHarness runs a registered test through ktstr.Boot on the KVM backend.
+func runHarness(r Run) Result {
+	res := Result{Name: r.Name, Backend: "kvm"}
+	rt, ok := ktstr.Lookup(r.Test)
+	if !ok {
+		res.StartErr = fmt.Sprintf("test %q is not registered in kvmhost", r.Test)
+		return res
+	}
+	w := &lineWatcher{start: time.Now()}
+	out, err := ktstr.Boot(context.Background(), rt, ktstr.RunOptions{
+		Backend: "kvm",
+		Kernel:  "/l2/bzImage",
+		Console: w,
+	})
+	if err != nil {
+		res.StartErr = err.Error()
+		return res
+	}
+	res.Backend = out.Backend
+	res.Reason, res.Detail, res.Duration = out.Exit.Reason.String(), out.Exit.Detail, out.Exit.Duration
+	res.Verdict, res.Reasons = out.Verdict, out.Reasons
+	res.Records = map[string]int{}
+	for _, rec := range out.Records {
+		res.Records[rec.Kind]++
+		if rec.Kind != guest.KindWorkers {
+			continue
+		}
+		var ws struct {
+			Reports []scenario.WorkerReport `json:"reports"`
+		}
+		if err := rec.Decode(&ws); err == nil {
+			for _, wr := range ws.Reports {
+				if wr.Work > 0 {
+					res.Workers++
+				}
+			}
+		}
+	}
+	if !out.Passed() {
+		res.ConsoleTail = out.Exit.ConsoleTail
 	}
 	return res
 }

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -56,6 +59,9 @@ func main() {
 	if strings.Contains(cmdline, "ktstr.panic") {
 		fmt.Println("KTSTR-PANICKING")
 		return // init exits: the kernel panics
+	}
+	if strings.Contains(cmdline, "initcall_debug") {
+		printSlowInitcalls(12)
 	}
 	var r report
 	r.Online = read("/sys/devices/system/cpu/online")
@@ -105,4 +111,40 @@ func main() {
 	unix.Sync()
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	select {}
+}
+
+// printSlowInitcalls lists the slowest initcalls from the kernel log
+// (initcall_debug): with "quiet" they never reach the console, so boot
+// time is not inflated by printing them.
+func printSlowInitcalls(n int) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		fmt.Println("KTSTR-NOKMSG", err)
+		return
+	}
+	defer f.Close()
+	re := regexp.MustCompile(`initcall (\S+) returned \S+ after (\d+) usecs`)
+	type call struct {
+		name string
+		us   int
+	}
+	var calls []call
+	total := 0
+	buf := make([]byte, 8192)
+	for {
+		k, err := f.Read(buf)
+		if err != nil {
+			break // EAGAIN: end of the log
+		}
+		if m := re.FindSubmatch(buf[:k]); m != nil {
+			us, _ := strconv.Atoi(string(m[2]))
+			calls = append(calls, call{string(m[1]), us})
+			total += us
+		}
+	}
+	sort.Slice(calls, func(i, j int) bool { return calls[i].us > calls[j].us })
+	fmt.Printf("INITCALLS %d calls, %d ms in all\n", len(calls), total/1000)
+	for i := 0; i < n && i < len(calls); i++ {
+		fmt.Printf("INITCALL %7d us %s\n", calls[i].us, calls[i].name)
+	}
 }
