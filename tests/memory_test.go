@@ -2,9 +2,7 @@ package tests
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +47,7 @@ func TestHostReadsGuestMemory(t *testing.T) {
 	res := ktstr.RunResultWith(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, ro, func(ctx *scenario.Ctx) error {
 		page := make([]byte, 4096)
 		copy(page, memMarker)
-		phys, err := physAddr(uintptr(unsafe.Pointer(&page[0])))
+		phys, err := guest.PhysAddr(uintptr(unsafe.Pointer(&page[0])))
 		if err != nil {
 			return err
 		}
@@ -71,23 +69,4 @@ func TestHostReadsGuestMemory(t *testing.T) {
 	if rerr != nil || !bytes.Equal(got, []byte(memMarker)) {
 		t.Fatalf("host read %q (%v), want %q", got, rerr, memMarker)
 	}
-}
-
-// physAddr translates a virtual address of this process through
-// /proc/self/pagemap (root sees PFNs).
-func physAddr(va uintptr) (uint64, error) {
-	f, err := os.Open("/proc/self/pagemap")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	var ent [8]byte
-	if _, err := f.ReadAt(ent[:], int64(va/4096)*8); err != nil {
-		return 0, err
-	}
-	e := binary.LittleEndian.Uint64(ent[:])
-	if e&(1<<63) == 0 {
-		return 0, fmt.Errorf("page not present")
-	}
-	return (e&((1<<55)-1))*4096 + uint64(va%4096), nil
 }

@@ -51,6 +51,7 @@ type nestedResult struct {
 	Reasons     []string       `json:"reasons"`
 	Records     map[string]int `json:"records"`
 	Workers     int            `json:"workers"`
+	MemRead     string         `json:"mem_read"`
 }
 
 type topoReport struct {
@@ -384,6 +385,11 @@ func TestKVMBackendNested(t *testing.T) {
 		}
 		if r.Verdict != "pass" {
 			t.Fatalf("EEVDF scenario in L2: verdict %s, reasons %q\n%s", r.Verdict, r.Reasons, r.ConsoleTail)
+		}
+		// kvmhost's memMarker, read by L1 at the guest-physical address
+		// the L2 guest reported, while L2 ran.
+		if want := "ktstr nested guest-memory marker 81d4e2"; r.MemRead != want {
+			t.Errorf("Machine.Memory at the guest's marker page read %q, want %q", r.MemRead, want)
 		}
 		if r.Workers != 4 || r.Records["assert"] == 0 {
 			t.Errorf("scenario evidence: %d of 4 workers reported work, %d assertion records", r.Workers, r.Records["assert"])

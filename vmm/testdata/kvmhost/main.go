@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -30,17 +32,31 @@ import (
 
 const specPath = "/l2/spec.json"
 
+// memMarker is what the L2 guest writes into a page and L1 reads back
+// through Machine.Memory while the VM runs.
+const memMarker = "ktstr nested guest-memory marker 81d4e2"
+
 // nestedEEVDF is the scenario L2 runs under the kernel's default
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
+// Before it starts, the guest tells the host where a marker page lives.
 var nestedEEVDF = ktstr.Register("nested_eevdf", ktstr.Opts{
 	Topology: vmm.MustTopology("1n2l1c1t"),
 	Duration: 3 * time.Second,
 	MemoryMB: 512,
 	Timeout:  240 * time.Second,
 }, func(ctx *scenario.Ctx) error {
-	return scenario.ExecuteDefs(ctx,
+	page := make([]byte, 4096)
+	copy(page, memMarker)
+	phys, err := guest.PhysAddr(uintptr(unsafe.Pointer(&page[0])))
+	if err != nil {
+		return err
+	}
+	ktstr.Emit(guest.KindOutput, guest.Output{Stream: "phys", Data: []byte(fmt.Sprint(phys))})
+	err = scenario.ExecuteDefs(ctx,
 		scenario.Cgroup("cg_0").Workers(2),
 		scenario.Cgroup("cg_1").Workers(2))
+	runtime.KeepAlive(page)
+	return err
 })
 
 // Run is one L2 boot.
@@ -75,6 +91,9 @@ type Result struct {
 	Reasons []string       `json:"reasons,omitempty"`
 	Records map[string]int `json:"records,omitempty"` // record kind → count
 	Workers int            `json:"workers,omitempty"` // workers that reported work
+	// MemRead is what L1 read through Machine.Memory at the address the
+	// guest reported for its marker page.
+	MemRead string `json:"mem_read,omitempty"`
 }
 
 // lineWatcher forwards L2 console lines to L1's console and notes when
@@ -217,10 +236,34 @@ func runHarness(r Run) Result {
 		return res
 	}
 	w := &lineWatcher{start: time.Now()}
+	var (
+		mu   sync.Mutex
+		mach vmm.Machine
+	)
 	out, err := ktstr.Boot(context.Background(), rt, ktstr.RunOptions{
-		Backend: "kvm",
-		Kernel:  "/l2/bzImage",
-		Console: w,
+		Backend:   "kvm",
+		Kernel:    "/l2/bzImage",
+		Console:   w,
+		OnMachine: func(m vmm.Machine) { mu.Lock(); mach = m; mu.Unlock() },
+		OnRecord: func(rec guest.Record) {
+			var o guest.Output
+			var phys int64
+			if rec.Kind != guest.KindOutput || rec.Decode(&o) != nil || o.Stream != "phys" {
+				return
+			}
+			if _, err := fmt.Sscan(string(o.Data), &phys); err != nil {
+				res.MemRead = "bad address: " + err.Error()
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			b := make([]byte, len(memMarker))
+			if _, err := mach.Memory().ReadAt(b, phys); err != nil {
+				res.MemRead = "read error: " + err.Error()
+				return
+			}
+			res.MemRead = string(b)
+		},
 	})
 	if err != nil {
 		res.StartErr = err.Error()
