@@ -27,10 +27,30 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/tests/scheds"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
-const specPath = "/l2/spec.json"
+const (
+	specPath = "/l2/spec.json"
+	// schedDir holds prebuilt scheduler files (loader, *.bpf.o) the host
+	// test packed; L1 has no compiler.
+	schedDir = "/l2/sched"
+)
+
+// nestedFIFO runs the in-repo global-FIFO sched_ext scheduler on the
+// in-repo VMM: attach (kernel text patching), two cgroups, default checks.
+var nestedFIFO = ktstr.Register("nested_fifo", ktstr.Opts{
+	Topology:  vmm.MustTopology("1n1l2c1t"),
+	Scheduler: scheds.FIFO,
+	Duration:  3 * time.Second,
+	MemoryMB:  512,
+	Timeout:   300 * time.Second,
+}, func(ctx *scenario.Ctx) error {
+	return scenario.ExecuteDefs(ctx,
+		scenario.Cgroup("cg_0").Workers(2),
+		scenario.Cgroup("cg_1").Workers(2))
+})
 
 // memMarker is what the L2 guest writes into a page and L1 reads back
 // through Machine.Memory while the VM runs.
@@ -164,6 +184,13 @@ func main() {
 	}
 	os.Setenv("PATH", "/usr/bin:/bin")
 	os.Setenv("KTSTR_INITRAMFS_CACHE", "/tmp/ktstr-initramfs")
+	if ents, err := os.ReadDir(schedDir); err == nil {
+		var files []string
+		for _, e := range ents {
+			files = append(files, schedDir+"/"+e.Name())
+		}
+		os.Setenv(ktstr.EnvSchedFiles, strings.Join(files, " "))
+	}
 	kvmBackend := vmm.NewKVMBackend()
 	if err := kvmBackend.Available(); err != nil {
 		fmt.Printf("KTSTR-L1-ERROR kvm backend unavailable: %v\n", err)
