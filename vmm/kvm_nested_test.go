@@ -19,6 +19,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
 )
 
 // The in-repo VMM needs /dev/kvm. This machine has none, so the test
@@ -26,34 +27,6 @@ import (
 // nested paging); L1's kernel has KVM built in, and L1's /init
 // (testdata/kvmhost) boots each L2 run with vmm.KVM. L2's /init
 // (testdata/topoinit) reports the topology the L2 kernel built.
-
-type nestedRun struct {
-	Name     string        `json:"name"`
-	Topology string        `json:"topology"`
-	Cmdline  string        `json:"cmdline"`
-	MemoryMB int           `json:"memory_mb"`
-	Timeout  time.Duration `json:"timeout"`
-	Backend  string        `json:"backend,omitempty"`
-	Test     string        `json:"test,omitempty"`
-}
-
-type nestedResult struct {
-	Name        string         `json:"name"`
-	Backend     string         `json:"backend"`
-	Reason      string         `json:"reason"`
-	Detail      string         `json:"detail"`
-	StartErr    string         `json:"start_err"`
-	Topo        string         `json:"topo"`
-	Channel     string         `json:"channel"`
-	BootToInit  time.Duration  `json:"boot_to_init"`
-	Duration    time.Duration  `json:"duration"`
-	ConsoleTail string         `json:"console_tail"`
-	Verdict     string         `json:"verdict"`
-	Reasons     []string       `json:"reasons"`
-	Records     map[string]int `json:"records"`
-	Workers     int            `json:"workers"`
-	MemRead     string         `json:"mem_read"`
-}
 
 type topoReport struct {
 	Online string `json:"online"`
@@ -121,7 +94,7 @@ func nestedPreflight(t testing.TB) (*vmm.QEMU, string) {
 
 // runNested boots one L1 guest that performs runs with the KVM backend
 // and returns their results by name.
-func runNested(t testing.TB, runs []nestedRun, withQEMU bool, schedFiles map[string]string) map[string]nestedResult {
+func runNested(t testing.TB, runs []nested.Run, withQEMU bool, schedFiles map[string]string) map[string]nested.Result {
 	t.Helper()
 	q, kernel := nestedPreflight(t)
 	dir := t.TempDir()
@@ -139,7 +112,7 @@ func runNested(t testing.TB, runs []nestedRun, withQEMU bool, schedFiles map[str
 	for gp, hp := range schedFiles {
 		files[gp] = hp
 	}
-	l1, err := (&guest.Initramfs{Files: files, Data: map[string][]byte{"/l2/spec.json": spec}}).Build(dir)
+	l1, err := (&guest.Initramfs{Files: files, Data: map[string][]byte{nested.SpecPath: spec}}).Build(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +135,7 @@ func runNested(t testing.TB, runs []nestedRun, withQEMU bool, schedFiles map[str
 
 // bootL1 boots L1 once and collects its KTSTR-RESULT lines. silent means
 // L1 stopped printing and was killed.
-func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nestedRun) (results map[string]nestedResult, silent bool) {
+func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nested.Run) (results map[string]nested.Result, silent bool) {
 	t.Helper()
 	var mu sync.Mutex
 	var console strings.Builder
@@ -170,7 +143,7 @@ func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nestedRun) (res
 	var isSilent atomic.Bool
 	lastLine.Store(time.Now().UnixNano())
 	pr, pw, _ := os.Pipe()
-	results = map[string]nestedResult{}
+	results = map[string]nested.Result{}
 	scanned := make(chan struct{})
 	var logFile *os.File
 	if p := os.Getenv("KTSTR_NESTED_LOG"); p != "" {
@@ -194,9 +167,9 @@ func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nestedRun) (res
 			if logFile != nil {
 				fmt.Fprintln(logFile, line)
 			}
-			if i := strings.Index(line, "KTSTR-RESULT "); i >= 0 {
-				var r nestedResult
-				if err := json.Unmarshal([]byte(line[i+len("KTSTR-RESULT "):]), &r); err != nil {
+			if i := strings.Index(line, nested.ResultPrefix); i >= 0 {
+				var r nested.Result
+				if err := json.Unmarshal([]byte(line[i+len(nested.ResultPrefix):]), &r); err != nil {
 					t.Errorf("bad result line %q: %v", line, err)
 					continue
 				}
@@ -301,10 +274,10 @@ func BenchmarkBootToInitNested(b *testing.B) {
 	if s, ok := os.LookupEnv("KTSTR_NESTED_CMDLINE"); ok {
 		cmdline = s
 	}
-	var runs []nestedRun
+	var runs []nested.Run
 	for i := 0; i < b.N; i++ {
 		for _, be := range []string{"kvm", "qemu"} {
-			runs = append(runs, nestedRun{Name: fmt.Sprintf("%s-%d", be, i), Backend: be, Topology: "1n1l2c1t", Cmdline: cmdline, MemoryMB: 256, Timeout: 240 * time.Second})
+			runs = append(runs, nested.Run{Name: fmt.Sprintf("%s-%d", be, i), Backend: be, Topology: "1n1l2c1t", Cmdline: cmdline, MemoryMB: 256, Timeout: 240 * time.Second})
 		}
 	}
 	b.StopTimer()
@@ -326,7 +299,7 @@ func BenchmarkBootToInitNested(b *testing.B) {
 
 // checkHarnessRun asserts that a kvmhost run through ktstr.Boot passed on
 // the KVM backend with every worker reporting work.
-func checkHarnessRun(t *testing.T, r nestedResult) nestedResult {
+func checkHarnessRun(t *testing.T, r nested.Result) nested.Result {
 	t.Helper()
 	t.Logf("%s: verdict %s, exit %s (%s) after %s, records %v", r.Name, r.Verdict, r.Reason, r.Detail, r.Duration, r.Records)
 	if r.StartErr != "" {
@@ -457,14 +430,14 @@ func TestKVMBackendNested(t *testing.T) {
 	if s, ok := os.LookupEnv("KTSTR_NESTED_CMDLINE"); ok {
 		cmdline = s
 	}
-	var runs []nestedRun
+	var runs []nested.Run
 	for _, s := range shapes {
-		runs = append(runs, nestedRun{Name: s, Topology: s, Cmdline: cmdline, MemoryMB: 256, Timeout: 180 * time.Second})
+		runs = append(runs, nested.Run{Name: s, Topology: s, Cmdline: cmdline, MemoryMB: 256, Timeout: 180 * time.Second})
 	}
-	runs = append(runs, nestedRun{Name: "panic", Topology: "1n1l1c1t", Cmdline: cmdline + " ktstr.panic", MemoryMB: 256, Timeout: 180 * time.Second})
+	runs = append(runs, nested.Run{Name: "panic", Topology: "1n1l1c1t", Cmdline: cmdline + " ktstr.panic", MemoryMB: 256, Timeout: 180 * time.Second})
 	// The whole harness on the in-repo VMM: kvmhost's registered
 	// nested_eevdf (two cgroups of spinners, 1n2l1c1t, EEVDF) via ktstr.Boot.
-	runs = append(runs, nestedRun{Name: "eevdf", Test: "nested_eevdf", Timeout: 250 * time.Second})
+	runs = append(runs, nested.Run{Name: "eevdf", Test: "nested_eevdf", Timeout: 250 * time.Second})
 	// And a sched_ext scheduler (in-repo global FIFO), prebuilt here:
 	// opt-in, because 2 of its 4 runs so far stopped L1 (docs/kvm.md).
 	var schedFiles map[string]string
@@ -474,7 +447,7 @@ func TestKVMBackendNested(t *testing.T) {
 		schedFiles, noSched = buildSchedFiles(t)
 	}
 	if noSched == "" {
-		runs = append(runs, nestedRun{Name: "fifo", Test: "nested_fifo", Timeout: 310 * time.Second})
+		runs = append(runs, nested.Run{Name: "fifo", Test: "nested_fifo", Timeout: 310 * time.Second})
 	}
 	results := runNested(t, runs, false, schedFiles)
 	for _, s := range shapes {
@@ -498,7 +471,7 @@ func TestKVMBackendNested(t *testing.T) {
 		r := checkHarnessRun(t, results["eevdf"])
 		// kvmhost's memMarker, read by L1 at the guest-physical address
 		// the L2 guest reported, while L2 ran.
-		if want := "ktstr nested guest-memory marker 81d4e2"; r.MemRead != want {
+		if want := nested.MemMarker; r.MemRead != want {
 			t.Errorf("Machine.Memory at the guest's marker page read %q, want %q", r.MemRead, want)
 		}
 	})

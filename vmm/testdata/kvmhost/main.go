@@ -29,10 +29,10 @@ import (
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
 	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
 )
 
 const (
-	specPath = "/l2/spec.json"
 	// schedDir holds prebuilt scheduler files (loader, *.bpf.o) the host
 	// test packed; L1 has no compiler.
 	schedDir = "/l2/sched"
@@ -52,10 +52,6 @@ var nestedFIFO = ktstr.Register("nested_fifo", ktstr.Opts{
 		scenario.Cgroup("cg_1").Workers(2))
 })
 
-// memMarker is what the L2 guest writes into a page and L1 reads back
-// through Machine.Memory while the VM runs.
-const memMarker = "ktstr nested guest-memory marker 81d4e2"
-
 // nestedEEVDF is the scenario L2 runs under the kernel's default
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
 // Before it starts, the guest tells the host where a marker page lives.
@@ -66,7 +62,7 @@ var nestedEEVDF = ktstr.Register("nested_eevdf", ktstr.Opts{
 	Timeout:  240 * time.Second,
 }, func(ctx *scenario.Ctx) error {
 	page := make([]byte, 4096)
-	copy(page, memMarker)
+	copy(page, nested.MemMarker)
 	phys, err := guest.PhysAddr(uintptr(unsafe.Pointer(&page[0])))
 	if err != nil {
 		return err
@@ -78,43 +74,6 @@ var nestedEEVDF = ktstr.Register("nested_eevdf", ktstr.Opts{
 	runtime.KeepAlive(page)
 	return err
 })
-
-// Run is one L2 boot.
-type Run struct {
-	Name     string        `json:"name"`
-	Topology string        `json:"topology"`
-	Cmdline  string        `json:"cmdline"`
-	MemoryMB int           `json:"memory_mb"`
-	Timeout  time.Duration `json:"timeout"`
-	// Backend is "kvm" (default) or "qemu" (the QEMU backend on L1's
-	// /dev/kvm, for the boot-time comparison).
-	Backend string `json:"backend"`
-	// Test, if set, names a test registered in this binary to run
-	// through the harness; Topology and Cmdline are then the test's.
-	Test string `json:"test,omitempty"`
-}
-
-// Result is what the host test checks.
-type Result struct {
-	Name        string        `json:"name"`
-	Backend     string        `json:"backend"`
-	Reason      string        `json:"reason"`
-	Detail      string        `json:"detail"`
-	StartErr    string        `json:"start_err,omitempty"`
-	Topo        string        `json:"topo"`
-	Channel     string        `json:"channel"`
-	BootToInit  time.Duration `json:"boot_to_init"`
-	Duration    time.Duration `json:"duration"`
-	ConsoleTail string        `json:"console_tail,omitempty"`
-	// Harness runs only.
-	Verdict string         `json:"verdict,omitempty"`
-	Reasons []string       `json:"reasons,omitempty"`
-	Records map[string]int `json:"records,omitempty"` // record kind → count
-	Workers int            `json:"workers,omitempty"` // workers that reported work
-	// MemRead is what L1 read through Machine.Memory at the address the
-	// guest reported for its marker page.
-	MemRead string `json:"mem_read,omitempty"`
-}
 
 // lineWatcher forwards L2 console lines to L1's console and notes when
 // init announced itself.
@@ -154,11 +113,11 @@ func maskPanic(s string) string {
 }
 
 func main() {
-	if _, err := os.Stat(specPath); err != nil {
+	if _, err := os.Stat(nested.SpecPath); err != nil {
 		// No spec: this is not L1 but the L2 guest a harness run booted
 		// with this binary as its /init (or one of its workers).
 		ktstr.MainProgram()
-		fmt.Fprintln(os.Stderr, "kvmhost: run as the nested test's L1 init (needs "+specPath+")")
+		fmt.Fprintln(os.Stderr, "kvmhost: run as the nested test's L1 init (needs "+nested.SpecPath+")")
 		os.Exit(2)
 	}
 	for _, m := range [][3]string{{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"}} {
@@ -173,8 +132,8 @@ func main() {
 		unix.Sync()
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	}()
-	var runs []Run
-	b, err := os.ReadFile(specPath)
+	var runs []nested.Run
+	b, err := os.ReadFile(nested.SpecPath)
 	if err == nil {
 		err = json.Unmarshal(b, &runs)
 	}
@@ -201,7 +160,7 @@ func main() {
 		if r.Backend == "qemu" {
 			backend = &vmm.QEMU{}
 		}
-		var res Result
+		var res nested.Result
 		if r.Test != "" {
 			res = runHarness(r)
 		} else {
@@ -209,13 +168,13 @@ func main() {
 		}
 		res.ConsoleTail = maskPanic(res.ConsoleTail)
 		out, _ := json.Marshal(res)
-		fmt.Printf("KTSTR-RESULT %s\n", out)
+		fmt.Printf("%s%s\n", nested.ResultPrefix, out)
 	}
 	fmt.Println("KTSTR-L1-DONE")
 }
 
-func run(backend vmm.Backend, r Run) Result {
-	res := Result{Name: r.Name, Backend: backend.Name()}
+func run(backend vmm.Backend, r nested.Run) nested.Result {
+	res := nested.Result{Name: r.Name, Backend: backend.Name()}
 	topo, err := vmm.ParseTopology(r.Topology)
 	if err != nil {
 		res.StartErr = err.Error()
@@ -255,8 +214,8 @@ func run(backend vmm.Backend, r Run) Result {
 }
 
 // runHarness runs a registered test through ktstr.Boot on the KVM backend.
-func runHarness(r Run) Result {
-	res := Result{Name: r.Name, Backend: "kvm"}
+func runHarness(r nested.Run) nested.Result {
+	res := nested.Result{Name: r.Name, Backend: "kvm"}
 	rt, ok := ktstr.Lookup(r.Test)
 	if !ok {
 		res.StartErr = fmt.Sprintf("test %q is not registered in kvmhost", r.Test)
@@ -284,7 +243,7 @@ func runHarness(r Run) Result {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			b := make([]byte, len(memMarker))
+			b := make([]byte, len(nested.MemMarker))
 			if _, err := mach.Memory().ReadAt(b, phys); err != nil {
 				res.MemRead = "read error: " + err.Error()
 				return

@@ -1,0 +1,53 @@
+// Package nested is the contract between the nested KVM test
+// (vmm/kvm_nested_test.go) and L1's init (vmm/testdata/kvmhost): the runs
+// the test asks for and the results L1 prints as "KTSTR-RESULT <json>".
+package nested
+
+import "time"
+
+// ResultPrefix starts each result line on L1's console.
+const ResultPrefix = "KTSTR-RESULT "
+
+// MemMarker is what the L2 guest of nested_eevdf writes into a page and
+// L1 reads back through Machine.Memory while the VM runs.
+const MemMarker = "ktstr nested guest-memory marker 81d4e2"
+
+// SpecPath is where the runs are in L1's initramfs (a JSON []Run).
+const SpecPath = "/l2/spec.json"
+
+// Run is one L2 boot.
+type Run struct {
+	Name     string        `json:"name"`
+	Topology string        `json:"topology"`
+	Cmdline  string        `json:"cmdline"`
+	MemoryMB int           `json:"memory_mb"`
+	Timeout  time.Duration `json:"timeout"`
+	// Backend is "kvm" (default) or "qemu" (the QEMU backend on L1's
+	// /dev/kvm, for the boot-time comparison).
+	Backend string `json:"backend"`
+	// Test, if set, names a test registered in this binary to run
+	// through the harness; Topology and Cmdline are then the test's.
+	Test string `json:"test,omitempty"`
+}
+
+// Result is what the host test checks.
+type Result struct {
+	Name        string        `json:"name"`
+	Backend     string        `json:"backend"`
+	Reason      string        `json:"reason"`
+	Detail      string        `json:"detail"`
+	StartErr    string        `json:"start_err,omitempty"`
+	Topo        string        `json:"topo"`
+	Channel     string        `json:"channel"`
+	BootToInit  time.Duration `json:"boot_to_init"`
+	Duration    time.Duration `json:"duration"`
+	ConsoleTail string        `json:"console_tail,omitempty"`
+	// Harness runs only.
+	Verdict string         `json:"verdict,omitempty"`
+	Reasons []string       `json:"reasons,omitempty"`
+	Records map[string]int `json:"records,omitempty"` // record kind → count
+	Workers int            `json:"workers,omitempty"` // workers that reported work
+	// MemRead is what L1 read through Machine.Memory at the address the
+	// guest reported for its marker page.
+	MemRead string `json:"mem_read,omitempty"`
+}
