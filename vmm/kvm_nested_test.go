@@ -82,6 +82,12 @@ func nestedPreflight(t testing.TB) (*vmm.QEMU, string) {
 	if testing.Short() {
 		t.Skip("nested KVM boot under TCG takes minutes; skipped with -short")
 	}
+	// Opt-in: nested emulation still fails about 1 full run in 10 for
+	// reasons outside the VMM under test (docs/kvm.md), so the proof
+	// runs as its own reported CI step, not inside every go test.
+	if os.Getenv("KTSTR_NESTED") != "1" {
+		t.Skip("nested KVM proof is opt-in: set KTSTR_NESTED=1 (tools/test.sh runs it as a separate step)")
+	}
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the nested test builds its L1/L2 init programs and needs the go command on PATH")
 	}
