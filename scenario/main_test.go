@@ -29,3 +29,17 @@ func skipWithoutRealtime(t *testing.T) {
 		t.Skipf("raising scheduling policies (real-time, or back from idle) is not permitted here: %v", err)
 	}
 }
+
+// skipWithoutNiceRaise skips where negative nice values are refused (no
+// CAP_SYS_NICE, e.g. Bazel's sandbox): nice_sweep cycles down to -5.
+func skipWithoutNiceRaise(t *testing.T) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the nice change must die with this thread
+		done <- unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -5)
+	}()
+	if err := <-done; errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		t.Skipf("negative nice values are not permitted here (CAP_SYS_NICE): %v", err)
+	}
+}

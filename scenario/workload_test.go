@@ -25,8 +25,11 @@ func TestWorkTypesRun(t *testing.T) {
 	var all []WorkerReport
 	for _, typ := range types {
 		t.Run(string(typ), func(t *testing.T) {
-			if typ == PolicyChurnWork {
+			switch typ {
+			case PolicyChurnWork:
 				skipWithoutRealtime(t)
+			case NiceSweepWork:
+				skipWithoutNiceRaise(t)
 			}
 			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: typ, Label: string(typ)})
 			if err != nil {
