@@ -1,24 +1,28 @@
 package kvm
 
 import (
+	"context"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/ktstr-go/ktstr/kernel"
 )
 
-// kernelBTF loads the BTF of the project's kernel (KTSTR_VMLINUX or the
-// manual build) so layouts are checked against what KVM really uses.
+// kernelBTF loads the BTF of the project's kernel so layouts are checked
+// against what KVM really uses; the test skips when there is none (no
+// kernel built yet) unless KTSTR_VMLINUX names one.
 func kernelBTF(t *testing.T) *btf.Spec {
 	t.Helper()
-	path := os.Getenv("KTSTR_VMLINUX")
-	if path == "" {
-		path = "/var/tmp/kbuild/vmlinux"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no vmlinux with BTF at %s (set KTSTR_VMLINUX): %v", path, err)
+	path, err := kernel.FindVmlinux(context.Background())
+	if err != nil {
+		if os.Getenv(kernel.EnvVmlinux) != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
 	}
 	spec, err := btf.LoadSpec(path)
 	if err != nil {

@@ -9,33 +9,6 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
-func vmlinuxPath() string {
-	if p := os.Getenv("KTSTR_VMLINUX"); p != "" {
-		return p
-	}
-	return "/var/tmp/kbuild/vmlinux"
-}
-
-func bzImagePath() string {
-	if p := os.Getenv("KTSTR_BZIMAGE"); p != "" {
-		return p
-	}
-	return "/var/tmp/kbuild/arch/x86/boot/bzImage"
-}
-
-func kernelBTF(t *testing.T) *btf.Spec {
-	t.Helper()
-	p := vmlinuxPath()
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no vmlinux with BTF at %s (set KTSTR_VMLINUX): %v", p, err)
-	}
-	spec, err := btf.LoadSpec(p)
-	if err != nil {
-		t.Fatalf("loading BTF from %s: %v", p, err)
-	}
-	return spec
-}
-
 func btfStruct(t *testing.T, spec *btf.Spec, name string) *btf.Struct {
 	t.Helper()
 	var s *btf.Struct
@@ -98,9 +71,9 @@ func TestBootParamsLayoutMatchesKernelBTF(t *testing.T) {
 
 func readKernel(t *testing.T) []byte {
 	t.Helper()
-	data, err := os.ReadFile(bzImagePath())
+	data, err := os.ReadFile(kernelImage(t))
 	if err != nil {
-		t.Skipf("no bzImage (set KTSTR_BZIMAGE): %v", err)
+		t.Fatal(err)
 	}
 	return data
 }

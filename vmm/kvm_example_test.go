@@ -19,7 +19,7 @@ func ExampleNewKVMBackend() {
 		backend = &vmm.QEMU{}
 	}
 	m, err := backend.Start(context.Background(), vmm.Config{
-		Kernel:    "/var/tmp/kbuild/arch/x86/boot/bzImage",
+		Kernel:    "linux/arch/x86/boot/bzImage",
 		Initramfs: "initramfs.cpio",
 		Topology:  vmm.MustTopology("1n2l2c2t"),
 		MemoryMB:  512,

@@ -28,6 +28,8 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+
+	"github.com/ktstr-go/ktstr/kernel"
 )
 
 //go:embed bpf/*.bpf.c bpf/*.bpf.h
@@ -48,7 +50,7 @@ const (
 // Env vars that locate the inputs.
 const (
 	// EnvVmlinux names the vmlinux (with .BTF) of the kernel under test.
-	EnvVmlinux = "KTSTR_VMLINUX"
+	EnvVmlinux = kernel.EnvVmlinux
 	// EnvKernelSrc names a kernel source tree holding tools/sched_ext.
 	EnvKernelSrc = "KTSTR_KERNEL_SRC"
 	// EnvCache overrides the build cache directory.
@@ -61,11 +63,11 @@ const (
 // BuildConfig says what to build from.
 type BuildConfig struct {
 	// Vmlinux is the kernel's vmlinux (or stripped copy) carrying .BTF.
-	// Empty: $KTSTR_VMLINUX, then the vmlinux next to $KTSTR_KERNEL.
+	// Empty: kernel.FindVmlinux ($KTSTR_VMLINUX, else the kernel under
+	// test's, e.g. the cached default kernel's).
 	Vmlinux string
 	// KernelSrc is a kernel source tree with tools/sched_ext; only needed
-	// for the kernel-tree schedulers. Empty: $KTSTR_KERNEL_SRC, then
-	// /var/tmp/linux-source-6.12, /usr/src/linux-source-6.12.
+	// for the kernel-tree schedulers. Empty: FindKernelSrc.
 	KernelSrc string
 	// CacheDir holds build results. Empty: $KTSTR_SCHED_CACHE, else
 	// <user cache>/ktstr/scheds.
@@ -91,7 +93,7 @@ type Built struct {
 	Tools map[string]string
 }
 
-func (c *BuildConfig) defaults() error {
+func (c *BuildConfig) defaults(ctx context.Context) error {
 	if c.Log == nil {
 		c.Log = zap.NewNop()
 	}
@@ -112,72 +114,20 @@ func (c *BuildConfig) defaults() error {
 		c.CacheDir = filepath.Join(base, "ktstr", "scheds")
 	}
 	if c.Vmlinux == "" {
-		v, err := FindVmlinux()
+		v, err := kernel.FindVmlinux(ctx)
 		if err != nil {
 			return err
 		}
 		c.Vmlinux = v
 	}
 	if c.KernelTree && c.KernelSrc == "" {
-		s, err := FindKernelSrc()
+		s, err := FindKernelSrc(ctx, c.Log)
 		if err != nil {
 			return err
 		}
 		c.KernelSrc = s
 	}
 	return nil
-}
-
-// FindVmlinux locates the vmlinux of the kernel under test: $KTSTR_VMLINUX,
-// else a vmlinux beside (or, for a build tree's arch/x86/boot/bzImage,
-// above) the image $KTSTR_KERNEL names, else /var/tmp/kbuild/vmlinux.
-func FindVmlinux() (string, error) {
-	var tried []string
-	try := func(p string) bool {
-		if p == "" {
-			return false
-		}
-		tried = append(tried, p)
-		st, err := os.Stat(p)
-		return err == nil && st.Mode().IsRegular()
-	}
-	if v := os.Getenv(EnvVmlinux); v != "" {
-		if try(v) {
-			return v, nil
-		}
-		return "", fmt.Errorf("%s=%s: no such file", EnvVmlinux, v)
-	}
-	if k := os.Getenv("KTSTR_KERNEL"); k != "" {
-		dir := k
-		if st, err := os.Stat(k); err == nil && !st.IsDir() {
-			dir = filepath.Dir(k)
-		}
-		for _, c := range []string{filepath.Join(dir, "vmlinux"), filepath.Join(dir, "../../../vmlinux")} {
-			if try(filepath.Clean(c)) {
-				return filepath.Clean(c), nil
-			}
-		}
-	}
-	if try("/var/tmp/kbuild/vmlinux") {
-		return "/var/tmp/kbuild/vmlinux", nil
-	}
-	return "", fmt.Errorf("no vmlinux with BTF for the kernel under test (tried %s): set %s=/path/to/vmlinux, or KTSTR_KERNEL to a kernel build tree",
-		strings.Join(tried, ", "), EnvVmlinux)
-}
-
-// FindKernelSrc locates a kernel source tree with tools/sched_ext.
-func FindKernelSrc() (string, error) {
-	cands := []string{os.Getenv(EnvKernelSrc), "/var/tmp/linux-source-6.12", "/usr/src/linux-source-6.12"}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if st, err := os.Stat(filepath.Join(c, "tools/sched_ext/Makefile")); err == nil && st.Mode().IsRegular() {
-			return c, nil
-		}
-	}
-	return "", fmt.Errorf("no kernel source with tools/sched_ext (tried %s, /var/tmp/linux-source-6.12, /usr/src/linux-source-6.12): "+
-		"extract /usr/src/linux-source-6.12.tar.xz (apt install linux-source-6.12) and set %s", EnvKernelSrc, EnvKernelSrc)
 }
 
 var buildMu sync.Mutex
@@ -187,7 +137,7 @@ var buildMu sync.Mutex
 // kernel's BTF, the sources and the toolchain; a finished entry is reused.
 // Entries appear atomically (built in a temp dir, then renamed).
 func Build(ctx context.Context, cfg BuildConfig) (*Built, error) {
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.defaults(ctx); err != nil {
 		return nil, err
 	}
 	buildMu.Lock()

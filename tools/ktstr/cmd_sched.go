@@ -25,8 +25,8 @@ func cmdSched(ctx context.Context, args []string) int {
 		return 2
 	}
 	fs := flag.NewFlagSet("sched build", flag.ContinueOnError)
-	vmlinux := fs.String("vmlinux", "", "vmlinux with BTF of the kernel under test (default $KTSTR_VMLINUX, else beside $KTSTR_KERNEL)")
-	src := fs.String("src", "", "kernel source with tools/sched_ext (default $KTSTR_KERNEL_SRC, /var/tmp/linux-source-6.12)")
+	vmlinux := fs.String("vmlinux", "", "vmlinux with BTF of the kernel under test (default $KTSTR_VMLINUX, else the kernel under test's: cached, build tree, or beside $KTSTR_KERNEL)")
+	src := fs.String("src", "", "kernel source with tools/sched_ext (default $KTSTR_KERNEL_SRC, else /usr/src/linux-source-6.12.tar.xz extracted once into the user cache)")
 	cache := fs.String("cache", "", "build cache directory (default $KTSTR_SCHED_CACHE or ~/.cache/ktstr/scheds)")
 	noTree := fs.Bool("no-tree", false, "only the in-repo schedulers and loader, not scx_simple/qmap/central/flatcg")
 	outDir := fs.String("out-dir", "", "also place the loader, every in-repo *.bpf.o and the kernel-tree binaries in DIR under their /sched/ names (hard links when possible)")

@@ -1,0 +1,43 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// EnvVmlinux names the environment variable that points at the vmlinux
+// (symbols and BTF) of the kernel under test, overriding FindVmlinux's
+// search.
+const EnvVmlinux = "KTSTR_VMLINUX"
+
+// FindVmlinux returns the vmlinux of the kernel under test, for BTF
+// (vmlinux.h, layout checks) and symbols: $KTSTR_VMLINUX, else the one
+// that goes with the kernel Resolve picks: a cache entry's, a build
+// tree's, or one beside the image file $KTSTR_KERNEL names (or at the top
+// of the build tree holding its arch/x86/boot/bzImage). Like Resolve, it
+// never builds or pulls; errors wrap ErrNotFound when no kernel is found.
+func FindVmlinux(ctx context.Context) (string, error) {
+	if v := os.Getenv(EnvVmlinux); v != "" {
+		if !isFile(v) {
+			return "", fmt.Errorf("%s=%s: no such file", EnvVmlinux, v)
+		}
+		return v, nil
+	}
+	k, err := Resolve(ctx, ResolveOptions{})
+	if err != nil {
+		return "", fmt.Errorf("finding the vmlinux of the kernel under test: %w", err)
+	}
+	if k.Vmlinux != "" {
+		return k.Vmlinux, nil
+	}
+	dir := filepath.Dir(k.Image)
+	for _, c := range []string{filepath.Join(dir, "vmlinux"), filepath.Join(dir, "../../../vmlinux")} {
+		if c = filepath.Clean(c); isFile(c) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("kernel %s (%s) has no vmlinux with it: set %s=/path/to/vmlinux, or use a cached kernel (`ktstr kernel build`)",
+		k.Image, k.Source, EnvVmlinux)
+}
