@@ -25,17 +25,19 @@ go test -p 1 -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
 step "scheduler matrix: every reference and broken scheduler judged as expected"
 .cache/ktstr matrix
 
-step "nested KVM proof of the in-repo VMM (reported, not gating: see docs/kvm.md)"
+step "nested KVM proof of the in-repo VMM"
 # An L1 QEMU/TCG guest with emulated AMD SVM boots L2 guests with our VMM:
-# topologies, power-off, panic, an EEVDF scenario through the harness,
-# guest-memory reads. About 1 full run in 10 still fails under nested
-# emulation (L1 stops, or an L2 loses its timer interrupts), so a failure
-# is printed loudly but does not fail the run.
-if KTSTR_NESTED=1 timeout 900 go test -count=1 -timeout 14m -run TestKVMBackendNested -v ./vmm 2>&1 | grep -a -v '^L2|' | tail -40; then
-  echo "nested KVM proof: PASS"
-else
-  echo "nested KVM proof: FAILED (see above; known nested-emulation flakiness, issue 6 stays open)"
+# topologies, clock devices, power-off, panic, an EEVDF scenario through
+# the harness, guest-memory reads (docs/kvm.md). L2 console lines are
+# left out here; KTSTR_NESTED_LOG=file keeps them.
+nested_rc=0
+KTSTR_NESTED=1 timeout 900 go test -count=1 -timeout 14m -run TestKVMBackendNested -v ./vmm 2>&1 |
+  grep -a -v '^L2|' | tail -40 || nested_rc=$?
+if [ "$nested_rc" != 0 ]; then
+  echo "nested KVM proof: FAILED (exit $nested_rc)"
+  exit 1
 fi
+echo "nested KVM proof: PASS"
 
 if [ "${1:-}" != "--no-bazel" ] && [ -x tools/bazel/test.sh ]; then
   step "bazel"

@@ -9,6 +9,10 @@ const (
 	cpuid1ECXHypervisor  = 1 << 31 // running under a hypervisor
 )
 
+// cpuid80000007EDXInvariantTSC is set by KVM_GET_SUPPORTED_CPUID only
+// when the host kernel found its TSC constant (X86_FEATURE_CONSTANT_TSC).
+const cpuid80000007EDXInvariantTSC = 1 << 8
+
 // guestBrand is what /proc/cpuinfo shows as "model name".
 const guestBrand = "ktstr-go virtual CPU"
 
@@ -17,7 +21,8 @@ const guestBrand = "ktstr-go virtual CPU"
 // 0x40000000+ and boots "on bare hardware" (no kvm-clock, TSC marked
 // unstable after a failed calibration, every clock read a PM-timer port
 // exit to the VMM: 2-vCPU boots were measured several times slower);
-// TSC-deadline mode when KVM emulates it; and a brand string.
+// TSC-deadline mode when asked (see DeadlineTimerUsable); and a brand
+// string.
 func GuestFeatures(entries []kvm.CPUIDEntry, tscDeadline bool) []kvm.CPUIDEntry {
 	out := make([]kvm.CPUIDEntry, 0, len(entries)+3)
 	for _, e := range entries {
@@ -40,4 +45,29 @@ func GuestFeatures(entries []kvm.CPUIDEntry, tscDeadline bool) []kvm.CPUIDEntry 
 		out = append(out, kvm.CPUIDEntry{Function: 0x80000002 + uint32(i), EAX: le(b), EBX: le(b[4:]), ECX: le(b[8:]), EDX: le(b[12:])})
 	}
 	return out
+}
+
+// DeadlineTimerUsable reports whether the guest should be offered the
+// TSC-deadline timer: KVM emulates it (KVM_CAP_TSC_DEADLINE_TIMER) and
+// the host's TSC is invariant (entries are KVM_GET_SUPPORTED_CPUID's,
+// where KVM sets that bit only with the host's CONSTANT_TSC).
+//
+// Without an invariant TSC, KVM fixes the guest TSC rate at the host's
+// first calibration; if the refined one differs by more than 250 ppm and
+// the CPU cannot scale the TSC, KVM leaves the vCPU's TSC scaling ratio
+// unset ("user requested TSC rate below hardware speed"), the guest TSC
+// it computes stands still, and deadlines are armed about the host's
+// uptime late: the guest loses its tick. Seen on a QEMU TCG host (the
+// nested proof, docs/kvm.md). One-shot LAPIC timers are kept in
+// nanoseconds and do not depend on the TSC.
+func DeadlineTimerUsable(entries []kvm.CPUIDEntry, kvmDeadlineTimer bool) bool {
+	if !kvmDeadlineTimer {
+		return false
+	}
+	for _, e := range entries {
+		if e.Function == 0x80000007 {
+			return e.EDX&cpuid80000007EDXInvariantTSC != 0
+		}
+	}
+	return false
 }

@@ -243,3 +243,26 @@ func TestGuestFeatures(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadlineTimerUsable(t *testing.T) {
+	invariant := kvm.CPUIDEntry{Function: 0x80000007, EDX: 1 << 8}
+	tests := []struct {
+		name      string
+		supported []kvm.CPUIDEntry
+		kvmCap    bool
+		want      bool
+	}{
+		{"invariant TSC and KVM emulates it", []kvm.CPUIDEntry{{Function: 1}, invariant}, true, true},
+		{"KVM lacks KVM_CAP_TSC_DEADLINE_TIMER", []kvm.CPUIDEntry{{Function: 1}, invariant}, false, false},
+		// A QEMU TCG host (the nested proof): leaf present, bit clear.
+		{"host TSC not invariant", []kvm.CPUIDEntry{{Function: 1}, {Function: 0x80000007, EDX: 1 << 9}}, true, false},
+		{"no leaf 0x80000007", []kvm.CPUIDEntry{{Function: 1}}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DeadlineTimerUsable(tt.supported, tt.kvmCap); got != tt.want {
+				t.Errorf("DeadlineTimerUsable = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -91,7 +91,11 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	tscDeadline, _ := sys.CheckExtension(kvm.CapTSCDeadline)
+	kvmDeadline, _ := sys.CheckExtension(kvm.CapTSCDeadline)
+	tscDeadline := DeadlineTimerUsable(supported, kvmDeadline > 0)
+	if kvmDeadline > 0 && !tscDeadline {
+		log.Debug("host TSC is not invariant: the guest gets one-shot LAPIC timers, not TSC-deadline")
+	}
 	m := &kvmMachine{
 		log:     log,
 		topo:    t,
@@ -148,7 +152,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			return nil, err
 		}
 		m.vcpus = append(m.vcpus, &vcpuThread{VCPU: v})
-		if err := v.SetCPUID(GuestFeatures(TopologyCPUID(supported, t, c), tscDeadline > 0)); err != nil {
+		if err := v.SetCPUID(GuestFeatures(TopologyCPUID(supported, t, c), tscDeadline)); err != nil {
 			return nil, err
 		}
 		if err := v.SetMSRs(bootMSRs); err != nil {

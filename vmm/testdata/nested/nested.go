@@ -42,6 +42,9 @@ type Result struct {
 	BootToInit  time.Duration `json:"boot_to_init"`
 	Duration    time.Duration `json:"duration"`
 	ConsoleTail string        `json:"console_tail,omitempty"`
+	// DeadlineTimer is vmm.DeadlineTimerUsable on L1: whether L2 was
+	// offered the TSC-deadline timer.
+	DeadlineTimer bool `json:"deadline_timer"`
 	// Harness runs only.
 	Verdict string         `json:"verdict,omitempty"`
 	Reasons []string       `json:"reasons,omitempty"`

@@ -37,6 +37,9 @@ type report struct {
 	Online string     `json:"online"`
 	CPUs   []cpuInfo  `json:"cpus"`
 	Nodes  []nodeInfo `json:"nodes"`
+	// What the kernel picked from the CPUID the VMM gave it.
+	ClockSource string `json:"clocksource"`
+	ClockEvent  string `json:"clockevent"`
 }
 
 func read(p string) string {
@@ -94,6 +97,8 @@ func main() {
 		d := fmt.Sprintf("/sys/devices/system/node/node%d", i)
 		r.Nodes = append(r.Nodes, nodeInfo{Node: i, CPUList: read(d + "/cpulist"), Distance: read(d + "/distance")})
 	}
+	r.ClockSource = read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+	r.ClockEvent = read("/sys/devices/system/clockevents/clockevent0/current_device")
 	b, _ := json.Marshal(r)
 	fmt.Printf("TOPO %s\n", b)
 	if f, err := os.OpenFile("/dev/ttyS1", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
