@@ -1,7 +1,6 @@
 package kvm
 
 import (
-	"context"
 	"os"
 	"reflect"
 	"strings"
@@ -9,30 +8,11 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
-	"github.com/ktstr-go/ktstr/kernel"
+	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 )
 
-// kernelBTF loads the BTF of the project's kernel so layouts are checked
-// against what KVM really uses; the test skips when there is none (no
-// kernel built yet) unless KTSTR_VMLINUX names one.
-func kernelBTF(t *testing.T) *btf.Spec {
-	t.Helper()
-	path, err := kernel.FindVmlinux(context.Background())
-	if err != nil {
-		if os.Getenv(kernel.EnvVmlinux) != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
-	}
-	spec, err := btf.LoadSpec(path)
-	if err != nil {
-		t.Fatalf("loading BTF from %s: %v", path, err)
-	}
-	return spec
-}
-
 func TestLayoutsMatchKernelBTF(t *testing.T) {
-	spec := kernelBTF(t)
+	spec := kerneltest.BTF(t)
 	cases := []struct {
 		cstruct string
 		goType  any
@@ -82,7 +62,7 @@ func TestLayoutsMatchKernelBTF(t *testing.T) {
 }
 
 func TestKVMRunOffsetsMatchKernelBTF(t *testing.T) {
-	spec := kernelBTF(t)
+	spec := kerneltest.BTF(t)
 	var run *btf.Struct
 	if err := spec.TypeByName("kvm_run", &run); err != nil {
 		t.Fatalf("BTF has no struct kvm_run: %v", err)

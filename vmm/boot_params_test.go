@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 )
 
 func btfStruct(t *testing.T, spec *btf.Spec, name string) *btf.Struct {
@@ -36,7 +38,7 @@ func checkMembers(t *testing.T, s *btf.Struct, base int, want map[string]int) {
 }
 
 func TestBootParamsLayoutMatchesKernelBTF(t *testing.T) {
-	spec := kernelBTF(t)
+	spec := kerneltest.BTF(t)
 	bp := btfStruct(t, spec, "boot_params")
 	if bp.Size != bpSize {
 		t.Errorf("boot_params is %d bytes, want %d", bp.Size, bpSize)
@@ -71,7 +73,7 @@ func TestBootParamsLayoutMatchesKernelBTF(t *testing.T) {
 
 func readKernel(t *testing.T) []byte {
 	t.Helper()
-	data, err := os.ReadFile(kernelImage(t))
+	data, err := os.ReadFile(kerneltest.Image(t))
 	if err != nil {
 		t.Fatal(err)
 	}

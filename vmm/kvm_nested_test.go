@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 	"github.com/ktstr-go/ktstr/vmm"
 	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
 )
@@ -90,7 +91,7 @@ func nestedPreflight(t testing.TB) (*vmm.QEMU, string) {
 	if err := q.Available(); err != nil {
 		t.Skip(err)
 	}
-	return q, vmm.KernelImageForTest(t)
+	return q, kerneltest.Image(t)
 }
 
 // runNested boots one L1 guest that performs runs with the KVM backend

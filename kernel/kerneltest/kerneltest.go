@@ -1,0 +1,52 @@
+// Package kerneltest gives tests the kernel under test: its bzImage and the
+// BTF of its vmlinux, found the way the harness finds them. A test skips
+// when there is no kernel yet (run `ktstr kernel build`), but fails when
+// KTSTR_BZIMAGE or KTSTR_VMLINUX names a file that is not there.
+package kerneltest
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/ktstr-go/ktstr/kernel"
+)
+
+// EnvBzImage overrides the bzImage Image returns.
+const EnvBzImage = "KTSTR_BZIMAGE"
+
+// Image returns the bzImage of the kernel under test: $KTSTR_BZIMAGE, else
+// the one kernel.Resolve picks (the cached default kernel).
+func Image(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(EnvBzImage); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", EnvBzImage, p, err)
+		}
+		return p
+	}
+	k, err := kernel.Resolve(context.Background(), kernel.ResolveOptions{})
+	if err != nil {
+		t.Skipf("no kernel (run `ktstr kernel build` or set %s): %v", EnvBzImage, err)
+	}
+	return k.Image
+}
+
+// BTF loads the BTF of the kernel under test's vmlinux (kernel.FindVmlinux).
+func BTF(t testing.TB) *btf.Spec {
+	t.Helper()
+	p, err := kernel.FindVmlinux(context.Background())
+	if err != nil {
+		if os.Getenv(kernel.EnvVmlinux) != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
+	}
+	spec, err := btf.LoadSpec(p)
+	if err != nil {
+		t.Fatalf("loading BTF from %s: %v", p, err)
+	}
+	return spec
+}
