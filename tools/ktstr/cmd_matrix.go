@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
 )
@@ -167,6 +168,9 @@ func cmdMatrix(ctx context.Context, args []string) int {
 			exp += " (" + r.reason + ")"
 		}
 		fmt.Printf(rowFmt, r.name, exp, actual, mark, time.Since(t0).Round(time.Second), oneLine(reason, 160))
+		if !ok && res != nil {
+			fmt.Print(mismatchDetail(res))
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -179,6 +183,45 @@ func cmdMatrix(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// mismatchDetail is what a CI log needs to diagnose a row that did not go
+// as expected: every reason in full, how the scheduler died (sched_ext's
+// kernel log and the scheduler's own output), and the console tail.
+func mismatchDetail(res *ktstr.Result) string {
+	var b strings.Builder
+	for _, r := range res.Reasons {
+		fmt.Fprintf(&b, "    reason: %s\n", r)
+	}
+	for _, rec := range res.Records {
+		var ev guest.SchedEvent
+		if rec.Kind != guest.KindSched || rec.Decode(&ev) != nil || ev.Exit == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "    scheduler %s %s %s after attach: %s %s\n", ev.Name, ev.Event, ev.Exit.After.Round(time.Millisecond), ev.Exit.Reason, ev.Exit.Message)
+		prefixLines(&b, "    dmesg| ", ev.Exit.Dmesg, 0)
+		prefixLines(&b, "    sched| ", ev.Exit.Output, 0)
+	}
+	prefixLines(&b, "    console| ", res.Exit.ConsoleTail, mismatchConsoleLines)
+	return b.String()
+}
+
+// mismatchConsoleLines bounds the console tail a mismatch prints.
+const mismatchConsoleLines = 30
+
+// prefixLines writes s's last max lines (all when max is 0), each after
+// prefix.
+func prefixLines(b *strings.Builder, prefix, s string, max int) {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return
+	}
+	if max > 0 && len(lines) > max {
+		lines = lines[len(lines)-max:]
+	}
+	for _, l := range lines {
+		b.WriteString(prefix + l + "\n")
+	}
 }
 
 func oneLine(s string, n int) string {

@@ -1,8 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/vmm"
 )
 
 // Every expected reason must compile, and the starvation row must accept
@@ -30,5 +38,44 @@ func TestMatrixReasons(t *testing.T) {
 	}
 	if re.MatchString("not_stuck fail [cg_0/w0]: tid 3 stuck") {
 		t.Error("starve row accepts a stuck worker of the other cgroup")
+	}
+}
+
+// A mismatching row prints what a CI log needs to diagnose it.
+func TestMismatchDetail(t *testing.T) {
+	died, _ := json.Marshal(guest.SchedEvent{Event: "died", Name: "flatcg", Exit: &guest.SchedExit{
+		Reason: "runnable task stall", Message: "init[59] failed to run for 30.076s", After: 30871 * time.Millisecond,
+		Dmesg:  "sched_ext: BPF scheduler \"flatcg\" disabled (runnable task stall)\nsched_ext: flatcg: init[59] failed to run for 30.076s",
+		Output: "EXIT: runnable task stall",
+	}})
+	attached, _ := json.Marshal(guest.SchedEvent{Event: "attached", Name: "flatcg"})
+	var console strings.Builder
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&console, "line %d\n", i)
+	}
+	res := &ktstr.Result{
+		Reasons: []string{"scheduler fail: scheduler flatcg died", "not_stuck fail [cg_0/w1]"},
+		Records: []guest.Record{{Kind: guest.KindSched, Data: attached}, {Kind: guest.KindSched, Data: died}},
+		Exit:    vmm.Exit{ConsoleTail: console.String()},
+	}
+	got := mismatchDetail(res)
+	for _, want := range []string{
+		"    reason: scheduler fail: scheduler flatcg died\n",
+		"    reason: not_stuck fail [cg_0/w1]\n",
+		"    scheduler flatcg died 30.871s after attach: runnable task stall init[59] failed to run for 30.076s\n",
+		"    dmesg| sched_ext: flatcg: init[59] failed to run for 30.076s\n",
+		"    sched| EXIT: runnable task stall\n",
+		"    console| line 40\n",
+		"    console| line 11\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("detail lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "console| line 10\n") {
+		t.Errorf("console tail not bounded to %d lines:\n%s", mismatchConsoleLines, got)
+	}
+	if strings.Count(got, "after attach") != 1 {
+		t.Errorf("the attach event (no exit) should not print:\n%s", got)
 	}
 }
