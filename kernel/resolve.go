@@ -288,7 +288,8 @@ func usableEntry(e *Entry, lg *zap.Logger) bool {
 }
 
 // kernelFromPath accepts a build tree (image at arch/x86/boot/bzImage) or
-// an image file.
+// an image file: one inside a build tree is that tree's kernel (its
+// vmlinux and .config), else a vmlinux beside it goes with it.
 func kernelFromPath(p string) *Kernel {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -296,7 +297,16 @@ func kernelFromPath(p string) *Kernel {
 	}
 	if !st.IsDir() {
 		abs, _ := filepath.Abs(p)
-		return &Kernel{Image: abs}
+		if root, ok := strings.CutSuffix(abs, string(filepath.Separator)+imageRelPath(HostArch())); ok {
+			if k := kernelFromPath(root); k != nil {
+				return k
+			}
+		}
+		k := &Kernel{Image: abs}
+		if v := filepath.Join(filepath.Dir(abs), "vmlinux"); isFile(v) {
+			k.Vmlinux = v
+		}
+		return k
 	}
 	dir, _ := filepath.Abs(p)
 	img := filepath.Join(dir, imageRelPath(HostArch()))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // EnvVmlinux names the environment variable that points at the vmlinux
@@ -14,9 +13,8 @@ const EnvVmlinux = "KTSTR_VMLINUX"
 
 // FindVmlinux returns the vmlinux of the kernel under test, for BTF
 // (vmlinux.h, layout checks) and symbols: $KTSTR_VMLINUX, else the one
-// that goes with the kernel Resolve picks: a cache entry's, a build
-// tree's, or one beside the image file $KTSTR_KERNEL names (or at the top
-// of the build tree holding its arch/x86/boot/bzImage). Like Resolve, it
+// that goes with the kernel Resolve picks (Kernel.Vmlinux: a cache
+// entry's, a build tree's, or one beside an image file). Like Resolve, it
 // never builds or pulls; errors wrap ErrNotFound when no kernel is found.
 func FindVmlinux(ctx context.Context) (string, error) {
 	if v := os.Getenv(EnvVmlinux); v != "" {
@@ -31,12 +29,6 @@ func FindVmlinux(ctx context.Context) (string, error) {
 	}
 	if k.Vmlinux != "" {
 		return k.Vmlinux, nil
-	}
-	dir := filepath.Dir(k.Image)
-	for _, c := range []string{filepath.Join(dir, "vmlinux"), filepath.Join(dir, "../../../vmlinux")} {
-		if c = filepath.Clean(c); isFile(c) {
-			return c, nil
-		}
 	}
 	return "", fmt.Errorf("kernel %s (%s) has no vmlinux with it: set %s=/path/to/vmlinux, or use a cached kernel (`ktstr kernel build`)",
 		k.Image, k.Source, EnvVmlinux)
