@@ -107,11 +107,7 @@ func (c *BuildConfig) defaults(ctx context.Context) error {
 		c.CacheDir = os.Getenv(EnvCache)
 	}
 	if c.CacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		c.CacheDir = filepath.Join(base, "ktstr", "scheds")
+		c.CacheDir = userCacheDir("scheds")
 	}
 	if c.Vmlinux == "" {
 		v, err := kernel.FindVmlinux(ctx)
@@ -343,6 +339,15 @@ func run(ctx context.Context, log *zap.Logger, dir string, env []string, name st
 		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out.String(), 40))
 	}
 	return nil
+}
+
+// userCacheDir is <user cache>/ktstr/sub (the temp dir without a home).
+func userCacheDir(sub string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "ktstr", sub)
 }
 
 func tail(s string, lines int) string {

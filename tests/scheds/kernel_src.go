@@ -17,8 +17,9 @@ import (
 // kernel-tree schedulers: $KTSTR_KERNEL_SRC, else the default kernel
 // source tarball (kernel.DefaultSource, Debian's linux-source-6.12, the
 // one the default kernel is built from) extracted beside it by hand, else
-// extracted once into <user cache>/ktstr/src. The extraction is atomic: a temp directory
-// renamed into place, so an interrupted one leaves nothing half-written.
+// extracted once into <user cache>/ktstr/src. The extraction is atomic (a
+// temp directory renamed into place): an interrupted one leaves nothing
+// half-written.
 func FindKernelSrc(ctx context.Context, log *zap.Logger) (string, error) {
 	if s := os.Getenv(EnvKernelSrc); s != "" {
 		if !hasSchedExt(s) {
@@ -26,11 +27,7 @@ func FindKernelSrc(ctx context.Context, log *zap.Logger) (string, error) {
 		}
 		return s, nil
 	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return extractedSrc(ctx, log, kernel.DefaultSource, filepath.Join(base, "ktstr", "src"))
+	return extractedSrc(ctx, log, kernel.DefaultSource, userCacheDir("src"))
 }
 
 // extractedSrc returns tarball's tree, extracted into dir unless it
