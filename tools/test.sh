@@ -23,7 +23,7 @@ step "go test (unit and VM tests)"
 go test -p 1 -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
 
 step "scheduler matrix: every reference and broken scheduler judged as expected"
-.cache/ktstr matrix
+.cache/ktstr matrix -retries 1
 
 step "nested KVM proof of the in-repo VMM"
 # An L1 QEMU/TCG guest with emulated AMD SVM boots L2 guests with our VMM:

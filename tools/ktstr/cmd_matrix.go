@@ -130,7 +130,12 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	only := fs.String("only", "", "comma-separated row names to run (default: all)")
 	backend := fs.String("backend", "auto", "VMM backend: auto, qemu, qemu-tcg")
 	kernel := fs.String("kernel", "", "kernel to boot (any KTSTR_KERNEL form)")
+	retries := fs.Int("retries", 0, "run a row that did not go as expected up to this many more times; a later match prints FLAKY and does not fail the run")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *retries < 0 {
+		fmt.Fprintf(os.Stderr, "ktstr matrix: -retries %d: want 0 or more\n", *retries)
 		return 2
 	}
 	want := map[string]bool{}
@@ -139,38 +144,24 @@ func cmdMatrix(ctx context.Context, args []string) int {
 			want[n] = true
 		}
 	}
+	opts := ktstr.RunOptions{Backend: *backend, Kernel: *kernel}
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
-	const rowFmt = "%-13s %-31s %-7s %-8s %-6s %s\n"
-	fmt.Printf(rowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
+	fmt.Printf(matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
 	allOK, ran := true, 0
+	var flaky []string
 	for _, r := range matrixRows {
 		if len(want) > 0 && !want[r.name] {
 			continue
 		}
 		ran++
-		rt, _ := ktstr.Lookup("matrix_" + r.name)
-		t0 := time.Now()
-		res, err := ktstr.Boot(ctx, rt, ktstr.RunOptions{Backend: *backend, Kernel: *kernel})
-		actual, reason := "error", ""
-		if err != nil {
-			reason = err.Error()
-		} else {
-			actual, reason = res.Verdict, strings.Join(res.Reasons, "; ")
+		ok := false
+		for attempt := 0; attempt <= *retries && !ok && ctx.Err() == nil; attempt++ {
+			ok = runMatrixRow(ctx, r, opts, attempt > 0)
+			if ok && attempt > 0 {
+				flaky = append(flaky, r.name)
+			}
 		}
-		ok := actual == r.expect && (r.reason == "" || regexp.MustCompile(r.reason).MatchString(reason))
 		allOK = allOK && ok
-		mark := "ok"
-		if !ok {
-			mark = "MISMATCH"
-		}
-		exp := r.expect
-		if r.reason != "" {
-			exp += " (" + r.reason + ")"
-		}
-		fmt.Printf(rowFmt, r.name, exp, actual, mark, time.Since(t0).Round(time.Second), oneLine(reason, 160))
-		if !ok && res != nil {
-			fmt.Print(mismatchDetail(res))
-		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -179,10 +170,52 @@ func cmdMatrix(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr matrix: -only %q matched no row\n", *only)
 		return 2
 	}
+	if len(flaky) > 0 {
+		fmt.Printf("flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
+	}
 	if !allOK {
 		return 1
 	}
 	return 0
+}
+
+const matrixRowFmt = "%-13s %-31s %-7s %-8s %-6s %s\n"
+
+// matrixBoot boots one row's VM; a variable so the retry logic is tested
+// without a VM.
+var matrixBoot = ktstr.Boot
+
+// runMatrixRow boots one row's VM, prints its line (and what a CI log
+// needs when it did not go as expected) and reports whether it matched.
+// A retry that matches is marked FLAKY so the earlier mismatch stays
+// visible.
+func runMatrixRow(ctx context.Context, r matrixRow, opts ktstr.RunOptions, retry bool) bool {
+	rt, _ := ktstr.Lookup("matrix_" + r.name)
+	t0 := time.Now()
+	res, err := matrixBoot(ctx, rt, opts)
+	actual, reason := "error", ""
+	if err != nil {
+		reason = err.Error()
+	} else {
+		actual, reason = res.Verdict, strings.Join(res.Reasons, "; ")
+	}
+	ok := actual == r.expect && (r.reason == "" || regexp.MustCompile(r.reason).MatchString(reason))
+	mark := "ok"
+	switch {
+	case !ok:
+		mark = "MISMATCH"
+	case retry:
+		mark = "FLAKY"
+	}
+	exp := r.expect
+	if r.reason != "" {
+		exp += " (" + r.reason + ")"
+	}
+	fmt.Printf(matrixRowFmt, r.name, exp, actual, mark, time.Since(t0).Round(time.Second), oneLine(reason, 160))
+	if !ok && res != nil {
+		fmt.Print(mismatchDetail(res))
+	}
+	return ok
 }
 
 // mismatchDetail is what a CI log needs to diagnose a row that did not go

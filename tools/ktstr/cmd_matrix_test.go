@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -77,5 +78,44 @@ func TestMismatchDetail(t *testing.T) {
 	}
 	if strings.Count(got, "after attach") != 1 {
 		t.Errorf("the attach event (no exit) should not print:\n%s", got)
+	}
+}
+
+// A row that mismatches is rerun up to -retries times: a later match
+// passes the run (and is listed as flaky), mismatches on every attempt
+// fail it, and without -retries the first mismatch fails it.
+func TestMatrixRetries(t *testing.T) {
+	defer func(b func(context.Context, *ktstr.Test, ktstr.RunOptions) (*ktstr.Result, error)) { matrixBoot = b }(matrixBoot)
+	for _, tc := range []struct {
+		name     string
+		verdicts []string // eevdf's verdict per attempt
+		retries  string
+		wantRC   int
+		wantRuns int
+	}{
+		{"pass first time", []string{"pass"}, "1", 0, 1},
+		{"flaky", []string{"fail", "pass"}, "1", 0, 2},
+		{"fails twice", []string{"fail", "fail", "pass"}, "1", 1, 2},
+		{"no retries", []string{"fail", "pass"}, "0", 1, 1},
+		{"boot error then pass", []string{"error", "pass"}, "2", 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := 0
+			matrixBoot = func(_ context.Context, rt *ktstr.Test, _ ktstr.RunOptions) (*ktstr.Result, error) {
+				v := tc.verdicts[runs]
+				runs++
+				if v == "error" {
+					return nil, fmt.Errorf("boot failed")
+				}
+				return &ktstr.Result{Test: rt.Name, Verdict: v, Reasons: []string{"attempt " + fmt.Sprint(runs)}}, nil
+			}
+			rc := cmdMatrix(context.Background(), []string{"-only", "eevdf", "-retries", tc.retries})
+			if rc != tc.wantRC || runs != tc.wantRuns {
+				t.Errorf("rc %d after %d runs, want rc %d after %d", rc, runs, tc.wantRC, tc.wantRuns)
+			}
+		})
+	}
+	if rc := cmdMatrix(context.Background(), []string{"-retries", "-1"}); rc != 2 {
+		t.Errorf("-retries -1: rc %d, want 2", rc)
 	}
 }
