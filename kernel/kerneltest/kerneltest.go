@@ -34,8 +34,8 @@ func Image(t testing.TB) string {
 	return k.Image
 }
 
-// BTF loads the BTF of the kernel under test's vmlinux (kernel.FindVmlinux).
-func BTF(t testing.TB) *btf.Spec {
+// Vmlinux returns the vmlinux of the kernel under test (kernel.FindVmlinux).
+func Vmlinux(t testing.TB) string {
 	t.Helper()
 	p, err := kernel.FindVmlinux(context.Background())
 	if err != nil {
@@ -44,6 +44,13 @@ func BTF(t testing.TB) *btf.Spec {
 		}
 		t.Skipf("no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
 	}
+	return p
+}
+
+// BTF loads the BTF of the kernel under test's vmlinux.
+func BTF(t testing.TB) *btf.Spec {
+	t.Helper()
+	p := Vmlinux(t)
 	spec, err := btf.LoadSpec(p)
 	if err != nil {
 		t.Fatalf("loading BTF from %s: %v", p, err)

@@ -1,0 +1,98 @@
+package monitor
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// series builds a report from per-sample CPU states.
+func series(cpus ...[]CPU) *Report {
+	r := &Report{Interval: 100 * time.Millisecond}
+	for i, c := range cpus {
+		r.Samples = append(r.Samples, Sample{At: time.Duration(i) * r.Interval, CPUs: c})
+	}
+	return r
+}
+
+// ticking is a busy CPU whose clock advances every sample.
+func ticking(n int, running uint32) [][]CPU {
+	var out [][]CPU
+	for i := range n {
+		out = append(out, []CPU{{NrRunning: running, Clock: uint64(i) * 1e8, VCPUTime: time.Duration(i) * 50 * time.Millisecond}})
+	}
+	return out
+}
+
+// frozen appends k samples after s in which cpu 0's clock stands still
+// (with nr_running and vCPU time as given per sample).
+func frozen(s [][]CPU, k int, running uint32, vcpuStep time.Duration) [][]CPU {
+	last := s[len(s)-1][0]
+	for i := 1; i <= k; i++ {
+		s = append(s, []CPU{{NrRunning: running, Clock: last.Clock, VCPUTime: last.VCPUTime + time.Duration(i)*vcpuStep}})
+	}
+	return s
+}
+
+func TestEvaluate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		th   Thresholds
+		r    *Report
+		want []string // substrings, one per expected message
+	}{
+		{"healthy", DefaultThresholds, series(ticking(20, 2)...), nil},
+		{"no samples", DefaultThresholds, &Report{}, nil},
+		{"stall for five samples", DefaultThresholds, series(frozen(ticking(3, 1), 5, 1, 50*time.Millisecond)...),
+			[]string{"cpu0 stalled: rq clock stood still for 5 samples (500ms) with up to 1 runnable tasks"}},
+		{"four samples are not sustained", DefaultThresholds, series(frozen(ticking(3, 1), 4, 1, 50*time.Millisecond)...), nil},
+		{"idle CPUs stop their tick", DefaultThresholds, series(frozen(ticking(3, 0), 10, 0, 50*time.Millisecond)...), nil},
+		{"a vCPU the host did not run", DefaultThresholds, series(frozen(ticking(3, 1), 10, 1, time.Millisecond)...), nil},
+		{"vCPU time unknown", DefaultThresholds, series(frozen([][]CPU{{{NrRunning: 1, Clock: 5}}}, 6, 1, 0)...),
+			[]string{"cpu0 stalled"}},
+		{"stall check off", Thresholds{Sustained: 5}, series(frozen(ticking(3, 1), 10, 1, 50*time.Millisecond)...), nil},
+		{"imbalance", Thresholds{MaxImbalance: 4, Sustained: 5}, series(repeat([]CPU{{NrRunning: 5, Clock: 1}, {NrRunning: 1, Clock: 1}}, 6)...),
+			[]string{"load imbalance 5.0 (max/min nr_running) over the bound 4.0 for 6 samples"}},
+		{"imbalance at the bound passes", Thresholds{MaxImbalance: 4, Sustained: 5}, series(repeat([]CPU{{NrRunning: 4}, {NrRunning: 0}}, 6)...), nil},
+		{"deep local DSQ", Thresholds{MaxLocalDSQ: 50, Sustained: 2}, series(
+			[]CPU{{LocalDSQ: 60}, {}}, []CPU{{LocalDSQ: 80}, {}}, []CPU{{}, {}}),
+			[]string{"cpu0's local DSQ held up to 80 tasks, over the bound 50, for 2 samples"}},
+		{"a broken run restarts the count", Thresholds{MaxLocalDSQ: 50, Sustained: 2}, series(
+			[]CPU{{LocalDSQ: 60}}, []CPU{{}}, []CPU{{LocalDSQ: 80}}), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.th.Evaluate(tc.r)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %q, want %d messages like %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("message %q lacks %q", got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func repeat(c []CPU, n int) [][]CPU {
+	out := make([][]CPU, n)
+	for i := range out {
+		out[i] = c
+	}
+	return out
+}
+
+func TestSummarize(t *testing.T) {
+	r := series(
+		[]CPU{{NrRunning: 2, NrSwitches: 10}, {NrRunning: 0, NrSwitches: 5, LocalDSQ: 3}},
+		[]CPU{{NrRunning: 2, NrSwitches: 30}, {NrRunning: 2, NrSwitches: 6}},
+	)
+	s := r.Summarize()
+	if s.Samples != 2 || s.Span != 100*time.Millisecond || s.MaxImbalance != 2 || s.MaxLocalDSQ != 3 || s.MeanRunning != 1.5 ||
+		len(s.Switches) != 2 || s.Switches[0] != 20 || s.Switches[1] != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	if got := (&Report{}).Summarize().String(); got != "no samples" {
+		t.Errorf("empty summary %q", got)
+	}
+}

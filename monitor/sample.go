@@ -1,0 +1,124 @@
+package monitor
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// CPU is one CPU's runqueue at one instant.
+type CPU struct {
+	// NrRunning is rq->nr_running: runnable tasks of every class.
+	NrRunning uint32 `json:"nr_running"`
+	// Clock is rq->clock in ns; it advances while the CPU ticks.
+	Clock uint64 `json:"clock"`
+	// NrSwitches is rq->nr_switches, context switches so far.
+	NrSwitches uint64 `json:"nr_switches"`
+	// ScxNrRunning, ScxFlags and LocalDSQ are rq->scx.nr_running,
+	// rq->scx.flags and the depth of the CPU's local dispatch queue
+	// (zero without sched_ext).
+	ScxNrRunning uint32 `json:"scx_nr_running"`
+	ScxFlags     uint32 `json:"scx_flags"`
+	LocalDSQ     uint32 `json:"local_dsq"`
+	// VCPUTime is the host CPU time the vCPU has had so far (zero when
+	// the backend cannot tell): a CPU whose clock stopped because the host
+	// did not run it is not stalled.
+	VCPUTime time.Duration `json:"vcpu_time"`
+}
+
+// Sample is every CPU at one instant.
+type Sample struct {
+	// At is the time since the monitor started.
+	At   time.Duration `json:"at"`
+	CPUs []CPU         `json:"cpus"`
+}
+
+// Sample reads every CPU's runqueue now. vcpu, when not nil, gives each
+// vCPU's host CPU time.
+func (g *Guest) Sample(vcpu []time.Duration) (Sample, error) {
+	s := Sample{CPUs: make([]CPU, len(g.rq))}
+	for i := range g.rq {
+		r, err := g.readCPU(i)
+		if err != nil {
+			return Sample{}, err
+		}
+		s.CPUs[i] = CPU{
+			NrRunning: uint32(r.nrRunning), Clock: r.clock, NrSwitches: r.nrSwitches,
+			ScxNrRunning: uint32(r.scxNrRunning), ScxFlags: uint32(r.scxFlags), LocalDSQ: uint32(r.localDSQ),
+		}
+		if i < len(vcpu) {
+			s.CPUs[i].VCPUTime = vcpu[i]
+		}
+	}
+	return s, nil
+}
+
+// Config says how to sample a guest.
+type Config struct {
+	// CPUs the guest was booted with.
+	CPUs int
+	// Interval between samples; zero means DefaultInterval.
+	Interval time.Duration
+	// VCPUTimes, when set, reports each vCPU's host CPU time so far.
+	VCPUTimes func() ([]time.Duration, error)
+}
+
+// DefaultInterval is 100 ms: five samples make the default sustained
+// window of half a second.
+const DefaultInterval = 100 * time.Millisecond
+
+// Report is what one monitored run saw.
+type Report struct {
+	Interval time.Duration `json:"interval"`
+	Samples  []Sample      `json:"samples"`
+	// Err says why there are no samples (the guest never became ready,
+	// or its memory could not be read); empty when sampling worked.
+	Err string `json:"error,omitempty"`
+}
+
+// Run samples the guest in mem every interval until ctx ends. Until the
+// guest kernel is ready (see Attach) it retries, and Err keeps the last
+// reason it was not; a read error after that ends sampling (the VM is
+// going away) but keeps what was seen.
+func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
+	iv := cfg.Interval
+	if iv <= 0 {
+		iv = DefaultInterval
+	}
+	r := &Report{Interval: iv}
+	start := time.Now()
+	tick := time.NewTicker(iv)
+	defer tick.Stop()
+	var g *Guest
+	for {
+		select {
+		case <-ctx.Done():
+			if g == nil && r.Err == "" {
+				r.Err = "the VM ended before the first sample"
+			}
+			return r
+		case <-tick.C:
+		}
+		if g == nil {
+			// Until the guest is ready every failure is worth a retry: a
+			// backend may not even have its memory up in the first
+			// ticks (QEMU creates its RAM files as it starts).
+			var err error
+			if g, err = k.Attach(mem, cfg.CPUs); err != nil {
+				r.Err = err.Error()
+				continue
+			}
+			r.Err = ""
+		}
+		var vcpu []time.Duration
+		if cfg.VCPUTimes != nil {
+			vcpu, _ = cfg.VCPUTimes() // best effort: without it no CPU is exempt
+		}
+		s, err := g.Sample(vcpu)
+		if err != nil {
+			return r
+		}
+		s.At = time.Since(start)
+		r.Samples = append(r.Samples, s)
+	}
+}

@@ -1,0 +1,50 @@
+package monitor
+
+import (
+	"debug/elf"
+	"fmt"
+)
+
+// symbols are the kernel addresses a sample starts from.
+type symbols struct {
+	// runqueues is the per-CPU struct rq, an offset inside the per-CPU
+	// section (x86-64 per-CPU symbols are zero-based).
+	runqueues uint64
+	// perCPUOffset is __per_cpu_offset[NR_CPUS]: adding entry n to a
+	// per-CPU symbol gives CPU n's copy.
+	perCPUOffset uint64
+	// nrCPUIDs is nr_cpu_ids, read to check that the guest booted the CPU
+	// count asked for, and that translation is right.
+	nrCPUIDs uint64
+	// pageOffsetBase is the variable holding the direct map's base (0:
+	// the kernel has a fixed one, defaultPageOffset).
+	pageOffsetBase uint64
+}
+
+// loadSymbols reads the addresses from vmlinux's ELF symbol table.
+func loadSymbols(f *elf.File) (symbols, error) {
+	syms, err := f.Symbols()
+	if err != nil {
+		return symbols{}, fmt.Errorf("reading the symbol table: %w (a vmlinux stripped of symbols cannot be monitored)", err)
+	}
+	var s symbols
+	// Each found symbol leaves the map: what stays was not found.
+	pending := map[string]*uint64{
+		"runqueues":        &s.runqueues,
+		"__per_cpu_offset": &s.perCPUOffset,
+		"nr_cpu_ids":       &s.nrCPUIDs,
+		"page_offset_base": &s.pageOffsetBase,
+	}
+	for _, sym := range syms {
+		if dst, ok := pending[sym.Name]; ok {
+			*dst = sym.Value
+			delete(pending, sym.Name)
+		}
+	}
+	for _, name := range []string{"runqueues", "__per_cpu_offset", "nr_cpu_ids"} {
+		if _, missing := pending[name]; missing {
+			return symbols{}, fmt.Errorf("symbol %s not in vmlinux (an SMP x86-64 kernel with CONFIG_KALLSYMS_ALL has it)", name)
+		}
+	}
+	return s, nil
+}
