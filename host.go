@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -51,6 +53,9 @@ type Result struct {
 	Kernel  string
 	// ExitCode is the exit status of a shell --exec command.
 	ExitCode int
+	// Monitor is what the host-side monitor read from the guest's
+	// runqueues; nil when the kernel has no vmlinux to read them by.
+	Monitor *monitor.Report
 }
 
 // Passed reports whether the run passed.
@@ -103,7 +108,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend, err := SelectBackend(ro.Backend)
+	backend, err := selectBackend(ro.Backend, log)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +143,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		cmdline += " loglevel=4"
 	}
 	cfg := vmm.Config{
-		Kernel:      k,
+		Kernel:      k.Image,
 		Initramfs:   initrd,
 		Cmdline:     cmdline,
 		Topology:    topo,
@@ -150,14 +155,18 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		Log:         log,
 	}
 	log.Info("booting VM", zap.String("test", spec.name), zap.String("backend", backend.Name()),
-		zap.String("topology", topo.String()), zap.String("kernel", k), zap.Duration("timeout", timeout))
+		zap.String("topology", topo.String()), zap.String("kernel", k.Image), zap.Duration("timeout", timeout))
 	m, err := backend.Start(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("booting VM for %s: %w", spec.name, err)
 	}
-	res := &Result{Test: spec.name, Backend: m.Backend(), Kernel: k}
+	res := &Result{Test: spec.name, Backend: m.Backend(), Kernel: k.Image}
 	if ro.OnMachine != nil {
 		ro.OnMachine(m)
+	}
+	stopMonitor := func() *monitor.Report { return nil }
+	if !spec.interact {
+		stopMonitor = startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), log)
 	}
 	var wg sync.WaitGroup
 	var final *guest.Final
@@ -188,8 +197,15 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		}
 	}()
 	res.Exit = m.Wait()
+	res.Monitor = stopMonitor()
 	wg.Wait()
 	judge(res, final, chanErr)
+	if spec.mode == "test" || spec.mode == "gotest" {
+		judgeMonitor(res, monitorThresholds(&spec.opts))
+	}
+	if res.Monitor != nil {
+		log.Info("host monitor", zap.String("test", spec.name), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
+	}
 	log.Info("VM done", zap.String("test", spec.name), zap.String("verdict", res.Verdict),
 		zap.String("exit", res.Exit.Reason.String()), zap.Duration("took", res.Exit.Duration))
 	return res, nil
@@ -209,6 +225,9 @@ func judge(res *Result, final *guest.Final, chanErr error) {
 	case ex.Reason == vmm.ExitCrash:
 		res.Verdict = VerdictFail
 		res.Reasons = append(res.Reasons, "VMM crashed: "+ex.Detail)
+	case ex.Reason == vmm.ExitReboot:
+		res.Verdict = VerdictFail
+		res.Reasons = append(res.Reasons, "guest rebooted instead of powering off: "+ex.Detail)
 	case ex.Reason == vmm.ExitKilled:
 		res.Verdict = VerdictFail
 		res.Reasons = append(res.Reasons, "VM killed before the test finished (interrupted)")
@@ -274,11 +293,22 @@ func firstNonEmpty(ss ...string) string {
 // /dev/kvm is usable, else QEMU (TCG without KVM); "kvm" insists on the
 // in-repo VMM and says why it cannot run; "qemu" uses QEMU with KVM when
 // possible; "qemu-tcg" forces software emulation.
-func SelectBackend(name string) (vmm.Backend, error) {
+func SelectBackend(name string) (vmm.Backend, error) { return selectBackend(name, zap.NewNop()) }
+
+// selectBackend is SelectBackend that, when auto falls back to QEMU
+// although /dev/kvm exists, logs why the in-repo VMM could not use it:
+// otherwise a misconfigured KVM host silently runs everything under
+// emulation.
+func selectBackend(name string, log *zap.Logger) (vmm.Backend, error) {
 	switch name {
 	case "", "auto":
-		if k := vmm.NewKVMBackend(); k.Available() == nil {
+		k := vmm.NewKVMBackend()
+		err := k.Available()
+		if err == nil {
 			return k, nil
+		}
+		if _, statErr := os.Stat(kvm.DevicePath); statErr == nil {
+			log.Warn(kvm.DevicePath+" exists but the in-repo VMM cannot use it; running under QEMU (--backend kvm makes this an error)", zap.Error(err))
 		}
 		return &vmm.QEMU{}, nil
 	case "kvm":

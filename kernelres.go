@@ -12,12 +12,9 @@ import (
 // Its message carries the KTSTR_KERNEL hint.
 var ErrNoKernel = kernel.ErrNotFound
 
-// resolveKernel finds the bzImage to boot: spec (a test's or the caller's
+// resolveKernel finds the kernel to boot: spec (a test's or the caller's
 // override) wins, then KTSTR_KERNEL, the cache, local trees, host paths.
-func resolveKernel(ctx context.Context, spec string, log *zap.Logger) (string, error) {
-	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: spec, Logger: log})
-	if err != nil {
-		return "", err
-	}
-	return k.Image, nil
+// Its Vmlinux, when there is one, lets the monitor read the guest.
+func resolveKernel(ctx context.Context, spec string, log *zap.Logger) (*kernel.Kernel, error) {
+	return kernel.Resolve(ctx, kernel.ResolveOptions{Spec: spec, Logger: log})
 }

@@ -10,6 +10,7 @@ package ktstr
 import (
 	"time"
 
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -37,6 +38,10 @@ type Opts struct {
 	Includes []string
 	// HostOnly tests run on the host without a VM (not exportable).
 	HostOnly bool
+	// Monitor bounds what the host-side monitor may see in the guest's
+	// runqueues (monitor.Thresholds); nil means monitor.DefaultThresholds.
+	// A test that loads CPUs unevenly on purpose raises MaxImbalance.
+	Monitor *monitor.Thresholds
 }
 
 // Defaults suited to a debug kernel under emulation.

@@ -141,6 +141,7 @@ func TestIoctlNumbers(t *testing.T) {
 		"KVM_SET_FPU":                {reqSetFPU, 0x41a0ae8d},
 		"KVM_CREATE_PIT2":            {reqCreatePIT2, 0x4040ae77},
 		"KVM_IRQ_LINE":               {reqIRQLine, 0x4008ae61},
+		"KVM_GET_MSRS":               {reqGetMSRs, 0xc008ae88},
 		"KVM_SET_MSRS":               {reqSetMSRs, 0x4008ae89},
 		"KVM_SET_LAPIC":              {reqSetLAPIC, 0x4400ae8f},
 	} {
@@ -152,12 +153,12 @@ func TestIoctlNumbers(t *testing.T) {
 
 func TestUsableExplainsMissingDevice(t *testing.T) {
 	if _, err := os.Stat(DevicePath); err == nil {
-		if err := Usable(); err != nil {
+		if err := Usable(CapIRQChip); err != nil {
 			t.Logf("/dev/kvm present but not usable: %v", err)
 		}
 		return
 	}
-	err := Usable()
+	err := Usable(CapIRQChip)
 	if err == nil {
 		t.Fatal("Usable() = nil without /dev/kvm")
 	}

@@ -44,17 +44,17 @@ var (
 	reqSetRegs            = iow(0x82, sizeOf[Regs]())
 	reqGetSregs           = ior(0x83, sizeOf[Sregs]())
 	reqSetSregs           = iow(0x84, sizeOf[Sregs]())
-	reqSetMSRs            = iow(0x89, 8) // struct kvm_msrs header
+	reqGetMSRs            = iowr(0x88, 8) // struct kvm_msrs header
+	reqSetMSRs            = iow(0x89, 8)  // struct kvm_msrs header
 	reqGetFPU             = ior(0x8c, sizeOf[FPU]())
 	reqSetFPU             = iow(0x8d, sizeOf[FPU]())
 	reqGetLAPIC           = ior(0x8e, sizeOf[LAPICState]())
 	reqSetLAPIC           = iow(0x8f, sizeOf[LAPICState]())
 	reqSetCPUID2          = iow(0x90, 8) // struct kvm_cpuid2 header
-	reqGetMPState         = ior(0x98, 4)
 )
 
-// ioctl issues one ioctl, retrying on EINTR unless noRetry: KVM_RUN must
-// see EINTR so the caller can notice a stop request.
+// ioctl issues one ioctl, retrying on EINTR. VCPU.Run does not use it:
+// KVM_RUN must return EINTR so the caller can notice a stop request.
 func ioctl(fd int, req, arg uintptr) (uintptr, error) {
 	for {
 		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)

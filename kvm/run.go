@@ -8,7 +8,8 @@ import (
 // ExitReason is kvm_run.exit_reason.
 type ExitReason uint32
 
-// Exit reasons the vmm handles (include/uapi/linux/kvm.h).
+// Exit reasons String names (include/uapi/linux/kvm.h); it prints any other
+// as a number.
 const (
 	ExitUnknown       ExitReason = 0
 	ExitException     ExitReason = 1
@@ -73,9 +74,21 @@ func (c *VCPU) IO() IO {
 }
 
 // IOData is the data area of an IO exit: bytes written by an OUT, or the
-// buffer an IN must fill, Size*Count bytes long.
-func (c *VCPU) IOData(io IO) []byte {
-	return c.run[io.off : io.off+uint64(io.Size*io.Count)]
+// buffer an IN must fill, Size*Count bytes long. The kvm_run page is
+// shared with the kernel, so its offset and lengths are checked rather
+// than trusted.
+func (c *VCPU) IOData(io IO) ([]byte, error) {
+	switch io.Size {
+	case 1, 2, 4:
+	default:
+		return nil, fmt.Errorf("KVM_EXIT_IO on vCPU %d: port %#x access size %d", c.ID, io.Port, io.Size)
+	}
+	// Size <= 4 and Count < 2^32: the product cannot overflow a uint64.
+	n := uint64(io.Size) * uint64(io.Count)
+	if io.off > uint64(len(c.run)) || n > uint64(len(c.run))-io.off {
+		return nil, fmt.Errorf("KVM_EXIT_IO on vCPU %d: %d bytes at offset %#x overflow the %d-byte kvm_run area", c.ID, n, io.off, len(c.run))
+	}
+	return c.run[io.off : io.off+n], nil
 }
 
 // MMIO describes a KVM_EXIT_MMIO; Data is the kvm_run buffer (Len bytes

@@ -20,26 +20,35 @@ type System struct {
 }
 
 // Open opens /dev/kvm and checks the API version. Its errors say what is
-// wrong with the host: no device, no permission, or a foreign API.
-func Open() (*System, error) {
-	fd, err := unix.Open(DevicePath, unix.O_RDWR|unix.O_CLOEXEC, 0)
+// wrong with the host: no device, no permission, not KVM, or a foreign
+// API.
+func Open() (*System, error) { return OpenPath(DevicePath) }
+
+// OpenPath is Open for a KVM device node elsewhere (a container's bind
+// mount, a test's stand-in).
+func OpenPath(path string) (*System, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		return nil, fmt.Errorf("%s does not exist: enable virtualization (VT-x/AMD-V) in firmware, load kvm_intel or kvm_amd, or enable nested virtualization on this VM's host", DevicePath)
+		return nil, fmt.Errorf("%s does not exist: enable virtualization (VT-x/AMD-V) in firmware, load kvm_intel or kvm_amd, or enable nested virtualization on this VM's host", path)
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return nil, fmt.Errorf("%s exists but is not accessible: add this user to the kvm group (usermod -aG kvm $USER) or run as root", DevicePath)
+		return nil, fmt.Errorf("%s exists but is not accessible: add this user to the kvm group (usermod -aG kvm $USER) or run as root", path)
 	case err != nil:
-		return nil, fmt.Errorf("opening %s: %w", DevicePath, err)
+		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	s := &System{fd: fd}
 	v, err := ioctl(fd, reqGetAPIVersion, 0)
+	if errors.Is(err, unix.ENOTTY) {
+		s.Close()
+		return nil, fmt.Errorf("%s is not a KVM device (KVM_GET_API_VERSION: %w)", path, err)
+	}
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("KVM_GET_API_VERSION: %w", err)
+		return nil, fmt.Errorf("KVM_GET_API_VERSION on %s: %w", path, err)
 	}
 	if v != APIVersion {
 		s.Close()
-		return nil, fmt.Errorf("%s speaks KVM API version %d, want %d", DevicePath, v, APIVersion)
+		return nil, fmt.Errorf("%s speaks KVM API version %d, want %d", path, v, APIVersion)
 	}
 	return s, nil
 }
@@ -109,16 +118,16 @@ func (s *System) CreateVM() (*VM, error) {
 	return &VM{fd: int(r), runSize: size}, nil
 }
 
-// Usable opens /dev/kvm, checks the capabilities the vmm needs and that a
-// VM can be created, and closes everything again. Its error names the
-// cause (missing device, permission, capability, nested virtualization).
-func Usable() error {
+// Usable opens /dev/kvm, checks caps and that a VM can be created, and
+// closes everything again. Its error names the cause (missing device,
+// permission, capability, nested virtualization).
+func Usable(caps ...Capability) error {
 	s, err := Open()
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Require(CapIRQChip, CapUserMemory, CapSetTSSAddr, CapExtCPUID, CapPIT2, CapImmediateExit); err != nil {
+	if err := s.Require(caps...); err != nil {
 		return err
 	}
 	vm, err := s.CreateVM()

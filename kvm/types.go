@@ -119,7 +119,6 @@ const (
 	CapUserMemory    Capability = 3
 	CapSetTSSAddr    Capability = 4
 	CapExtCPUID      Capability = 7
-	CapMPState       Capability = 14
 	CapPIT2          Capability = 33
 	CapTSCDeadline   Capability = 72
 	CapImmediateExit Capability = 136
@@ -135,8 +134,6 @@ func (c Capability) String() string {
 		return "KVM_CAP_SET_TSS_ADDR"
 	case CapExtCPUID:
 		return "KVM_CAP_EXT_CPUID"
-	case CapMPState:
-		return "KVM_CAP_MP_STATE"
 	case CapPIT2:
 		return "KVM_CAP_PIT2"
 	case CapTSCDeadline:

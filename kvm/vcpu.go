@@ -108,11 +108,36 @@ func (c *VCPU) SetLAPIC(l LAPICState) error {
 	return c.get(reqSetLAPIC, unsafe.Pointer(&l), "KVM_SET_LAPIC")
 }
 
-// MPState returns KVM_GET_MP_STATE (0 runnable, 1 uninitialized, 2 init
-// received, 3 halted, 4 SIPI received).
-func (c *VCPU) MPState() (uint32, error) {
-	var s uint32
-	return s, c.get(reqGetMPState, unsafe.Pointer(&s), "KVM_GET_MP_STATE")
+// msrBuffer builds a struct kvm_msrs holding entries; msrs points into it.
+func msrBuffer(entries []MSREntry) (buf []byte, msrs []MSREntry) {
+	buf = make([]byte, 8+len(entries)*int(unsafe.Sizeof(MSREntry{})))
+	binary.LittleEndian.PutUint32(buf, uint32(len(entries)))
+	msrs = unsafe.Slice((*MSREntry)(unsafe.Pointer(&buf[8])), len(entries))
+	copy(msrs, entries)
+	return buf, msrs
+}
+
+// MSRs reads the model-specific registers with the given indices, in order.
+func (c *VCPU) MSRs(indices ...uint32) ([]MSREntry, error) {
+	if len(indices) == 0 {
+		return nil, nil
+	}
+	entries := make([]MSREntry, len(indices))
+	for i, idx := range indices {
+		entries[i].Index = idx
+	}
+	buf, msrs := msrBuffer(entries)
+	// KVM_GET_MSRS returns how many MSRs it read; it stops at the first
+	// one it cannot.
+	n, err := ioctl(c.fd, reqGetMSRs, uintptr(unsafe.Pointer(&buf[0])))
+	if err != nil {
+		return nil, fmt.Errorf("KVM_GET_MSRS on vCPU %d: %w", c.ID, err)
+	}
+	if int(n) != len(indices) {
+		return nil, fmt.Errorf("KVM_GET_MSRS on vCPU %d: MSR %#x not readable", c.ID, indices[n])
+	}
+	copy(entries, msrs)
+	return entries, nil
 }
 
 // SetMSRs writes model-specific registers; all must be accepted.
@@ -120,10 +145,9 @@ func (c *VCPU) SetMSRs(entries []MSREntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	es := int(unsafe.Sizeof(MSREntry{}))
-	buf := make([]byte, 8+len(entries)*es)
-	binary.LittleEndian.PutUint32(buf, uint32(len(entries)))
-	copy(unsafe.Slice((*MSREntry)(unsafe.Pointer(&buf[8])), len(entries)), entries)
+	buf, _ := msrBuffer(entries)
+	// KVM_SET_MSRS returns how many MSRs it wrote; it stops at the first
+	// one it rejects.
 	n, err := ioctl(c.fd, reqSetMSRs, uintptr(unsafe.Pointer(&buf[0])))
 	if err != nil {
 		return fmt.Errorf("KVM_SET_MSRS on vCPU %d: %w", c.ID, err)

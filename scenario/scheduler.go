@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -72,6 +73,11 @@ type Scheduler struct {
 	// AttachTimeout bounds the wait for attach in the guest (zero: the
 	// guest default, generous for BPF verification under emulation).
 	AttachTimeout time.Duration
+	// Monitor replaces monitor.DefaultThresholds for tests of this
+	// scheduler that set none of their own: a design that parks runnable
+	// tasks on one CPU's runqueue (a central dispatcher) is not a 4x load
+	// imbalance.
+	Monitor *monitor.Thresholds
 }
 
 // Flag is an optional scheduler feature a test can turn on.

@@ -55,7 +55,6 @@ const (
 const (
 	E820RAM      = 1
 	E820Reserved = 2
-	E820ACPI     = 3
 )
 
 // E820Entry is one range of the BIOS memory map handed to the kernel.

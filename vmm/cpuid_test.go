@@ -61,8 +61,10 @@ func decode(t *testing.T, es []kvm.CPUIDEntry, amd bool) decoded {
 	}
 	var d decoded
 	d.apic = must(1, 0).EBX >> 24
-	// Leaf 0x1F and 0xB must agree; take shifts from 0x1F like Intel does.
-	for _, f := range []uint32{0x1f, 0xb} {
+	// Kernels read leaf 0x1F or 0xB depending on vendor and age: both must
+	// give the same thread, core and package.
+	var ext [2]struct{ thread, core, pkg uint32 }
+	for i, f := range []uint32{0x1f, 0xb} {
 		smt, core, end := must(f, 0), must(f, 1), must(f, 2)
 		if smt.ECX>>8&0xff != 1 || core.ECX>>8&0xff != 2 || end.ECX>>8&0xff != 0 {
 			t.Fatalf("leaf %#x level types %x %x %x", f, smt.ECX, core.ECX, end.ECX)
@@ -71,10 +73,14 @@ func decode(t *testing.T, es []kvm.CPUIDEntry, amd bool) decoded {
 			t.Fatalf("leaf %#x x2APIC ID %d/%d, leaf 1 says %d", f, smt.EDX, core.EDX, d.apic)
 		}
 		ts, cs := smt.EAX&0x1f, core.EAX&0x1f
-		d.thread = d.apic & (1<<ts - 1)
-		d.core = d.apic >> ts & (1<<(cs-ts) - 1)
-		d.pkg = d.apic >> cs
+		ext[i].thread = d.apic & (1<<ts - 1)
+		ext[i].core = d.apic >> ts & (1<<(cs-ts) - 1)
+		ext[i].pkg = d.apic >> cs
 	}
+	if ext[0] != ext[1] {
+		t.Fatalf("APIC ID %d: leaf 0x1f gives %+v, leaf 0xb %+v", d.apic, ext[0], ext[1])
+	}
+	d.thread, d.core, d.pkg = ext[0].thread, ext[0].core, ext[0].pkg
 	shareOrder := func(eax uint32) uint32 { return uint32(countOrder(int(eax>>14&0xfff) + 1)) }
 	// Intel: the LLC is the last leaf-4 cache; llc_id = apicid >> order(sharing).
 	var last kvm.CPUIDEntry

@@ -28,11 +28,13 @@ func NewKVMBackend() Backend { return &KVM{} }
 func (*KVM) Name() string { return "kvm" }
 
 // Available reports why /dev/kvm cannot run the in-repo VMM, if it cannot.
-func (*KVM) Available() error { return kvm.Usable() }
+func (*KVM) Available() error { return kvm.Usable(kvmCaps...) }
+
+// kvmCaps are the KVM capabilities the in-repo VMM cannot boot without.
+var kvmCaps = []kvm.Capability{kvm.CapIRQChip, kvm.CapUserMemory, kvm.CapSetTSSAddr, kvm.CapExtCPUID, kvm.CapPIT2, kvm.CapImmediateExit}
 
 const (
 	kvmTailLines   = 60
-	kvmDefaultMB   = 1024
 	kvmTSSAddr     = 0xfffbd000
 	kvmIdentityMap = 0xfffbc000
 	comConsoleIRQ  = 4
@@ -67,24 +69,19 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			return nil, fmt.Errorf("vmm: reading initramfs: %w", err)
 		}
 	}
-	memMB := cfg.MemoryMB
-	if memMB == 0 {
-		memMB = kvmDefaultMB
+	nodes, err := splitMemory(cfg.MemoryMB, t.NUMANodes)
+	if err != nil {
+		return nil, err
 	}
-	perNodeMB := (memMB / t.NUMANodes) &^ 1
-	if perNodeMB < 128 {
-		return nil, fmt.Errorf("vmm: %d MiB over %d NUMA nodes leaves %d MiB per node; give at least %d MiB", memMB, t.NUMANodes, perNodeMB, 128*t.NUMANodes)
-	}
-	if perNodeMB*t.NUMANodes > maxLowMemMB {
-		return nil, fmt.Errorf("vmm: %d MiB of guest RAM exceeds the %d MiB this backend maps below 4 GiB; use less memory", perNodeMB*t.NUMANodes, maxLowMemMB)
-	}
+	last := nodes[len(nodes)-1]
+	size := last.Base + last.Size
 
 	sys, err := kvm.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer sys.Close()
-	if err := sys.Require(kvm.CapIRQChip, kvm.CapUserMemory, kvm.CapSetTSSAddr, kvm.CapExtCPUID, kvm.CapPIT2, kvm.CapImmediateExit); err != nil {
+	if err := sys.Require(kvmCaps...); err != nil {
 		return nil, err
 	}
 	supported, err := sys.SupportedCPUID()
@@ -113,7 +110,6 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if m.vm, err = sys.CreateVM(); err != nil {
 		return nil, fmt.Errorf("%w (is /dev/kvm usable? nested virtualization must be on inside a VM)", err)
 	}
-	size := uint64(perNodeMB*t.NUMANodes) << 20
 	if m.mem, err = unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE); err != nil {
 		return nil, fmt.Errorf("vmm: allocating %d MiB of guest RAM: %w", size>>20, err)
 	}
@@ -132,7 +128,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if err := m.vm.CreatePIT2(); err != nil {
 		return nil, err
 	}
-	if err := m.load(bz, initrd, KernelCmdline(cfg.Cmdline), uint64(perNodeMB)<<20); err != nil {
+	if err := m.load(bz, initrd, KernelCmdline(cfg.Cmdline), nodes); err != nil {
 		return nil, err
 	}
 
@@ -155,8 +151,8 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 		if err := v.SetCPUID(GuestFeatures(TopologyCPUID(supported, t, c), tscDeadline)); err != nil {
 			return nil, err
 		}
-		if err := v.SetMSRs(bootMSRs); err != nil {
-			log.Debug("boot MSRs not accepted", zap.Int("vcpu", id), zap.Error(err))
+		if err := setBootMSRs(v); err != nil {
+			return nil, err
 		}
 		if err := setupLINT(v); err != nil {
 			return nil, err
@@ -192,13 +188,13 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 		wg.Wait()
 		m.finish()
 	}()
-	log.Debug("kvm vm started", zap.Stringer("topology", t), zap.Int("mem_mb", perNodeMB*t.NUMANodes))
+	log.Debug("kvm vm started", zap.Stringer("topology", t), zap.Uint64("mem_mb", size>>20))
 	return m, nil
 }
 
 // load writes the kernel, initramfs, command line, ACPI tables, boot
 // tables and zero page into guest memory.
-func (m *kvmMachine) load(bz *BzImage, initrd []byte, cmdline string, perNode uint64) error {
+func (m *kvmMachine) load(bz *BzImage, initrd []byte, cmdline string, nodes []NodeMemory) error {
 	mem := m.mem
 	top := uint64(len(mem))
 	kernelEnd := uint64(bootKernelAddr + len(bz.Kernel))
@@ -223,10 +219,6 @@ func (m *kvmMachine) load(bz *BzImage, initrd []byte, cmdline string, perNode ui
 	copy(mem[bootCmdlineAddr:], cmdline)
 	mem[bootCmdlineAddr+len(cmdline)] = 0
 
-	var nodes []NodeMemory
-	for n := 0; n < m.topo.NUMANodes; n++ {
-		nodes = append(nodes, NodeMemory{Node: n, Base: uint64(n) * perNode, Size: perNode})
-	}
 	tables, err := BuildACPI(m.topo, bootBIOSStart, nodes)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ type kvmMachine struct {
 	topo    Topology
 	vm      *kvm.VM
 	mem     []byte
-	memMu   sync.RWMutex // guards mem against release while Memory() reads
+	liveMu  sync.RWMutex // held around uses of vm and mem off the vCPU threads; release takes it
 	vcpus   []*vcpuThread
 	com1    *uart
 	com2    *uart
@@ -54,7 +54,28 @@ type kvmMachine struct {
 
 type vcpuThread struct {
 	*kvm.VCPU
-	tid atomic.Int32
+	// mu orders stop's signal against the thread leaving its run loop:
+	// once the goroutine returns, its locked thread exits and the TID may
+	// be reused by an unrelated thread.
+	mu  sync.Mutex
+	tid int // the thread's TID while it is in its run loop, else 0
+}
+
+// setTID records (or, with 0, clears) the TID that stop may signal.
+func (v *vcpuThread) setTID(tid int) {
+	v.mu.Lock()
+	v.tid = tid
+	v.mu.Unlock()
+}
+
+// kick interrupts a KVM_RUN in progress; it does nothing once the thread
+// has left its run loop.
+func (v *vcpuThread) kick() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.tid != 0 {
+		_ = unix.Tgkill(unix.Getpid(), v.tid, unix.SIGURG)
+	}
 }
 
 func (m *kvmMachine) Backend() string    { return "kvm" }
@@ -81,9 +102,7 @@ func (m *kvmMachine) stop(reason ExitReason, detail string) {
 			v.SetImmediateExit(true)
 		}
 		for _, v := range m.vcpus {
-			if tid := v.tid.Load(); tid != 0 {
-				_ = unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
-			}
+			v.kick()
 		}
 	})
 }
@@ -109,7 +128,8 @@ func (m *kvmMachine) watch(ctx context.Context, timeout time.Duration) {
 // the thread that runs it and signals must reach that thread.
 func (m *kvmMachine) runVCPU(v *vcpuThread) {
 	runtime.LockOSThread()
-	v.tid.Store(int32(unix.Gettid()))
+	v.setTID(unix.Gettid())
+	defer v.setTID(0)
 	for !m.stopped.Load() {
 		err := v.Run()
 		if errors.Is(err, kvm.ErrInterrupted) {
@@ -135,11 +155,15 @@ func (m *kvmMachine) runVCPU(v *vcpuThread) {
 		case kvm.ExitShutdown:
 			m.stop(ExitCrash, fmt.Sprintf("vCPU %d shut down (triple fault)%s", v.ID, m.rip(v)))
 		case kvm.ExitSystemEvent:
-			switch v.SystemEvent() {
+			switch e := v.SystemEvent(); e {
+			case 1:
+				m.stop(ExitClean, "guest shut down (system event)")
+			case 2:
+				m.stop(ExitReboot, "guest rebooted (reset system event)")
 			case 3:
 				m.stop(ExitPanic, "guest crash system event")
 			default:
-				m.stop(ExitClean, "guest reset or shutdown")
+				m.stop(ExitCrash, fmt.Sprintf("unexpected system event %d on vCPU %d", e, v.ID))
 			}
 		case kvm.ExitFailEntry:
 			m.stop(ExitCrash, fmt.Sprintf("KVM_EXIT_FAIL_ENTRY on vCPU %d: hardware reason %#x", v.ID, v.FailEntryReason()))
@@ -169,7 +193,11 @@ func (m *kvmMachine) setIRQ(irq uint32, level bool) {
 // handleIO emulates the VM's port I/O devices.
 func (m *kvmMachine) handleIO(v *vcpuThread) {
 	io := v.IO()
-	data := v.IOData(io)
+	data, err := v.IOData(io)
+	if err != nil {
+		m.stop(ExitCrash, err.Error())
+		return
+	}
 	for i := 0; i < io.Count; i++ {
 		b := data[i*io.Size : (i+1)*io.Size]
 		if io.Out {
@@ -231,11 +259,11 @@ func (m *kvmMachine) out(port uint16, b []byte) {
 		}
 	case port == acpiResetReg && len(b) == 1:
 		if b[0]&0x04 != 0 {
-			m.stop(ExitClean, "guest rebooted (reset register)")
+			m.stop(ExitReboot, "guest rebooted (reset register)")
 		}
 	case port == 0x64:
 		if b[0] == 0xfe {
-			m.stop(ExitClean, "guest rebooted (keyboard controller reset)")
+			m.stop(ExitReboot, "guest rebooted (keyboard controller reset)")
 		}
 	case port == 0x70:
 		m.cmosIdx.Store(uint32(b[0] & 0x7f))
@@ -262,17 +290,34 @@ func putLE(b []byte, v uint64) {
 	}
 }
 
+// pumpStdin feeds console input to COM1. r is the caller's (usually
+// os.Stdin), not ours to close, and a blocked Read cannot be interrupted:
+// the goroutine ends at the first Read that returns after the VM stopped,
+// dropping that input rather than raising an IRQ on a released VM.
 func (m *kvmMachine) pumpStdin(r io.Reader) {
 	buf := make([]byte, 256)
 	for !m.stopped.Load() {
 		n, err := r.Read(buf)
-		if n > 0 {
-			m.com1.receive(buf[:n])
+		if n > 0 && !m.input(buf[:n]) {
+			return
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// input queues console input on COM1 and reports whether the VM still
+// runs to take it. The VM is released only after it stopped, so the
+// check holds until RUnlock.
+func (m *kvmMachine) input(p []byte) bool {
+	m.liveMu.RLock()
+	defer m.liveMu.RUnlock()
+	if m.stopped.Load() {
+		return false
+	}
+	m.com1.receive(p)
+	return true
 }
 
 // finish runs once every vCPU thread has returned.
@@ -289,11 +334,12 @@ func (m *kvmMachine) finish() {
 	}
 	// A panic reboots the guest (panic=-1); when pvpanic was not yet up,
 	// the console tells a panic from a requested reboot.
+	guestEnded := ex.Reason == ExitClean || ex.Reason == ExitReboot || ex.Reason == ExitCrash
 	switch {
 	case ex.Reason == ExitPanic:
-	case m.panicked.Load() && (ex.Reason == ExitClean || ex.Reason == ExitCrash):
+	case m.panicked.Load() && guestEnded:
 		ex.Reason, ex.Detail = ExitPanic, "guest kernel panicked (pvpanic), then "+ex.Detail
-	case (ex.Reason == ExitClean || ex.Reason == ExitCrash) && m.tail.Panicked():
+	case guestEnded && m.tail.Panicked():
 		ex.Reason, ex.Detail = ExitPanic, "kernel panic on the console ("+ex.Detail+")"
 	}
 	m.exit = ex
@@ -308,16 +354,16 @@ func (m *kvmMachine) release() {
 		v.Close()
 	}
 	m.vcpus = nil
+	m.liveMu.Lock()
+	defer m.liveMu.Unlock()
 	if m.vm != nil {
 		m.vm.Close()
 		m.vm = nil
 	}
-	m.memMu.Lock()
 	if m.mem != nil {
 		unix.Munmap(m.mem)
 		m.mem = nil
 	}
-	m.memMu.Unlock()
 }
 
 // guestMemory reads guest-physical memory (one linear slot from 0).
@@ -327,8 +373,8 @@ type guestMemory struct{ m *kvmMachine }
 var ErrVMStopped = errors.New("vmm: the VM has stopped; its memory is gone")
 
 func (g guestMemory) ReadAt(p []byte, off int64) (int, error) {
-	g.m.memMu.RLock()
-	defer g.m.memMu.RUnlock()
+	g.m.liveMu.RLock()
+	defer g.m.liveMu.RUnlock()
 	mem := g.m.mem
 	if mem == nil {
 		return 0, ErrVMStopped

@@ -19,7 +19,8 @@ type Config struct {
 	Cmdline string
 	// Topology is the CPU shape the guest must see.
 	Topology Topology
-	// MemoryMB is guest RAM in MiB; it is split evenly over NUMA nodes.
+	// MemoryMB is guest RAM in MiB, 1024 when zero. The NUMA nodes share
+	// it in 2 MiB steps, as evenly as that allows, adding up to exactly it.
 	MemoryMB int
 	// Timeout bounds the whole run; when it passes the VM is killed and
 	// Wait reports ExitTimeout. Zero means no bound beyond ctx.
@@ -46,6 +47,7 @@ const (
 	ExitTimeout                   // host watchdog killed it
 	ExitCrash                     // the VMM failed or died unexpectedly
 	ExitKilled                    // stopped by Kill or context cancellation
+	ExitReboot                    // guest rebooted
 )
 
 func (r ExitReason) String() string {
@@ -60,6 +62,8 @@ func (r ExitReason) String() string {
 		return "crash"
 	case ExitKilled:
 		return "killed"
+	case ExitReboot:
+		return "reboot"
 	}
 	return fmt.Sprintf("ExitReason(%d)", int(r))
 }

@@ -16,6 +16,8 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/kvm"
 )
 
 // QEMU runs guests with qemu-system-x86_64: under KVM when /dev/kvm is
@@ -45,20 +47,14 @@ func (q *QEMU) binary() string {
 
 func (q *QEMU) useKVM() bool { return !q.ForceTCG && KVMUsable() == nil }
 
-// KVMUsable returns nil when /dev/kvm can be opened for read and write, or
-// an error saying why not and what to do.
+// KVMUsable returns nil when /dev/kvm opens and speaks the KVM API, or
+// kvm.Open's error saying why not and what to do.
 func KVMUsable() error {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return errors.New("/dev/kvm does not exist: enable virtualization (VT-x/AMD-V) in firmware, load kvm_intel or kvm_amd, or enable nested virtualization on this VM's host")
-	case errors.Is(err, os.ErrPermission):
-		return errors.New("/dev/kvm exists but is not accessible: add this user to the kvm group (usermod -aG kvm $USER) or run as root")
-	case err != nil:
-		return fmt.Errorf("opening /dev/kvm: %w", err)
+	s, err := kvm.Open()
+	if err != nil {
+		return err
 	}
-	f.Close()
-	return nil
+	return s.Close()
 }
 
 // Available checks that the qemu binary can be found.
@@ -83,18 +79,15 @@ func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 	if cfg.Kernel == "" {
 		return nil, errors.New("vmm: Config.Kernel is empty: resolve a kernel first (see `ktstr kernel list`)")
 	}
-	mem := cfg.MemoryMB
-	if mem == 0 {
-		mem = 1024
+	// Each NUMA node's share is backed by its own file, so the host can
+	// read guest RAM (Memory()).
+	nodes, err := splitMemory(cfg.MemoryMB, t.NUMANodes)
+	if err != nil {
+		return nil, err
 	}
-	// Each NUMA node gets an equal share backed by its own file, so the
-	// host can read guest RAM (Memory()). Round to 2 MiB per node.
-	perNode := (mem / t.NUMANodes) &^ 1
-	if perNode < 128 {
-		return nil, fmt.Errorf("vmm: %d MiB over %d NUMA nodes leaves %d MiB per node; give at least %d MiB", mem, t.NUMANodes, perNode, 128*t.NUMANodes)
-	}
-	if perNode*t.NUMANodes > maxLowMemMB {
-		return nil, fmt.Errorf("vmm: %d MiB of guest RAM exceeds the %d MiB this backend maps linearly; use less memory", perNode*t.NUMANodes, maxLowMemMB)
+	var totalMB uint64
+	for _, n := range nodes {
+		totalMB += n.Size >> 20
 	}
 	args := []string{
 		"-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
@@ -110,12 +103,12 @@ func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 	// QEMU gives each socket its own L3 on AMD-style CPUs: LLC = socket.
 	args = append(args,
 		"-smp", fmt.Sprintf("cpus=%d,sockets=%d,cores=%d,threads=%d", t.CPUs(), t.LLCs, t.CoresPerLLC, t.ThreadsPerCore),
-		"-m", fmt.Sprintf("%dM", perNode*t.NUMANodes))
+		"-m", fmt.Sprintf("%dM", totalMB))
 	cpusPerNode := t.CPUs() / t.NUMANodes
-	for n := 0; n < t.NUMANodes; n++ {
+	for n, nm := range nodes {
 		id := fmt.Sprintf("mem%d", n)
 		args = append(args, "-object", fmt.Sprintf("memory-backend-file,id=%s,size=%dM,mem-path=%s,share=on",
-			id, perNode, filepath.Join(memDir, id)))
+			id, nm.Size>>20, filepath.Join(memDir, id)))
 		if t.NUMANodes == 1 {
 			args = append(args, "-machine", "memory-backend="+id)
 			break
@@ -159,11 +152,13 @@ func NUMADistance(a, b int) int {
 }
 
 // KernelCmdline is the command line every backend boots with: serial
-// console, panics that end the VM (pvpanic/reboot with -no-reboot), and
-// the caller's extra arguments.
+// console, panics that end the VM (pvpanic/reboot with -no-reboot), the
+// kernel at its link address (nokaslr: the host monitor translates
+// kernel symbols without walking page tables), and the caller's extra
+// arguments.
 func KernelCmdline(extra string) string {
 	base := "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic softlockup_panic=1 " +
-		"nmi_watchdog=0 tsc=reliable no_timer_check rdinit=/init i8042.noaux i8042.nomux i8042.dumbkbd"
+		"nmi_watchdog=0 nokaslr tsc=reliable no_timer_check rdinit=/init i8042.noaux i8042.nomux i8042.dumbkbd"
 	if extra = strings.TrimSpace(extra); extra != "" {
 		return base + " " + extra
 	}
@@ -199,6 +194,11 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 		ln.Close()
 		return nil, err
 	}
+	nodes, err := splitMemory(cfg.MemoryMB, cfg.Topology.NUMANodes)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	cmd := exec.Command(q.binary(), args...)
 	// The VM must not outlive us, even if we are SIGKILLed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: !cfg.Interactive}
@@ -221,6 +221,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 		started: time.Now(),
 		cleanup: cleanup,
 		log:     log,
+		cpus:    cfg.Topology.CPUs(),
 	}
 	chanR, chanW := io.Pipe()
 	m.channel = chanR
@@ -229,12 +230,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 		return nil, fmt.Errorf("vmm: starting %s: %w", q.binary(), err)
 	}
 	ok = true
-	m.memFiles = memFiles(workDir, cfg.Topology.NUMANodes)
-	m.memSize = int64((cfg.MemoryMB / cfg.Topology.NUMANodes) &^ 1)
-	if cfg.MemoryMB == 0 {
-		m.memSize = int64((1024 / cfg.Topology.NUMANodes) &^ 1)
-	}
-	m.memSize <<= 20
+	m.mem = &fileMemory{files: memFiles(workDir, len(nodes)), nodes: nodes}
 
 	// Accept qemu's connection to the data channel and pump it to the pipe.
 	go func() {
@@ -253,15 +249,15 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 }
 
 type qemuMachine struct {
-	name     string
-	cmd      *exec.Cmd
-	tail     *tailBuffer
-	channel  io.Reader
-	memFiles []string
-	memSize  int64
-	started  time.Time
-	cleanup  func()
-	log      *zap.Logger
+	name    string
+	cmd     *exec.Cmd
+	tail    *tailBuffer
+	channel io.Reader
+	mem     *fileMemory
+	started time.Time
+	cleanup func()
+	log     *zap.Logger
+	cpus    int
 
 	mu       sync.Mutex
 	killedAs ExitReason // set before a deliberate kill
@@ -273,7 +269,7 @@ type qemuMachine struct {
 func (m *qemuMachine) Backend() string    { return m.name }
 func (m *qemuMachine) Channel() io.Reader { return m.channel }
 func (m *qemuMachine) Memory() io.ReaderAt {
-	return &fileMemory{files: m.memFiles, nodeSize: m.memSize}
+	return m.mem
 }
 
 func (m *qemuMachine) Wait() Exit {
@@ -325,25 +321,40 @@ func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
 		} else {
 			ex.Detail = "VM killed"
 		}
-	case err == nil:
-		ex.Reason = ExitClean
-		if m.tail.Panicked() {
-			ex.Reason, ex.Detail = ExitPanic, "kernel panic on the console"
-		}
 	default:
-		var ee *exec.ExitError
-		qemuErr := strings.Contains(ex.ConsoleTail, "qemu-system")
-		if errors.As(err, &ee) && ee.ExitCode() == 1 && !qemuErr {
-			// -action panic=exit-failure: a pvpanic event makes qemu exit 1.
-			ex.Reason, ex.Detail = ExitPanic, "guest kernel panicked (pvpanic)"
-		} else {
-			ex.Reason, ex.Detail = ExitCrash, fmt.Sprintf("qemu: %v: %s", err, lastLine(ex.ConsoleTail))
-		}
+		ex.Reason, ex.Detail = qemuExit(err, ex.ConsoleTail, m.tail.Panicked())
 	}
 	m.exit = ex
 	m.cleanup()
 	close(m.done)
 	m.log.Debug("vm exited", zap.String("reason", ex.Reason.String()), zap.String("detail", ex.Detail), zap.Duration("took", ex.Duration))
+}
+
+// qemuExit classifies a qemu that ended by itself: waitErr is what
+// cmd.Wait returned, tail the console tail, panicked whether a kernel
+// panic ever reached the console.
+func qemuExit(waitErr error, tail string, panicked bool) (ExitReason, string) {
+	var ee *exec.ExitError
+	switch {
+	case waitErr == nil && panicked:
+		return ExitPanic, "kernel panic on the console"
+	case waitErr == nil && rebooted(tail):
+		// -no-reboot turns a guest reboot into a clean qemu exit.
+		return ExitReboot, "guest rebooted (kernel restart on the console)"
+	case waitErr == nil:
+		return ExitClean, ""
+	case errors.As(waitErr, &ee) && ee.ExitCode() == 1 && !strings.Contains(tail, "qemu-system"):
+		// -action panic=exit-failure: a pvpanic event makes qemu exit 1.
+		return ExitPanic, "guest kernel panicked (pvpanic)"
+	}
+	return ExitCrash, fmt.Sprintf("qemu: %v: %s", waitErr, lastLine(tail))
+}
+
+// rebooted reports whether the kernel's last word on the console was a
+// restart rather than a power-off (see kernel_restart and kernel_power_off
+// in kernel/reboot.c).
+func rebooted(tail string) bool {
+	return strings.LastIndex(tail, "reboot: Restarting system") > strings.LastIndex(tail, "reboot: Power down")
 }
 
 func lastLine(s string) string {
@@ -420,30 +431,30 @@ func memFiles(dir string, nodes int) []string {
 	return fs
 }
 
-// fileMemory reads guest-physical memory from the backing files: node i
-// covers [i*nodeSize, (i+1)*nodeSize).
+// fileMemory reads guest-physical memory from the backing files: files[i]
+// holds the range of nodes[i].
 type fileMemory struct {
-	files    []string
-	nodeSize int64
+	files []string
+	nodes []NodeMemory
 }
 
 func (fm *fileMemory) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for len(p) > 0 {
-		idx := off / fm.nodeSize
-		if off < 0 || idx >= int64(len(fm.files)) {
+		i := fm.node(off)
+		if i < 0 {
 			return n, fmt.Errorf("guest-physical address %#x is outside guest RAM: %w", off, io.EOF)
 		}
-		within := off % fm.nodeSize
+		within := uint64(off) - fm.nodes[i].Base
 		chunk := p
-		if rest := fm.nodeSize - within; int64(len(chunk)) > rest {
+		if rest := fm.nodes[i].Size - within; uint64(len(chunk)) > rest {
 			chunk = chunk[:rest]
 		}
-		f, err := os.Open(fm.files[idx])
+		f, err := os.Open(fm.files[i])
 		if err != nil {
 			return n, fmt.Errorf("reading guest memory: %w", err)
 		}
-		k, err := f.ReadAt(chunk, within)
+		k, err := f.ReadAt(chunk, int64(within))
 		f.Close()
 		n += k
 		if err != nil {
@@ -452,4 +463,14 @@ func (fm *fileMemory) ReadAt(p []byte, off int64) (int, error) {
 		p, off = p[k:], off+int64(k)
 	}
 	return n, nil
+}
+
+// node returns the index of the node holding address off, or -1.
+func (fm *fileMemory) node(off int64) int {
+	for i, nm := range fm.nodes {
+		if off >= 0 && uint64(off) >= nm.Base && uint64(off)-nm.Base < nm.Size {
+			return i
+		}
+	}
+	return -1
 }

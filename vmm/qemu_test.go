@@ -1,8 +1,11 @@
 package vmm
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +32,8 @@ func TestQEMUArgs(t *testing.T) {
 			"-numa dist,src=0,dst=1,val=20", "-numa dist,src=1,dst=0,val=20",
 		}, []string{"memory-backend=mem"}},
 		{"1n2l2c2t", 0, []string{"-smp cpus=8,sockets=2,cores=2,threads=2", "-m 1024M"}, nil},
+		// The nodes add up to exactly what was asked, as on the KVM backend.
+		{"3n3l1c1t", 1000, []string{"-m 1000M", "id=mem0,size=334M", "id=mem1,size=334M", "id=mem2,size=332M"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.topo, func(t *testing.T) {
@@ -79,18 +84,57 @@ func TestQEMUArgsRejects(t *testing.T) {
 	}
 }
 
-func TestTailBufferKeepsPanic(t *testing.T) {
-	tb := newTailBuffer(3)
-	tb.Write([]byte("Kernel panic - not syncing: Fatal exception\r\n"))
-	for i := 0; i < 10; i++ {
-		tb.Write([]byte("line\n"))
+func TestTailBuffer(t *testing.T) {
+	long := func(c string) string { return strings.Repeat(c, 5000) }
+	tests := []struct {
+		name         string
+		max          int
+		writes       []string
+		want         string
+		wantPanicked bool
+	}{
+		{
+			name:         "panic scrolled out is remembered",
+			max:          3,
+			writes:       []string{"Kernel panic - not syncing: Fatal exception\r\n", "line\n", "line\n", "line\n", "line\n", "partial"},
+			want:         "line\nline\nline\npartial",
+			wantPanicked: true,
+		},
+		{
+			name:   "lines split across writes",
+			max:    2,
+			writes: []string{"a", "b\nc", "d\r\ne\n"},
+			want:   "cd\ne",
+		},
+		{
+			name:   "overflowing unterminated output obeys the line cap",
+			max:    2,
+			writes: []string{long("a"), long("b"), long("c")},
+			want:   long("b") + "\n" + long("c"),
+		},
+		{
+			name:         "panic in overflowing output",
+			max:          1,
+			writes:       []string{"Kernel panic - not syncing: VFS" + long("x"), "ok\n"},
+			want:         "ok",
+			wantPanicked: true,
+		},
 	}
-	tb.Write([]byte("partial"))
-	if !tb.Panicked() {
-		t.Fatal("panic line scrolled out and was forgotten")
-	}
-	if got := tb.String(); got != "line\nline\nline\npartial" {
-		t.Fatalf("tail %q", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := newTailBuffer(tc.max)
+			for _, w := range tc.writes {
+				if n, err := tb.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(w))
+				}
+			}
+			if got := tb.String(); got != tc.want {
+				t.Errorf("tail %.60q... (%d bytes), want %.60q... (%d bytes)", got, len(got), tc.want, len(tc.want))
+			}
+			if got := tb.Panicked(); got != tc.wantPanicked {
+				t.Errorf("Panicked() = %v, want %v", got, tc.wantPanicked)
+			}
+		})
 	}
 }
 
@@ -109,6 +153,83 @@ func TestSweepStaleWorkDirs(t *testing.T) {
 	for d, want := range map[string]bool{mine: true, gone: false, legacy: true} {
 		if _, err := os.Stat(d); (err == nil) != want {
 			t.Errorf("%s exists=%v, want %v", filepath.Base(d), err == nil, want)
+		}
+	}
+}
+
+func TestQEMUExit(t *testing.T) {
+	// exitStatus returns cmd.Wait's error for a process exiting with code.
+	exitStatus := func(code int) error {
+		err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", code)).Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != code {
+			t.Fatalf("sh exiting %d gave %v", code, err)
+		}
+		return err
+	}
+	const (
+		powerOff = "[    2.1] ktstr: done\n[    2.2] reboot: Power down\n"
+		restart  = "[    2.1] ktstr: done\n[    2.2] reboot: Restarting system\n"
+	)
+	tests := []struct {
+		name       string
+		waitErr    error
+		tail       string
+		panicked   bool
+		want       ExitReason
+		wantDetail string
+	}{
+		{"power-off", nil, powerOff, false, ExitClean, ""},
+		{"no reboot message", nil, "init done\n", false, ExitClean, ""},
+		{"restart", nil, restart, false, ExitReboot, "guest rebooted"},
+		{"restart with command", nil, "reboot: Restarting system with command 'x'\n", false, ExitReboot, "guest rebooted"},
+		{"power-off after an earlier restart line", nil, restart + powerOff, false, ExitClean, ""},
+		{"restart after a console panic", nil, "Kernel panic - not syncing\n" + restart, true, ExitPanic, "kernel panic"},
+		{"pvpanic", exitStatus(1), "Kernel panic - not syncing\n", true, ExitPanic, "pvpanic"},
+		{"qemu error exit", exitStatus(1), "qemu-system-x86_64: -m 9G: cannot allocate\n", false, ExitCrash, "cannot allocate"},
+		{"other exit status", exitStatus(2), restart, false, ExitCrash, "exit status 2"},
+		{"wait failure", errors.New("wait: no child"), "", false, ExitCrash, "no child"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, detail := qemuExit(tc.waitErr, tc.tail, tc.panicked)
+			if got != tc.want || !strings.Contains(detail, tc.wantDetail) {
+				t.Errorf("qemuExit = %s %q, want %s containing %q", got, detail, tc.want, tc.wantDetail)
+			}
+		})
+	}
+}
+
+func TestFileMemoryUnequalNodes(t *testing.T) {
+	dir := t.TempDir()
+	files := memFiles(dir, 2)
+	for i, data := range []string{"abc", "defgh"} {
+		if err := os.WriteFile(files[i], []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fm := &fileMemory{files: files, nodes: []NodeMemory{{Node: 0, Base: 0, Size: 3}, {Node: 1, Base: 3, Size: 5}}}
+	tests := []struct {
+		off     int64
+		n       int
+		want    string
+		wantEOF bool
+	}{
+		{0, 3, "abc", false},
+		{2, 4, "cdef", false},
+		{3, 5, "defgh", false},
+		{6, 4, "gh", true},
+		{8, 1, "", true},
+		{-1, 1, "", true},
+	}
+	for _, tc := range tests {
+		p := make([]byte, tc.n)
+		n, err := fm.ReadAt(p, tc.off)
+		if got := string(p[:n]); got != tc.want {
+			t.Errorf("ReadAt(%d bytes at %d) = %q, want %q", tc.n, tc.off, got, tc.want)
+		}
+		if errors.Is(err, io.EOF) != tc.wantEOF || (err != nil && !tc.wantEOF) {
+			t.Errorf("ReadAt(%d bytes at %d) err %v, want EOF %v", tc.n, tc.off, err, tc.wantEOF)
 		}
 	}
 }

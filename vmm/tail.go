@@ -27,22 +27,26 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		line := strings.TrimRight(string(t.partial[:i]), "\r")
+		t.add(strings.TrimRight(string(t.partial[:i]), "\r"))
 		t.partial = t.partial[i+1:]
-		if strings.Contains(line, "Kernel panic - not syncing") {
-			t.panicked = true
-		}
-		t.lines = append(t.lines, line)
-		if len(t.lines) > t.max {
-			t.lines = t.lines[len(t.lines)-t.max:]
-		}
 	}
 	// Unterminated garbage must not grow without bound.
 	if len(t.partial) > 4096 {
-		t.lines = append(t.lines, string(t.partial))
+		t.add(string(t.partial))
 		t.partial = t.partial[:0]
 	}
 	return len(p), nil
+}
+
+// add keeps line, dropping the oldest beyond max; must hold mu.
+func (t *tailBuffer) add(line string) {
+	if strings.Contains(line, "Kernel panic - not syncing") {
+		t.panicked = true
+	}
+	t.lines = append(t.lines, line)
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
 }
 
 // String returns the kept lines, newline-terminated.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -105,7 +106,11 @@ var (
 	// and itself to CPU 0, then execs scx_central. Two CPUs: one CPU
 	// would leave the central CPU both dispatching for everyone and
 	// running every task, which is not the design it is meant to run in.
-	Central = withTopology(pinnedInit(tree("scx_central", "central"), 0), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1})
+	// Every runnable task waits on the central CPU's runqueue until it is
+	// dispatched, so nr_running piles up there by design: the monitor
+	// keeps its stall and DSQ bounds but not the load-imbalance one.
+	Central = withMonitor(withTopology(pinnedInit(tree("scx_central", "central"), 0), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}),
+		monitor.Thresholds{MaxLocalDSQ: monitor.DefaultThresholds.MaxLocalDSQ, FailOnStall: true, Sustained: monitor.DefaultThresholds.Sustained})
 	// FlatCG is scx_flatcg (flattened cgroup hierarchy).
 	FlatCG = tree("scx_flatcg", "flatcg")
 )
@@ -155,6 +160,11 @@ func withFlags(s *scenario.Scheduler, f ...scenario.Flag) *scenario.Scheduler {
 
 func withTopology(s *scenario.Scheduler, t vmm.Topology) *scenario.Scheduler {
 	s.Topology = t
+	return s
+}
+
+func withMonitor(s *scenario.Scheduler, th monitor.Thresholds) *scenario.Scheduler {
+	s.Monitor = &th
 	return s
 }
 

@@ -70,6 +70,13 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 		return 1
 	}
+	if m := res.Monitor; m != nil {
+		if m.Err != "" && len(m.Samples) == 0 {
+			fmt.Printf("host monitor: off (%s)\n", m.Err)
+		} else {
+			fmt.Printf("host monitor: %s\n", m.Summarize())
+		}
+	}
 	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict), res.Backend,
 		test.Topology, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {

@@ -27,6 +27,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -39,9 +40,9 @@ const (
 	schedDir = "/l2/sched"
 )
 
-// nestedFIFO runs the in-repo global-FIFO sched_ext scheduler on the
+// nested_fifo runs the in-repo global-FIFO sched_ext scheduler on the
 // in-repo VMM: attach (kernel text patching), two cgroups, default checks.
-var nestedFIFO = ktstr.Register("nested_fifo", ktstr.Opts{
+var _ = ktstr.Register("nested_fifo", ktstr.Opts{
 	Topology:  vmm.MustTopology("1n1l2c1t"),
 	Scheduler: scheds.FIFO,
 	Duration:  3 * time.Second,
@@ -53,10 +54,10 @@ var nestedFIFO = ktstr.Register("nested_fifo", ktstr.Opts{
 		scenario.Cgroup("cg_1").Workers(2))
 })
 
-// nestedEEVDF is the scenario L2 runs under the kernel's default
+// nested_eevdf is the scenario L2 runs under the kernel's default
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
 // Before it starts, the guest tells the host where a marker page lives.
-var nestedEEVDF = ktstr.Register("nested_eevdf", ktstr.Opts{
+var _ = ktstr.Register("nested_eevdf", ktstr.Opts{
 	Topology: vmm.MustTopology("1n2l1c1t"),
 	Duration: 3 * time.Second,
 	MemoryMB: 512,
@@ -301,5 +302,29 @@ func runHarness(r nested.Run) nested.Result {
 	if !out.Passed() {
 		res.ConsoleTail = out.Exit.ConsoleTail
 	}
+	res.Monitor = condense(out.Monitor)
 	return res
+}
+
+// condense reduces a monitor report to what the host test checks.
+func condense(r *monitor.Report) *nested.Monitor {
+	if r == nil {
+		return &nested.Monitor{Err: "no monitor report (no vmlinux beside /l2/bzImage?)"}
+	}
+	m := &nested.Monitor{Err: r.Err, Samples: len(r.Samples), Summary: r.Summarize().String()}
+	if len(r.Samples) < 2 {
+		return m
+	}
+	first, last := r.Samples[0], r.Samples[len(r.Samples)-1]
+	m.CPUs = len(last.CPUs)
+	m.Advanced = len(first.CPUs) == m.CPUs
+	for i := range min(len(first.CPUs), m.CPUs) {
+		m.Advanced = m.Advanced && last.CPUs[i].Clock > first.CPUs[i].Clock && last.CPUs[i].NrSwitches > first.CPUs[i].NrSwitches
+	}
+	for _, s := range r.Samples {
+		for _, c := range s.CPUs {
+			m.MaxRunning = max(m.MaxRunning, c.NrRunning)
+		}
+	}
+	return m
 }

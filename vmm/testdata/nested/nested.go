@@ -53,4 +53,20 @@ type Result struct {
 	// MemRead is what L1 read through Machine.Memory at the address the
 	// guest reported for its marker page.
 	MemRead string `json:"mem_read,omitempty"`
+	// Monitor is what the host monitor (ktstr.Result.Monitor) saw of
+	// L2's runqueues through the KVM backend's guest memory.
+	Monitor *Monitor `json:"monitor,omitempty"`
+}
+
+// Monitor condenses a monitor.Report for the host test.
+type Monitor struct {
+	Err     string `json:"error,omitempty"`
+	Samples int    `json:"samples"`
+	CPUs    int    `json:"cpus"`
+	// MaxRunning is the most runnable tasks seen on any CPU; Advanced
+	// says whether every CPU's rq clock and context-switch count moved
+	// from the first sample to the last.
+	MaxRunning uint32 `json:"max_running"`
+	Advanced   bool   `json:"advanced"`
+	Summary    string `json:"summary"`
 }

@@ -1,7 +1,8 @@
 // Command topoinit is the /init of the L2 guest in the nested KVM test: it
 // reports the CPU topology the kernel built (sysfs) on the console and on
-// the data channel (ttyS1), then powers off, or returns (so the kernel
-// panics) when the command line says ktstr.panic.
+// the data channel (ttyS1), then powers off; or, as the command line
+// says, returns so the kernel panics (ktstr.panic), reboots
+// (ktstr.reboot) or never ends (ktstr.hang).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,9 +61,20 @@ func main() {
 	_ = unix.Mount("sysfs", "/sys", "sysfs", 0, "")
 	_ = unix.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
 	cmdline := read("/proc/cmdline")
-	if strings.Contains(cmdline, "ktstr.panic") {
+	switch {
+	case strings.Contains(cmdline, "ktstr.panic"):
 		fmt.Println("KTSTR-PANICKING")
 		return // init exits: the kernel panics
+	case strings.Contains(cmdline, "ktstr.reboot"):
+		fmt.Println("KTSTR-REBOOTING")
+		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	case strings.Contains(cmdline, "ktstr.hang"):
+		// Never powers off: the VMM's watchdog must end the VM.
+		fmt.Println("KTSTR-HANGING")
+		for {
+			// Sleeps forever; `select {}` would trip Go's deadlock check.
+			time.Sleep(time.Hour)
+		}
 	}
 	if strings.Contains(cmdline, "initcall_debug") {
 		printSlowInitcalls(12)
