@@ -166,7 +166,10 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	}
 	stopMonitor := func() *monitor.Report { return nil }
 	if !spec.interact {
-		stopMonitor = startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), log)
+		// The monitor covers the run up to the guest's final record:
+		// after it the guest powers off, and a CPU stopped for shutdown
+		// is not a stall.
+		stopMonitor = sync.OnceValue(startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), log))
 	}
 	var wg sync.WaitGroup
 	var final *guest.Final
@@ -189,6 +192,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 				ro.OnRecord(rec)
 			}
 			if rec.Kind == guest.KindFinal {
+				stopMonitor()
 				var f guest.Final
 				if rec.Decode(&f) == nil {
 					final = &f

@@ -86,6 +86,9 @@ var (
 	Error = ref("error", "ktstr_error")
 	// Unfair gives cgroup "cg_1" 1 ms slices, others 100 ms (bpf/unfair.bpf.c).
 	Unfair = ref("unfair", "ktstr_unfair")
+	// Wedge freezes cpu1 with interrupts off for 2 s, 1.5 s after load
+	// (bpf/wedge.bpf.c): only the host monitor names it.
+	Wedge = ref("wedge", "ktstr_wedge")
 )
 
 // The kernel tree's example schedulers, run as external static binaries.
@@ -170,5 +173,5 @@ func withMonitor(s *scenario.Scheduler, th monitor.Thresholds) *scenario.Schedul
 
 // All lists every scheduler defined here, healthy and broken.
 func All() []*scenario.Scheduler {
-	return []*scenario.Scheduler{FIFO, VTime, Starve, Stall, Error, Unfair, Simple, QMap, Central, FlatCG}
+	return []*scenario.Scheduler{FIFO, VTime, Starve, Stall, Error, Unfair, Wedge, Simple, QMap, Central, FlatCG}
 }

@@ -43,6 +43,7 @@ func VerifyTargets() []VerifyTarget {
 		{Name: "ktstr_stall", Object: "stall", Args: []string{"-set", "stall_after_ms=500"}},
 		{Name: "ktstr_error", Object: "error"},
 		{Name: "ktstr_unfair", Object: "unfair"},
+		{Name: "ktstr_wedge", Object: "wedge"},
 		{Name: "scx_simple", Object: "scx_simple"},
 		{Name: "scx_qmap", Object: "scx_qmap"},
 		// scx_central.c: nr_cpu_ids and two per-CPU arrays sized to it.

@@ -43,6 +43,10 @@ var matrixRows = []matrixRow{
 	{"ktstr_error", scheds.Error, ktstr.VerdictFail, "scx_bpf_error", 0},
 	// Equal cgroups far apart in CPU time: the scenario's share_ratio check.
 	{"ktstr_unfair", scheds.Unfair, ktstr.VerdictFail, "share_ratio fail", 0},
+	// cpu1 frozen with interrupts off for 2 s: the host monitor's stall
+	// check. A 10 s sched_ext watchdog keeps the kernel's own detector
+	// out of it: the row is about what only the host sees.
+	{"ktstr_wedge", scheds.Wedge, ktstr.VerdictFail, `monitor: cpu1 stalled`, 10 * time.Second},
 }
 
 // Matrix scenario: two equal cgroups (cg_0, cg_1) of two CPU-bound

@@ -37,7 +37,7 @@ func TestExportScheds(t *testing.T) {
 			want = append(want, n)
 		}
 	}
-	for _, s := range []*scenario.Scheduler{scheds.FIFO, scheds.VTime, scheds.Starve, scheds.Stall, scheds.Error, scheds.Unfair} {
+	for _, s := range []*scenario.Scheduler{scheds.FIFO, scheds.VTime, scheds.Starve, scheds.Stall, scheds.Error, scheds.Unfair, scheds.Wedge} {
 		for _, a := range s.Source.Argv() {
 			if strings.HasPrefix(a, scenario.SchedDir+"/") {
 				add(path.Base(a))

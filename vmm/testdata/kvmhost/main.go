@@ -54,6 +54,14 @@ var _ = ktstr.Register("nested_fifo", ktstr.Opts{
 		scenario.Cgroup("cg_1").Workers(2))
 })
 
+// nestedMonitor is what judges nested_eevdf's monitor samples: nothing.
+// Both L2 vCPU threads share L1's one emulated CPU, and an L2 CPU's rq
+// clock was seen standing still for 0.6-0.8 s with a task queued while
+// its vCPU thread ran (2 of 5 runs, docs/kvm.md): the nested test proves
+// the monitor reads L2 through the in-repo VMM, and reports what the
+// default bounds would say, but the bounds are for real hosts.
+var nestedMonitor = &monitor.Thresholds{}
+
 // nested_eevdf is the scenario L2 runs under the kernel's default
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
 // Before it starts, the guest tells the host where a marker page lives.
@@ -62,6 +70,7 @@ var _ = ktstr.Register("nested_eevdf", ktstr.Opts{
 	Duration: 3 * time.Second,
 	MemoryMB: 512,
 	Timeout:  240 * time.Second,
+	Monitor:  nestedMonitor,
 }, func(ctx *scenario.Ctx) error {
 	page := make([]byte, 4096)
 	copy(page, nested.MemMarker)
@@ -162,6 +171,13 @@ func main() {
 		fmt.Printf("KTSTR-L1-ERROR %v\n", err)
 		return
 	}
+	// A heartbeat while L2 runs: the host test takes a silent L1 for an
+	// emulation hang, and an L2 run may rightly print nothing for long.
+	go func() {
+		for range time.Tick(nested.Heartbeat) {
+			fmt.Println(nested.AlivePrefix)
+		}
+	}()
 	for _, r := range runs {
 		backend := kvmBackend
 		if r.Backend == "qemu" {
@@ -311,13 +327,17 @@ func condense(r *monitor.Report) *nested.Monitor {
 	if r == nil {
 		return &nested.Monitor{Err: "no monitor report (no vmlinux beside /l2/bzImage?)"}
 	}
-	m := &nested.Monitor{Err: r.Err, Samples: len(r.Samples), Summary: r.Summarize().String()}
+	m := &nested.Monitor{Err: r.Err, Samples: len(r.Samples), Summary: r.Summarize().String(),
+		Violations: monitor.DefaultThresholds.Evaluate(r)}
 	if len(r.Samples) < 2 {
 		return m
 	}
 	first, last := r.Samples[0], r.Samples[len(r.Samples)-1]
 	m.CPUs = len(last.CPUs)
 	m.Advanced = len(first.CPUs) == m.CPUs
+	for _, c := range last.CPUs {
+		m.VCPUTimes = append(m.VCPUTimes, c.VCPUTime)
+	}
 	for i := range min(len(first.CPUs), m.CPUs) {
 		m.Advanced = m.Advanced && last.CPUs[i].Clock > first.CPUs[i].Clock && last.CPUs[i].NrSwitches > first.CPUs[i].NrSwitches
 	}

@@ -8,6 +8,12 @@ import "time"
 // ResultPrefix starts each result line on L1's console.
 const ResultPrefix = "KTSTR-RESULT "
 
+// AlivePrefix is the line L1 prints every Heartbeat while it runs.
+const AlivePrefix = "KTSTR-L1-ALIVE"
+
+// Heartbeat is how often L1 says it is alive.
+const Heartbeat = 20 * time.Second
+
 // MemMarker is what the L2 guest of nested_eevdf writes into a page and
 // L1 reads back through Machine.Memory while the VM runs.
 const MemMarker = "ktstr nested guest-memory marker 81d4e2"
@@ -69,4 +75,9 @@ type Monitor struct {
 	MaxRunning uint32 `json:"max_running"`
 	Advanced   bool   `json:"advanced"`
 	Summary    string `json:"summary"`
+	// VCPUTimes is each vCPU thread's host CPU time at the last sample:
+	// non-zero proves the monitor's preemption exemption has its input.
+	VCPUTimes []time.Duration `json:"vcpu_times"`
+	// Violations are what monitor.DefaultThresholds would have failed.
+	Violations []string `json:"violations,omitempty"`
 }
