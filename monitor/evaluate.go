@@ -34,6 +34,12 @@ type Thresholds struct {
 // 50 tasks, or a stalled CPU, each for five samples (half a second).
 var DefaultThresholds = Thresholds{MaxImbalance: 4, MaxLocalDSQ: 50, FailOnStall: true, Sustained: 5}
 
+// BalanceAgnostic is DefaultThresholds without the load-imbalance bound,
+// for schedulers and scenarios that pile runnable tasks on some CPUs by
+// design: a central dispatcher, real-time hogs, workers confined to a
+// few CPUs.
+var BalanceAgnostic = Thresholds{MaxLocalDSQ: 50, FailOnStall: true, Sustained: 5}
+
 // Imbalance is max(nr_running) / max(1, min(nr_running)) over the CPUs.
 func (s Sample) Imbalance() float64 {
 	if len(s.CPUs) == 0 {

@@ -55,7 +55,14 @@ func (k *Kernel) Attach(mem io.ReaderAt, ncpu int) (*Guest, error) {
 		if err != nil {
 			return nil, err
 		}
-		pa, err := translate(k.syms.runqueues+off, pageOffset)
+		// Until setup_per_cpu_areas, every CPU's offset points at the
+		// per-CPU template inside the kernel image, which boot later frees
+		// and poisons: only a copy in the direct map is the real one.
+		kva := k.syms.runqueues + off
+		if kva >= startKernelMap {
+			return nil, fmt.Errorf("%w: per-CPU areas not set up (cpu%d's runqueue is in the kernel image)", ErrNotReady, cpu)
+		}
+		pa, err := translate(kva, pageOffset)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cpu%d's runqueue: %v", ErrNotReady, cpu, err)
 		}

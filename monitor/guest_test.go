@@ -119,6 +119,12 @@ func TestAttachNotReady(t *testing.T) {
 		{"before setup_nr_cpu_ids", func(m sparseMem) { m.put(text(testKernel.syms.nrCPUIDs), uint32(64)) }, 2, "nr_cpu_ids is 64, want 2", false},
 		{"fewer CPUs than asked", func(sparseMem) {}, 3, "nr_cpu_ids is 2, want 3", false},
 		{"per-CPU areas not set up", func(m sparseMem) { m.put(text(testKernel.syms.perCPUOffset+8), uint64(0)) }, 2, "neither in the kernel image nor in the direct map", false},
+		{"per-CPU template in the kernel image", func(m sparseMem) {
+			// Before setup_per_cpu_areas every offset is __per_cpu_load's,
+			// and the template there says cpu 0: plausible, and freed later.
+			m.put(text(testKernel.syms.perCPUOffset), uint64(startKernelMap+0x2000000))
+			m.put(text(startKernelMap+0x2000000+testKernel.syms.runqueues), uint32(0))
+		}, 2, "per-CPU areas not set up", false},
 		{"rq beyond guest memory", func(m sparseMem) { m.put(text(testKernel.syms.perCPUOffset), uint64(testPageOffset+2<<30)) }, 2, "reading cpu0's runqueue", false},
 		{"rq of another CPU", func(m sparseMem) { m.put(16<<20+1<<20+testKernel.syms.runqueues, uint32(0)) }, 2, "cpu1's runqueue says cpu 0", false},
 	} {
@@ -147,3 +153,17 @@ func TestAttachNotReady(t *testing.T) {
 type goneMem struct{}
 
 func (goneMem) ReadAt([]byte, int64) (int, error) { return 0, errors.New("the VM has stopped") }
+
+// A sample re-checks every runqueue's CPU number: addresses gone stale
+// say not ready (Run then attaches again) instead of yielding garbage.
+func TestSampleRevalidates(t *testing.T) {
+	m := bootedGuest(2)
+	g, err := testKernel.Attach(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.put(16<<20+1<<20+testKernel.syms.runqueues, uint32(0xcccccccc)) // freed and poisoned
+	if _, err := g.Sample(nil); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("sample of a poisoned runqueue: %v, want ErrNotReady", err)
+	}
+}

@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -41,6 +43,11 @@ func (g *Guest) Sample(vcpu []time.Duration) (Sample, error) {
 		r, err := g.readCPU(i)
 		if err != nil {
 			return Sample{}, err
+		}
+		// Re-checked on every read: a runqueue that no longer says
+		// which CPU it is means the addresses are stale.
+		if r.cpu != uint64(i) {
+			return Sample{}, fmt.Errorf("%w: cpu%d's runqueue says cpu %d", ErrNotReady, i, r.cpu)
 		}
 		s.CPUs[i] = CPU{
 			NrRunning: uint32(r.nrRunning), Clock: r.clock, NrSwitches: r.nrSwitches,
@@ -115,6 +122,10 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 			vcpu, _ = cfg.VCPUTimes() // best effort: without it no CPU is exempt
 		}
 		s, err := g.Sample(vcpu)
+		if errors.Is(err, ErrNotReady) {
+			g, r.Err = nil, err.Error() // attach again
+			continue
+		}
 		if err != nil {
 			return r
 		}

@@ -23,7 +23,7 @@ const pinnedWorkers = 6
 // own verdict, which therefore still passes).
 func TestMonitorSeesRunqueues(t *testing.T) {
 	opts := ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 3 * time.Minute,
-		Monitor: &monitor.Thresholds{FailOnStall: true, Sustained: 5}}
+		Monitor: &monitor.BalanceAgnostic}
 	res := ktstr.RunResult(t, opts, func(ctx *scenario.Ctx) error {
 		w, err := ctx.Spawn(scenario.WorkloadConfig{Workers: pinnedWorkers, Work: scenario.SpinWork})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -21,7 +22,8 @@ import (
 // TestScenarioCanned runs every canned scenario under EEVDF on a guest
 // with two LLCs; each must pass.
 func TestScenarioCanned(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n2l1c1t"), Timeout: 5 * time.Minute},
+	// Canned scenarios confine cgroups to some CPUs on purpose.
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n2l1c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic},
 		func(ctx *scenario.Ctx) error {
 			ctx.Duration = 2500 * time.Millisecond
 			var errs []error
@@ -55,7 +57,9 @@ func TestScenarioCanned(t *testing.T) {
 // TestScenarioWorkTypes runs every work type alone for a short while, then
 // every scheduling policy side by side, and checks each reports work.
 func TestScenarioWorkTypes(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 5 * time.Minute},
+	// Real-time hogs and fork churn pile tasks on one CPU by design.
+	opts := ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic}
+	res := ktstr.RunResult(t, opts,
 		func(ctx *scenario.Ctx) error {
 			var errs []error
 			ctx.Duration = 600 * time.Millisecond
@@ -78,9 +82,12 @@ func TestScenarioWorkTypes(t *testing.T) {
 				// Real-time workers sleep half the time so they cannot
 				// monopolise a CPU for the whole run.
 				def := scenario.Cgroup(strings.ReplaceAll(p.String(), ":", "_")).Policy(p).Work(scenario.MixedWork)
-				if p.Class == scenario.SchedIdle || p.Class == scenario.SchedBatch {
-					// Beside FIFO/RR workers these classes wait by
-					// design: their wake latency says nothing here.
+				if p.Class != scenario.SchedFIFO && p.Class != scenario.SchedRR {
+					// Beside FIFO/RR workers every fair-class worker
+					// (normal, batch, idle, and ext falling back to fair)
+					// waits for RT throttling's leftover by design: its
+					// wake latency says nothing here (p99 over 0.5 s
+					// seen for normal and ext).
 					def = def.Checks(func(a *scenario.Assert) { a.MaxWakeP99 = 0 })
 				}
 				defs = append(defs, def)

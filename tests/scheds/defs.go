@@ -113,7 +113,7 @@ var (
 	// dispatched, so nr_running piles up there by design: the monitor
 	// keeps its stall and DSQ bounds but not the load-imbalance one.
 	Central = withMonitor(withTopology(pinnedInit(tree("scx_central", "central"), 0), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}),
-		monitor.Thresholds{MaxLocalDSQ: monitor.DefaultThresholds.MaxLocalDSQ, FailOnStall: true, Sustained: monitor.DefaultThresholds.Sustained})
+		monitor.BalanceAgnostic)
 	// FlatCG is scx_flatcg (flattened cgroup hierarchy).
 	FlatCG = tree("scx_flatcg", "flatcg")
 )
