@@ -1,11 +1,15 @@
 package tests
 
 import (
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -35,7 +39,18 @@ func TestMonitorSeesRunqueues(t *testing.T) {
 		if err := w.Start(); err != nil {
 			return err
 		}
+		// The kernel's own sum of every rq->nr_switches, before and
+		// after the hold: the host's samples in between must agree.
+		before, err := contextSwitches()
+		if err != nil {
+			return err
+		}
 		time.Sleep(3 * time.Second)
+		after, err := contextSwitches()
+		if err != nil {
+			return err
+		}
+		ctx.Emit(guest.KindOutput, ctxtRecord{Before: before, After: after})
 		_, err = w.Stop()
 		return err
 	})
@@ -74,8 +89,55 @@ func TestMonitorSeesRunqueues(t *testing.T) {
 				first.CPUs[cpu].Clock, last.CPUs[cpu].Clock, first.CPUs[cpu].NrSwitches, last.CPUs[cpu].NrSwitches)
 		}
 	}
+	// Cross-check against the guest kernel: /proc/stat's ctxt is the
+	// sum of every CPU's rq->nr_switches, so the samples taken between
+	// the guest's two reads (about 30 of the 3 s hold) must sum to a
+	// value between them.
+	var ctxt ctxtRecord
+	for _, rec := range res.Records {
+		if rec.Kind == guest.KindOutput {
+			_ = rec.Decode(&ctxt)
+		}
+	}
+	if ctxt.After <= ctxt.Before {
+		t.Fatalf("guest ctxt record %+v: want two increasing /proc/stat readings", ctxt)
+	}
+	within := 0
+	for _, s := range r.Samples {
+		var sum uint64
+		for _, c := range s.CPUs {
+			sum += c.NrSwitches
+		}
+		if sum >= ctxt.Before && sum <= ctxt.After {
+			within++
+		}
+	}
+	if within < 10 {
+		t.Errorf("%d samples sum nr_switches within the guest's ctxt %d..%d over the 3 s hold, want 10+", within, ctxt.Before, ctxt.After)
+	}
 	v := monitor.DefaultThresholds.Evaluate(r)
 	if len(v) != 1 || !strings.Contains(v[0], "load imbalance") {
 		t.Errorf("default thresholds: %q, want exactly the load imbalance", v)
 	}
+}
+
+// ctxtRecord is the guest's /proc/stat ctxt before and after the hold.
+type ctxtRecord struct {
+	Before uint64 `json:"ctxt_before"`
+	After  uint64 `json:"ctxt_after"`
+}
+
+// contextSwitches reads /proc/stat's ctxt line: context switches on every
+// CPU since boot.
+func contextSwitches() (uint64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "ctxt "); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no ctxt line in /proc/stat")
 }
