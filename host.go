@@ -208,7 +208,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		judgeMonitor(res, monitorThresholds(&spec.opts))
 	}
 	if res.Monitor != nil {
-		log.Info("host monitor", zap.String("test", spec.name), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
+		log.Debug("host monitor", zap.String("test", spec.name), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
 	}
 	log.Info("VM done", zap.String("test", spec.name), zap.String("verdict", res.Verdict),
 		zap.String("exit", res.Exit.Reason.String()), zap.Duration("took", res.Exit.Duration))
