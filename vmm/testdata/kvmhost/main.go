@@ -253,9 +253,14 @@ func run(backend vmm.Backend, r nested.Run) nested.Result {
 	return res
 }
 
-// runHarness runs a registered test through ktstr.Boot on the KVM backend.
+// runHarness runs a registered test through ktstr.Boot on the run's
+// backend (default: the in-repo VMM).
 func runHarness(r nested.Run) nested.Result {
-	res := nested.Result{Name: r.Name, Backend: "kvm"}
+	backend := r.Backend
+	if backend == "" {
+		backend = "kvm"
+	}
+	res := nested.Result{Name: r.Name, Backend: backend}
 	rt, ok := ktstr.Lookup(r.Test)
 	if !ok {
 		res.StartErr = fmt.Sprintf("test %q is not registered in kvmhost", r.Test)
@@ -267,7 +272,7 @@ func runHarness(r nested.Run) nested.Result {
 		mach vmm.Machine
 	)
 	out, err := ktstr.Boot(context.Background(), rt, ktstr.RunOptions{
-		Backend:   "kvm",
+		Backend:   backend,
 		Kernel:    "/l2/bzImage",
 		Console:   w,
 		OnMachine: func(m vmm.Machine) { mu.Lock(); mach = m; mu.Unlock() },
