@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -334,9 +334,5 @@ func initramfsCacheDir() string {
 	if d := os.Getenv("KTSTR_INITRAMFS_CACHE"); d != "" {
 		return d
 	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "ktstr", "initramfs")
+	return kernel.UserCacheDir("initramfs")
 }

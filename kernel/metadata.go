@@ -78,6 +78,18 @@ func imageRelPath(arch string) string {
 	return "arch/x86/boot/bzImage"
 }
 
+// UserCacheDir is <user cache>/ktstr/sub ($XDG_CACHE_HOME or ~/.cache;
+// the temp dir on a host without a home): where ktstr's other caches
+// (schedulers, initramfs archives, config files, kernel source) live
+// beside the kernel cache.
+func UserCacheDir(sub string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "ktstr", sub)
+}
+
 // DefaultCacheDir is KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr/kernels,
 // else ~/.cache/ktstr/kernels.
 func DefaultCacheDir() (string, error) {

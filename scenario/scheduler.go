@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -476,11 +477,7 @@ func (c *Config) hostFile() (string, error) {
 		return c.HostPath, nil
 	}
 	sum := sha256.Sum256([]byte(c.Content))
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "ktstr", "config")
+	dir := kernel.UserCacheDir("config")
 	dst := filepath.Join(dir, hex.EncodeToString(sum[:12]))
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil

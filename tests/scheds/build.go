@@ -107,7 +107,7 @@ func (c *BuildConfig) defaults(ctx context.Context) error {
 		c.CacheDir = os.Getenv(EnvCache)
 	}
 	if c.CacheDir == "" {
-		c.CacheDir = userCacheDir("scheds")
+		c.CacheDir = kernel.UserCacheDir("scheds")
 	}
 	if c.Vmlinux == "" {
 		v, err := kernel.FindVmlinux(ctx)
@@ -339,15 +339,6 @@ func run(ctx context.Context, log *zap.Logger, dir string, env []string, name st
 		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out.String(), 40))
 	}
 	return nil
-}
-
-// userCacheDir is <user cache>/ktstr/sub (the temp dir without a home).
-func userCacheDir(sub string) string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "ktstr", sub)
 }
 
 func tail(s string, lines int) string {

@@ -27,7 +27,7 @@ func FindKernelSrc(ctx context.Context, log *zap.Logger) (string, error) {
 		}
 		return s, nil
 	}
-	return extractedSrc(ctx, log, kernel.DefaultSource, userCacheDir("src"))
+	return extractedSrc(ctx, log, kernel.DefaultSource, kernel.UserCacheDir("src"))
 }
 
 // extractedSrc returns tarball's tree, extracted into dir unless it
