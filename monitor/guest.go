@@ -67,13 +67,14 @@ func (k *Kernel) Attach(mem io.ReaderAt, ncpu int) (*Guest, error) {
 			return nil, fmt.Errorf("%w: cpu%d's runqueue: %v", ErrNotReady, cpu, err)
 		}
 		g.rq = append(g.rq, pa)
-		c, err := g.readCPU(cpu)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	// A first sample checks every runqueue's CPU number; one that cannot
+	// be read yet is not ready either.
+	if _, err := g.Sample(nil); err != nil {
+		if !errors.Is(err, ErrNotReady) {
+			err = fmt.Errorf("%w: %v", ErrNotReady, err)
 		}
-		if c.cpu != uint64(cpu) {
-			return nil, fmt.Errorf("%w: cpu%d's runqueue says cpu %d", ErrNotReady, cpu, c.cpu)
-		}
+		return nil, err
 	}
 	return g, nil
 }

@@ -55,7 +55,6 @@ var testKernel = &Kernel{
 		cpu: field{0, 4}, nrRunning: field{4, 4}, clock: field{8, 8}, nrSwitches: field{16, 8},
 		scxNrRunning: field{24, 4}, scxFlags: field{28, 4}, localDSQ: field{40, 4}, span: 44,
 	},
-	SchedExt: true,
 }
 
 const testPageOffset = 0xff11000000000000 // a 5-level direct map

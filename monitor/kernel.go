@@ -16,9 +16,10 @@ import (
 type Kernel struct {
 	syms symbols
 	rq   rqLayout
-	// SchedExt reports whether struct rq has sched_ext's fields.
-	SchedExt bool
 }
+
+// SchedExt reports whether struct rq has sched_ext's fields.
+func (k *Kernel) SchedExt() bool { return k.rq.localDSQ.size != 0 }
 
 // kernels caches Load by file identity: a go test run boots many VMs of
 // one kernel, and parsing a vmlinux's BTF takes a noticeable fraction of
@@ -70,7 +71,7 @@ func Load(vmlinux string) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %s: %w", vmlinux, err)
 	}
-	k := &Kernel{syms: syms, rq: rq, SchedExt: rq.localDSQ.size != 0}
+	k := &Kernel{syms: syms, rq: rq}
 	kernels.Store(key, k)
 	return k, nil
 }

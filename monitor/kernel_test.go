@@ -19,7 +19,7 @@ func TestLoadKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !k.SchedExt {
+	if !k.SchedExt() {
 		t.Error("struct rq has no scx fields: the kernel under test is built with CONFIG_SCHED_CLASS_EXT")
 	}
 	if k.syms.runqueues >= startKernelMap || k.syms.perCPUOffset < startKernelMap || k.syms.nrCPUIDs < startKernelMap {
