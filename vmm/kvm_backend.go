@@ -30,6 +30,32 @@ func (*KVM) Name() string { return "kvm" }
 // Available reports why /dev/kvm cannot run the in-repo VMM, if it cannot.
 func (*KVM) Available() error { return kvm.Usable(kvmCaps...) }
 
+// KVMDeadlineTimer reports whether the in-repo VMM offers its guests the
+// TSC-deadline timer on this host's /dev/kvm (see DeadlineTimerUsable).
+func KVMDeadlineTimer() (bool, error) {
+	sys, err := kvm.Open()
+	if err != nil {
+		return false, err
+	}
+	defer sys.Close()
+	supported, err := sys.SupportedCPUID()
+	if err != nil {
+		return false, err
+	}
+	return deadlineTimer(sys, supported, zap.NewNop()), nil
+}
+
+// deadlineTimer decides KVMDeadlineTimer for sys, whose supported CPUID
+// the caller already has.
+func deadlineTimer(sys *kvm.System, supported []kvm.CPUIDEntry, log *zap.Logger) bool {
+	n, _ := sys.CheckExtension(kvm.CapTSCDeadline)
+	usable := DeadlineTimerUsable(supported, n > 0)
+	if n > 0 && !usable {
+		log.Debug("host TSC is not invariant: the guest gets one-shot LAPIC timers, not TSC-deadline")
+	}
+	return usable
+}
+
 // kvmCaps are the KVM capabilities the in-repo VMM cannot boot without.
 var kvmCaps = []kvm.Capability{kvm.CapIRQChip, kvm.CapUserMemory, kvm.CapSetTSSAddr, kvm.CapExtCPUID, kvm.CapPIT2, kvm.CapImmediateExit}
 
@@ -88,11 +114,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	kvmDeadline, _ := sys.CheckExtension(kvm.CapTSCDeadline)
-	tscDeadline := DeadlineTimerUsable(supported, kvmDeadline > 0)
-	if kvmDeadline > 0 && !tscDeadline {
-		log.Debug("host TSC is not invariant: the guest gets one-shot LAPIC timers, not TSC-deadline")
-	}
+	tscDeadline := deadlineTimer(sys, supported, log)
 	m := &kvmMachine{
 		log:     log,
 		topo:    t,

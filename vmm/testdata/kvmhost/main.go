@@ -26,7 +26,6 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
@@ -166,7 +165,7 @@ func main() {
 		fmt.Printf("KTSTR-L1-ERROR kvm backend unavailable: %v\n", err)
 		return
 	}
-	deadline, err := deadlineTimer()
+	deadline, err := vmm.KVMDeadlineTimer()
 	if err != nil {
 		fmt.Printf("KTSTR-L1-ERROR %v\n", err)
 		return
@@ -195,22 +194,6 @@ func main() {
 		fmt.Printf("%s%s\n", nested.ResultPrefix, out)
 	}
 	fmt.Println("KTSTR-L1-DONE")
-}
-
-// deadlineTimer is whether the KVM backend offers L2 the TSC-deadline
-// timer on this L1.
-func deadlineTimer() (bool, error) {
-	sys, err := kvm.Open()
-	if err != nil {
-		return false, err
-	}
-	defer sys.Close()
-	supported, err := sys.SupportedCPUID()
-	if err != nil {
-		return false, err
-	}
-	capDeadline, _ := sys.CheckExtension(kvm.CapTSCDeadline)
-	return vmm.DeadlineTimerUsable(supported, capDeadline > 0), nil
 }
 
 func run(backend vmm.Backend, r nested.Run) nested.Result {
