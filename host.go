@@ -204,6 +204,9 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	res.Monitor = stopMonitor()
 	wg.Wait()
 	judge(res, final, chanErr)
+	if w := vcpuWhere(res.Exit.RIPs, k.Vmlinux); w != "" {
+		res.Reasons = append(res.Reasons, "where the vCPUs were when the VM was killed: "+w)
+	}
 	if spec.mode == "test" || spec.mode == "gotest" {
 		judgeMonitor(res, monitorThresholds(&spec.opts))
 	}
@@ -213,6 +216,23 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	log.Info("VM done", zap.String("test", spec.name), zap.String("verdict", res.Verdict),
 		zap.String("exit", res.Exit.Reason.String()), zap.Duration("took", res.Exit.Duration))
 	return res, nil
+}
+
+// vcpuWhere names the kernel functions a killed VM's vCPUs sat in ("" when
+// the backend could not tell or there is no vmlinux to name them by).
+func vcpuWhere(rips []uint64, vmlinux string) string {
+	if len(rips) == 0 || vmlinux == "" {
+		return ""
+	}
+	sym, err := kernel.NewSymbolizer(vmlinux)
+	if err != nil {
+		return ""
+	}
+	parts := make([]string, len(rips))
+	for i, r := range rips {
+		parts[i] = fmt.Sprintf("vCPU %d in %s", i, sym.Name(r))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // judge merges the guest's own verdict with how the VM ended. The host

@@ -161,7 +161,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 	if err := b.compile(ctx); err != nil {
 		return nil, err
 	}
-	vmlinux, err := b.stripVmlinux(ctx)
+	vmlinux, err := b.slimVmlinux()
 	if err != nil {
 		return nil, err
 	}
@@ -277,13 +277,12 @@ func (b *builder) compile(ctx context.Context) error {
 	return b.verifyConfig()
 }
 
-// stripVmlinux drops DWARF (most of vmlinux's size) but keeps symbols and
-// .BTF, then proves the BTF still loads and describes sched_ext.
-func (b *builder) stripVmlinux(ctx context.Context) (string, error) {
-	in := filepath.Join(b.out, "vmlinux")
-	out := filepath.Join(b.work, "vmlinux.stripped")
-	b.lg.Info("stripping vmlinux (symbols + BTF kept)")
-	if err := runCmd(ctx, b.work, b.env, b.log, nil, "objcopy --strip-debug", "objcopy", "--strip-debug", in, out); err != nil {
+// slimVmlinux keeps vmlinux's symbols, .BTF and notes (SlimVmlinux),
+// then proves the BTF still loads and describes sched_ext.
+func (b *builder) slimVmlinux() (string, error) {
+	out := filepath.Join(b.work, "vmlinux.slim")
+	b.lg.Info("slimming vmlinux (symbols + BTF kept)")
+	if err := SlimVmlinux(filepath.Join(b.out, "vmlinux"), out); err != nil {
 		return "", err
 	}
 	n, err := checkBTF(out)

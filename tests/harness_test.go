@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,6 +32,8 @@ func TestGuestPanicIsFail(t *testing.T) {
 	}
 }
 
+var idleRE = regexp.MustCompile(`vCPU 0 in \w*(idle|halt)\w*\+0x[0-9a-f]+`)
+
 func TestGuestHangIsTimeout(t *testing.T) {
 	const watchdog = 15 * time.Second
 	start := time.Now()
@@ -49,6 +52,17 @@ func TestGuestHangIsTimeout(t *testing.T) {
 	}
 	if took > watchdog+20*time.Second {
 		t.Errorf("timeout verdict after %s, watchdog was %s", took, watchdog)
+	}
+	// The backend says where the vCPU was, and the harness names the
+	// kernel function: the guest's only task sleeps, so its one vCPU
+	// sits in the idle loop.
+	if len(res.Exit.RIPs) != 1 {
+		t.Errorf("exit RIPs %#x, want the one vCPU's", res.Exit.RIPs)
+	}
+	reasons := strings.Join(res.Reasons, "; ")
+	t.Logf("reasons: %s", reasons)
+	if !idleRE.MatchString(reasons) {
+		t.Errorf("reasons %q do not place vCPU 0 in an idle or halt function", reasons)
 	}
 	assertNoQEMULeft(t)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,13 +323,17 @@ func (m *kvmMachine) input(p []byte) bool {
 func (m *kvmMachine) finish() {
 	m.console.flush()
 	ex := Exit{Reason: m.reason, Detail: m.detail, Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
-	if ex.Reason == ExitTimeout {
+	if ex.Reason == ExitTimeout || ex.Reason == ExitKilled {
 		// Where a hung guest sat helps tell a guest hang from a VMM bug.
-		var rips []string
 		for _, v := range m.vcpus {
-			rips = append(rips, fmt.Sprintf("vCPU %d%s", v.ID, m.rip(v)))
+			r, err := v.Regs()
+			if err != nil {
+				ex.RIPs = nil
+				break
+			}
+			ex.RIPs = append(ex.RIPs, r.RIP)
 		}
-		ex.Detail += " (" + strings.Join(rips, ", ") + ")"
+		ex.Detail += ripsDetail(ex.RIPs)
 	}
 	// A panic reboots the guest (panic=-1); when pvpanic was not yet up,
 	// the console tells a panic from a requested reboot.

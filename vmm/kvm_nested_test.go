@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 	"github.com/ktstr-go/ktstr/vmm"
 	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
@@ -102,7 +103,7 @@ func nestedPreflight(t testing.TB) (*vmm.QEMU, string) {
 // and returns their results by name.
 func runNested(t testing.TB, runs []nested.Run, withQEMU bool, schedFiles map[string]string) map[string]nested.Result {
 	t.Helper()
-	q, kernel := nestedPreflight(t)
+	q, image := nestedPreflight(t)
 	dir := t.TempDir()
 	buildStatic(t, "./testdata/topoinit", filepath.Join(dir, "topoinit"))
 	buildStatic(t, "./testdata/kvmhost", filepath.Join(dir, "kvmhost"))
@@ -111,10 +112,16 @@ func runNested(t testing.TB, runs []nested.Run, withQEMU bool, schedFiles map[st
 		t.Fatal(err)
 	}
 	spec, _ := json.Marshal(runs)
-	files := map[string]string{"/init": filepath.Join(dir, "kvmhost"), "/l2/bzImage": kernel, "/l2/initrd.cpio": l2}
+	files := map[string]string{"/init": filepath.Join(dir, "kvmhost"), "/l2/bzImage": image, "/l2/initrd.cpio": l2}
 	// The vmlinux beside the bzImage is what the harness's host monitor
-	// reads L2's runqueues by.
-	files["/l2/vmlinux"] = kerneltest.Vmlinux(t)
+	// reads L2's runqueues by. Slimmed (a no-op for a cache entry built
+	// since kernel.SlimVmlinux): L1 froze more often with the whole
+	// 24 MB vmlinux in its initramfs (docs/kvm.md).
+	vmlinux := filepath.Join(dir, "vmlinux")
+	if err := kernel.SlimVmlinux(kerneltest.Vmlinux(t), vmlinux); err != nil {
+		t.Fatal(err)
+	}
+	files["/l2/vmlinux"] = vmlinux
 	if withQEMU {
 		addQEMU(t, files)
 	}
@@ -131,7 +138,7 @@ func runNested(t testing.TB, runs []nested.Run, withQEMU bool, schedFiles map[st
 	// A silent L1 is an emulation hang (L1's own watchdogs never fire):
 	// boot it once more, and say so. Anything L1 reports fails at once.
 	for attempt := 1; ; attempt++ {
-		results, silent := bootL1(t, q, kernel, l1, runs)
+		results, silent := bootL1(t, q, image, l1, runs)
 		if !silent {
 			return results
 		}
@@ -144,7 +151,7 @@ func runNested(t testing.TB, runs []nested.Run, withQEMU bool, schedFiles map[st
 
 // bootL1 boots L1 once and collects its KTSTR-RESULT lines. silent means
 // L1 stopped printing and was killed.
-func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nested.Run) (results map[string]nested.Result, silent bool) {
+func bootL1(t testing.TB, q *vmm.QEMU, image, l1 string, runs []nested.Run) (results map[string]nested.Result, silent bool) {
 	t.Helper()
 	var mu sync.Mutex
 	var console strings.Builder
@@ -203,7 +210,7 @@ func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nested.Run) (re
 	}
 	start := time.Now()
 	m, err := q.Start(context.Background(), vmm.Config{
-		Kernel:    kernel,
+		Kernel:    image,
 		Cmdline:   strings.TrimSpace(l1KVMCmdline + " " + os.Getenv("KTSTR_NESTED_L1_CMDLINE")),
 		Initramfs: l1,
 		Topology:  l1Topo,
@@ -242,6 +249,12 @@ func bootL1(t testing.TB, q *vmm.QEMU, kernel, l1 string, runs []nested.Run) (re
 	<-scanned
 	t.Logf("L1 exited %s (%s) after %s", ex.Reason, ex.Detail, time.Since(start).Round(time.Millisecond))
 	if isSilent.Load() {
+		// Where L1 sat (it runs the same kernel): a lead for the freeze.
+		if sym, err := kernel.NewSymbolizer(kerneltest.Vmlinux(t)); err == nil {
+			for i, r := range ex.RIPs {
+				t.Logf("silent L1: vCPU %d in %s", i, sym.Name(r))
+			}
+		}
 		return results, true
 	}
 	if len(results) != len(runs) {

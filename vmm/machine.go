@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,6 +78,23 @@ type Exit struct {
 	ConsoleTail string
 	// Duration is wall time from Start to exit.
 	Duration time.Duration
+	// RIPs is where each vCPU was (its instruction pointer, in CPU order)
+	// when the watchdog or Kill ended the VM; empty for any other exit,
+	// or when the VMM could not tell. The harness names the kernel
+	// functions with the vmlinux.
+	RIPs []uint64
+}
+
+// ripsDetail formats RIPs for an Exit's Detail.
+func ripsDetail(rips []uint64) string {
+	if len(rips) == 0 {
+		return ""
+	}
+	parts := make([]string, len(rips))
+	for i, r := range rips {
+		parts[i] = fmt.Sprintf("vCPU %d at rip %#x", i, r)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // Machine is a running VM. Every backend (the in-repo KVM VMM and QEMU)

@@ -70,7 +70,7 @@ const qemuTailLines = 60
 
 // Args maps a Config onto qemu's command line. dataSock is the unix
 // socket the data channel (the guest's ttyS1) connects to; memDir holds
-// the guest-RAM files.
+// the guest-RAM files and the QMP socket.
 func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 	t := cfg.Topology
 	if err := t.Validate(); err != nil {
@@ -127,6 +127,8 @@ func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 		"-serial", "chardev:con",
 		"-chardev", "socket,id=data,path="+dataSock,
 		"-serial", "chardev:data",
+		// The watchdog asks QMP where the vCPUs were before it kills.
+		"-qmp", "unix:"+qmpSocket(memDir)+",server=on,wait=off",
 		"-device", "pvpanic",
 		"-action", "panic=exit-failure",
 		"-kernel", cfg.Kernel,
@@ -137,6 +139,9 @@ func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// qmpSocket is where QEMU listens for QMP in a VM's work dir.
+func qmpSocket(workDir string) string { return filepath.Join(workDir, "qmp.sock") }
 
 // maxLowMemMB keeps guest RAM below the PCI hole so guest-physical
 // addresses map 1:1 onto the backing files.
@@ -222,6 +227,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 		cleanup: cleanup,
 		log:     log,
 		cpus:    cfg.Topology.CPUs(),
+		qmp:     qmpSocket(workDir),
 	}
 	chanR, chanW := io.Pipe()
 	m.channel = chanR
@@ -258,10 +264,12 @@ type qemuMachine struct {
 	cleanup func()
 	log     *zap.Logger
 	cpus    int
+	qmp     string // QMP socket path
 
 	mu       sync.Mutex
 	killedAs ExitReason // set before a deliberate kill
 	killed   bool
+	rips     []uint64 // where the vCPUs were when it was killed
 	exit     Exit
 	done     chan struct{}
 }
@@ -280,9 +288,15 @@ func (m *qemuMachine) Wait() Exit {
 func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
 
 func (m *qemuMachine) kill(reason ExitReason) {
+	// Asked before taking the lock: QEMU answers within a second or not
+	// at all, and a kill must not wait longer than that.
+	rips, err := qmpRIPs(m.qmp, time.Second)
+	if err != nil {
+		m.log.Debug("vCPU registers unavailable", zap.Error(err))
+	}
 	m.mu.Lock()
 	if !m.killed {
-		m.killed, m.killedAs = true, reason
+		m.killed, m.killedAs, m.rips = true, reason, rips
 		if m.cmd.Process != nil {
 			_ = m.cmd.Process.Kill()
 		}
@@ -312,6 +326,7 @@ func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
 	ex := Exit{Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
 	m.mu.Lock()
 	killed, reason := m.killed, m.killedAs
+	ex.RIPs = m.rips
 	m.mu.Unlock()
 	switch {
 	case killed:
@@ -321,6 +336,7 @@ func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
 		} else {
 			ex.Detail = "VM killed"
 		}
+		ex.Detail += ripsDetail(ex.RIPs)
 	default:
 		ex.Reason, ex.Detail = qemuExit(err, ex.ConsoleTail, m.tail.Panicked())
 	}
@@ -383,7 +399,7 @@ func machineWorkDir(dir string) (string, func(), error) {
 			return "", nil, fmt.Errorf("vmm: creating work dir: %w", err)
 		}
 		return dir, func() {
-			for _, g := range []string{"mem*", "data.sock"} {
+			for _, g := range []string{"mem*", "data.sock", "qmp.sock"} {
 				ms, _ := filepath.Glob(filepath.Join(dir, g))
 				for _, f := range ms {
 					os.Remove(f)

@@ -24,6 +24,7 @@ func TestQEMUArgs(t *testing.T) {
 			"-smp cpus=2,sockets=1,cores=2,threads=1", "-m 512M",
 			"memory-backend-file,id=mem0,size=512M,mem-path=/w/mem0,share=on", "-machine memory-backend=mem0",
 			"-device pvpanic", "-action panic=exit-failure", "socket,id=data,path=/w/data.sock",
+			"-qmp unix:/w/qmp.sock,server=on,wait=off",
 		}, []string{"-numa"}},
 		{"2n2l2c1t", 1024, []string{
 			"-smp cpus=4,sockets=2,cores=2,threads=1", "-m 1024M",

@@ -58,7 +58,9 @@ func VerifyTargets() []VerifyTarget {
 }
 
 // ProgVerification is one program's outcome as `scxload -verify` prints
-// it (one JSON object per line).
+// it (one JSON object per line). scxload declares the same record
+// (ProgStats) itself: it is built from its embedded main.go alone, so it
+// cannot import this package.
 type ProgVerification struct {
 	Object      string `json:"object"`
 	Program     string `json:"program"`
