@@ -105,7 +105,8 @@ func slimELF(r io.ReaderAt, w io.Writer) error {
 			return err
 		}
 		// Raw bytes, as they were: Section.Open would decompress.
-		if _, err := io.Copy(w, io.NewSectionReader(r, int64(from[i]), int64(sh.Size))); err != nil {
+		// CopyN: a truncated file is an error, not a short section.
+		if _, err := io.CopyN(w, io.NewSectionReader(r, int64(from[i]), int64(sh.Size)), int64(sh.Size)); err != nil {
 			return fmt.Errorf("copying %s: %w", f.Sections[i].Name, err)
 		}
 		pos = sh.Off + sh.Size
