@@ -204,7 +204,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	res.Monitor = stopMonitor()
 	wg.Wait()
 	judge(res, final, chanErr)
-	if w := vcpuWhere(res.Exit.RIPs, k.Vmlinux); w != "" {
+	if w := vcpuWhere(res.Exit.VCPUs, k.Vmlinux); w != "" {
 		res.Reasons = append(res.Reasons, "where the vCPUs were when the VM was killed: "+w)
 	}
 	if spec.mode == "test" || spec.mode == "gotest" {
@@ -218,21 +218,25 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	return res, nil
 }
 
-// vcpuWhere names the kernel functions a killed VM's vCPUs sat in ("" when
-// the backend could not tell or there is no vmlinux to name them by).
-func vcpuWhere(rips []uint64, vmlinux string) string {
-	if len(rips) == 0 || vmlinux == "" {
+// vcpuWhere names the kernel functions a killed VM's vCPUs sat in, with
+// the code addresses found on each one's stack ("" when the backend could
+// not tell or there is no vmlinux to name them by).
+func vcpuWhere(vcpus []vmm.VCPUState, vmlinux string) string {
+	if len(vcpus) == 0 || vmlinux == "" {
 		return ""
 	}
 	sym, err := kernel.NewSymbolizer(vmlinux)
 	if err != nil {
 		return ""
 	}
-	parts := make([]string, len(rips))
-	for i, r := range rips {
-		parts[i] = fmt.Sprintf("vCPU %d in %s", i, sym.Name(r))
+	parts := make([]string, len(vcpus))
+	for i, v := range vcpus {
+		parts[i] = fmt.Sprintf("vCPU %d in %s", i, sym.Name(v.RIP))
+		if bt := sym.Backtrace(v.Stack, 8); len(bt) > 0 {
+			parts[i] += " (on its stack: " + strings.Join(bt, " ") + ")"
+		}
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 // judge merges the guest's own verdict with how the VM ended. The host

@@ -67,12 +67,29 @@ func NewSymbolizer(vmlinux string) (*Symbolizer, error) {
 // Name returns "function+0xoffset" for a code address, or the address in
 // hex when no symbol covers it (user space, a module, data).
 func (s *Symbolizer) Name(addr uint64) string {
+	if name, ok := s.Lookup(addr); ok {
+		return name
+	}
+	return fmt.Sprintf("%#x", addr)
+}
+
+// Lookup returns "function+0xoffset" and true for an address inside the
+// kernel's code.
+func (s *Symbolizer) Lookup(addr uint64) (string, bool) {
+	sym, ok := s.lookup(addr)
+	if !ok {
+		return "", false
+	}
+	return fmt.Sprintf("%s+%#x", sym.name, addr-sym.addr), true
+}
+
+func (s *Symbolizer) lookup(addr uint64) (textSymbol, bool) {
 	inCode := false
 	for _, r := range s.code {
 		inCode = inCode || (addr >= r[0] && addr < r[1])
 	}
 	if !inCode {
-		return fmt.Sprintf("%#x", addr)
+		return textSymbol{}, false
 	}
 	i := sort.Search(len(s.syms), func(i int) bool { return s.syms[i].addr > addr }) - 1
 	// Step back over labels that start at the same address as a function.
@@ -80,11 +97,29 @@ func (s *Symbolizer) Name(addr uint64) string {
 		i--
 	}
 	if i < 0 {
-		return fmt.Sprintf("%#x", addr)
+		return textSymbol{}, false
 	}
 	sym := s.syms[i]
 	if sym.size != 0 && addr-sym.addr >= sym.size {
-		return fmt.Sprintf("%#x", addr)
+		return textSymbol{}, false
 	}
-	return fmt.Sprintf("%s+%#x", sym.name, addr-sym.addr)
+	return sym, true
+}
+
+// Backtrace names the return addresses among stack words, innermost
+// first, at most n of them. A function's own address (offset 0) is a
+// function pointer, never a return address, and is skipped. Without
+// frame unwinding some names may be stale, from calls already returned
+// from: read it as a lead, not a proof.
+func (s *Symbolizer) Backtrace(stack []uint64, n int) []string {
+	var out []string
+	for _, w := range stack {
+		if len(out) == n {
+			break
+		}
+		if sym, ok := s.lookup(w); ok && w != sym.addr {
+			out = append(out, fmt.Sprintf("%s+%#x", sym.name, w-sym.addr))
+		}
+	}
+	return out
 }

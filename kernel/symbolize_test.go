@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -52,6 +53,15 @@ func TestSymbolizer(t *testing.T) {
 		if got := s.Name(tt.addr); got != tt.want {
 			t.Errorf("Name(%#x) = %q, want %q", tt.addr, got, tt.want)
 		}
+	}
+	// A stack: return addresses are named in order; data, user addresses
+	// and function pointers (offset 0) are skipped.
+	stack := []uint64{0, addr["schedule"] + 5, addr["nr_cpu_ids"], 0x401000, addr["schedule"], addr["pv_native_safe_halt"] + 1}
+	if got, want := s.Backtrace(stack, 8), []string{"schedule+0x5", "pv_native_safe_halt+0x1"}; !slices.Equal(got, want) {
+		t.Errorf("Backtrace = %q, want %q", got, want)
+	}
+	if got := s.Backtrace(stack, 1); len(got) != 1 {
+		t.Errorf("Backtrace(n=1) = %q, want one name", got)
 	}
 	if _, err := NewSymbolizer(fakeVmlinux(t)); err == nil {
 		t.Error("NewSymbolizer accepted an object with no code symbols")

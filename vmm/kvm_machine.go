@@ -328,12 +328,12 @@ func (m *kvmMachine) finish() {
 		for _, v := range m.vcpus {
 			r, err := v.Regs()
 			if err != nil {
-				ex.RIPs = nil
+				ex.VCPUs = nil
 				break
 			}
-			ex.RIPs = append(ex.RIPs, r.RIP)
+			ex.VCPUs = append(ex.VCPUs, VCPUState{RIP: r.RIP, RSP: r.RSP})
 		}
-		ex.Detail += ripsDetail(ex.RIPs)
+		ex.Detail += vcpusDetail(ex.VCPUs)
 	}
 	// A panic reboots the guest (panic=-1); when pvpanic was not yet up,
 	// the console tells a panic from a requested reboot.

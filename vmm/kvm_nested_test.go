@@ -251,8 +251,8 @@ func bootL1(t testing.TB, q *vmm.QEMU, image, l1 string, runs []nested.Run) (res
 	if isSilent.Load() {
 		// Where L1 sat (it runs the same kernel): a lead for the freeze.
 		if sym, err := kernel.NewSymbolizer(kerneltest.Vmlinux(t)); err == nil {
-			for i, r := range ex.RIPs {
-				t.Logf("silent L1: vCPU %d in %s", i, sym.Name(r))
+			for i, v := range ex.VCPUs {
+				t.Logf("silent L1: vCPU %d in %s; on its stack: %s", i, sym.Name(v.RIP), strings.Join(sym.Backtrace(v.Stack, 16), " "))
 			}
 		}
 		return results, true

@@ -78,21 +78,32 @@ type Exit struct {
 	ConsoleTail string
 	// Duration is wall time from Start to exit.
 	Duration time.Duration
-	// RIPs is where each vCPU was (its instruction pointer, in CPU order)
-	// when the watchdog or Kill ended the VM; empty for any other exit,
-	// or when the VMM could not tell. The harness names the kernel
-	// functions with the vmlinux.
-	RIPs []uint64
+	// VCPUs is where each vCPU was, in CPU order, when the watchdog or
+	// Kill ended the VM; empty for any other exit, or when the VMM could
+	// not tell. The harness names the kernel functions with the vmlinux.
+	VCPUs []VCPUState
 }
 
-// ripsDetail formats RIPs for an Exit's Detail.
-func ripsDetail(rips []uint64) string {
-	if len(rips) == 0 {
+// VCPUState is one vCPU's position when its VM was killed.
+type VCPUState struct {
+	RIP, RSP uint64
+	// Stack holds the words from RSP upwards when the VMM could read
+	// them (the QEMU backend): the code addresses among them are a rough
+	// backtrace.
+	Stack []uint64
+}
+
+// stackWords is how much of a killed vCPU's stack a backend reads.
+const stackWords = 64
+
+// vcpusDetail formats VCPUs for an Exit's Detail.
+func vcpusDetail(vs []VCPUState) string {
+	if len(vs) == 0 {
 		return ""
 	}
-	parts := make([]string, len(rips))
-	for i, r := range rips {
-		parts[i] = fmt.Sprintf("vCPU %d at rip %#x", i, r)
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("vCPU %d at rip %#x", i, v.RIP)
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }

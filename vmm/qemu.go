@@ -269,7 +269,7 @@ type qemuMachine struct {
 	mu       sync.Mutex
 	killedAs ExitReason // set before a deliberate kill
 	killed   bool
-	rips     []uint64 // where the vCPUs were when it was killed
+	vcpus    []VCPUState // where the vCPUs were when it was killed
 	exit     Exit
 	done     chan struct{}
 }
@@ -288,15 +288,15 @@ func (m *qemuMachine) Wait() Exit {
 func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
 
 func (m *qemuMachine) kill(reason ExitReason) {
-	// Asked before taking the lock: QEMU answers within a second or not
-	// at all, and a kill must not wait longer than that.
-	rips, err := qmpRIPs(m.qmp, time.Second)
+	// Asked before taking the lock: QEMU answers at once or not at all,
+	// and a kill must not wait longer than the deadline.
+	vcpus, err := qmpVCPUs(m.qmp, 2*time.Second)
 	if err != nil {
 		m.log.Debug("vCPU registers unavailable", zap.Error(err))
 	}
 	m.mu.Lock()
 	if !m.killed {
-		m.killed, m.killedAs, m.rips = true, reason, rips
+		m.killed, m.killedAs, m.vcpus = true, reason, vcpus
 		if m.cmd.Process != nil {
 			_ = m.cmd.Process.Kill()
 		}
@@ -326,7 +326,7 @@ func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
 	ex := Exit{Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
 	m.mu.Lock()
 	killed, reason := m.killed, m.killedAs
-	ex.RIPs = m.rips
+	ex.VCPUs = m.vcpus
 	m.mu.Unlock()
 	switch {
 	case killed:
@@ -336,7 +336,7 @@ func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
 		} else {
 			ex.Detail = "VM killed"
 		}
-		ex.Detail += ripsDetail(ex.RIPs)
+		ex.Detail += vcpusDetail(ex.VCPUs)
 	default:
 		ex.Reason, ex.Detail = qemuExit(err, ex.ConsoleTail, m.tail.Panicked())
 	}

@@ -1,48 +1,63 @@
 package vmm
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 )
 
-func TestParseRIPs(t *testing.T) {
+func TestParseRegisters(t *testing.T) {
 	// Trimmed from QEMU 7.2's "info registers -a".
 	const long = `
 CPU#0
 RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000001 RDX=0000000000004ffe
+RSI=0000000000000087 RDI=0000000000000000 RBP=ffffffff81e03e90 RSP=ffffffff81e03e78
 RIP=ffffffff814457bb RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1
 ES =0000 0000000000000000 ffffffff 00c00000
 
 CPU#1
 RAX=0000000000000000 RBX=0000000000000001 RCX=0000000000000001 RDX=0000000000004ffe
+RSI=0000000000000087 RDI=0000000000000001 RBP=ffffc90000073ee8 RSP=ffffc90000073ed0
 RIP=ffffffff81c01a2f RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0
 `
 	const early = `
 CPU#0
 EAX=fac83000 EBX=00021064 ECX=0001f408 EDX=0001dc54
+ESI=0001f3f8 EDI=000211c4 EBP=0231f410 ESP=000a1f08
 EIP=00002b36 EFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0
 `
 	for _, tt := range []struct {
 		name, text string
-		want       []uint64
+		want       []VCPUState
 	}{
-		{"64-bit, two CPUs", long, []uint64{0xffffffff814457bb, 0xffffffff81c01a2f}},
-		{"32-bit", early, []uint64{0x2b36}},
-		{"nothing", "Error: no CPU\n", nil},
+		{"64-bit, two CPUs", long, []VCPUState{{RIP: 0xffffffff814457bb, RSP: 0xffffffff81e03e78}, {RIP: 0xffffffff81c01a2f, RSP: 0xffffc90000073ed0}}},
+		{"32-bit", early, []VCPUState{{RIP: 0x2b36, RSP: 0xa1f08}}},
+		{"nothing", "Error: no CPU\n", []VCPUState{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := parseRIPs(tt.text); !slices.Equal(got, tt.want) {
-				t.Errorf("parseRIPs = %#x, want %#x", got, tt.want)
+			if got := parseRegisters(tt.text); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseRegisters = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestRIPsDetail(t *testing.T) {
-	if got, want := ripsDetail([]uint64{0x10, 0xffffffff81000000}), " (vCPU 0 at rip 0x10, vCPU 1 at rip 0xffffffff81000000)"; got != want {
-		t.Errorf("ripsDetail = %q, want %q", got, want)
+func TestParseMemoryDump(t *testing.T) {
+	const dump = "ffffc90000073ed0: 0x0000000000000000 0xffffffff81c01a2f\r\n" +
+		"ffffc90000073ee0: 0xffffc90000073f08 0xffffffff810b9a51\r\n" +
+		"Cannot access memory\r\n"
+	want := []uint64{0, 0xffffffff81c01a2f, 0xffffc90000073f08, 0xffffffff810b9a51}
+	if got := parseMemoryDump(dump); !slices.Equal(got, want) {
+		t.Errorf("parseMemoryDump = %#x, want %#x", got, want)
 	}
-	if got := ripsDetail(nil); got != "" {
-		t.Errorf("ripsDetail(nil) = %q, want empty", got)
+}
+
+func TestVCPUsDetail(t *testing.T) {
+	got := vcpusDetail([]VCPUState{{RIP: 0x10}, {RIP: 0xffffffff81000000, Stack: []uint64{1}}})
+	if want := " (vCPU 0 at rip 0x10, vCPU 1 at rip 0xffffffff81000000)"; got != want {
+		t.Errorf("vcpusDetail = %q, want %q", got, want)
+	}
+	if got := vcpusDetail(nil); got != "" {
+		t.Errorf("vcpusDetail(nil) = %q, want empty", got)
 	}
 }
