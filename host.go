@@ -204,7 +204,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	res.Monitor = stopMonitor()
 	wg.Wait()
 	judge(res, final, chanErr)
-	if w := vcpuWhere(res.Exit.VCPUs, k.Vmlinux); w != "" {
+	if w := WhereVCPUs(res.Exit.VCPUs, k.Vmlinux); w != "" {
 		res.Reasons = append(res.Reasons, "where the vCPUs were when the VM was killed: "+w)
 	}
 	if spec.mode == "test" || spec.mode == "gotest" {
@@ -218,10 +218,12 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	return res, nil
 }
 
-// vcpuWhere names the kernel functions a killed VM's vCPUs sat in, with
-// the code addresses found on each one's stack ("" when the backend could
-// not tell or there is no vmlinux to name them by).
-func vcpuWhere(vcpus []vmm.VCPUState, vmlinux string) string {
+// WhereVCPUs names the kernel functions a killed VM's vCPUs sat in
+// (vmm.Exit.VCPUs), with the return addresses found on each one's stack,
+// by the kernel's vmlinux: "vCPU 0 in pv_native_safe_halt+0x17 (on its
+// stack: default_idle+0x9 ...)". It returns "" when the backend could not
+// tell or the vmlinux cannot name them.
+func WhereVCPUs(vcpus []vmm.VCPUState, vmlinux string) string {
 	if len(vcpus) == 0 || vmlinux == "" {
 		return ""
 	}
@@ -231,10 +233,7 @@ func vcpuWhere(vcpus []vmm.VCPUState, vmlinux string) string {
 	}
 	parts := make([]string, len(vcpus))
 	for i, v := range vcpus {
-		parts[i] = fmt.Sprintf("vCPU %d in %s", i, sym.Name(v.RIP))
-		if bt := sym.Backtrace(v.Stack, 8); len(bt) > 0 {
-			parts[i] += " (on its stack: " + strings.Join(bt, " ") + ")"
-		}
+		parts[i] = fmt.Sprintf("vCPU %d in %s", i, sym.Where(v.RIP, v.Stack))
 	}
 	return strings.Join(parts, "; ")
 }

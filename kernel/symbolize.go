@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Symbolizer names kernel code addresses ("pv_native_safe_halt+0x5") from
@@ -122,4 +123,15 @@ func (s *Symbolizer) Backtrace(stack []uint64, n int) []string {
 		}
 	}
 	return out
+}
+
+// Where describes a stopped CPU: the function at rip, then the return
+// addresses found on its stack (at most 8), as
+// "pv_native_safe_halt+0x17 (on its stack: default_idle+0x9 ...)".
+func (s *Symbolizer) Where(rip uint64, stack []uint64) string {
+	w := s.Name(rip)
+	if bt := s.Backtrace(stack, 8); len(bt) > 0 {
+		w += " (on its stack: " + strings.Join(bt, " ") + ")"
+	}
+	return w
 }

@@ -175,6 +175,17 @@ func (m *kvmMachine) runVCPU(v *vcpuThread) {
 	}
 }
 
+// stack reads a stopped vCPU's stack words through its page tables, in
+// long mode only (nil otherwise: a guest still booting).
+func (m *kvmMachine) stack(v *vcpuThread, rsp uint64) []uint64 {
+	const cr0PG, eferLMA = 1 << 31, 1 << 10
+	s, err := v.Sregs()
+	if err != nil || s.CR0&cr0PG == 0 || s.EFER&eferLMA == 0 {
+		return nil
+	}
+	return readStack(guestMemory{m}, s.CR3, s.CR4&cr4LA57 != 0, rsp, stackWords)
+}
+
 func (m *kvmMachine) rip(v *vcpuThread) string {
 	r, err := v.Regs()
 	if err != nil {
@@ -331,7 +342,7 @@ func (m *kvmMachine) finish() {
 				ex.VCPUs = nil
 				break
 			}
-			ex.VCPUs = append(ex.VCPUs, VCPUState{RIP: r.RIP, RSP: r.RSP})
+			ex.VCPUs = append(ex.VCPUs, VCPUState{RIP: r.RIP, RSP: r.RSP, Stack: m.stack(v, r.RSP)})
 		}
 		ex.Detail += vcpusDetail(ex.VCPUs)
 	}

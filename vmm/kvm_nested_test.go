@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,6 +69,9 @@ func buildStatic(t testing.TB, pkg, out string) {
 // TSC it computes stands still. Refinements beyond 1% are discarded by
 // Linux, so a 1% tolerance keeps KVM's TSC bookkeeping valid.
 const l1KVMCmdline = "kvm.tsc_tolerance_ppm=10000"
+
+// idleWhereRE is an idle vCPU 0 as kernel.Symbolizer.Where describes it.
+var idleWhereRE = regexp.MustCompile(`^vCPU 0 in \w*(idle|halt)\w*\+0x[0-9a-f]+ \(on its stack: .*\bdo_idle\+0x`)
 
 // l1Silence is how long L1 may print nothing before it is taken as hung:
 // kvmhost prints a heartbeat every nested.Heartbeat.
@@ -252,7 +256,7 @@ func bootL1(t testing.TB, q *vmm.QEMU, image, l1 string, runs []nested.Run) (res
 		// Where L1 sat (it runs the same kernel): a lead for the freeze.
 		if sym, err := kernel.NewSymbolizer(kerneltest.Vmlinux(t)); err == nil {
 			for i, v := range ex.VCPUs {
-				t.Logf("silent L1: vCPU %d in %s; on its stack: %s", i, sym.Name(v.RIP), strings.Join(sym.Backtrace(v.Stack, 16), " "))
+				t.Logf("silent L1: vCPU %d in %s", i, sym.Where(v.RIP, v.Stack))
 			}
 		}
 		return results, true
@@ -582,6 +586,15 @@ func TestKVMBackendNested(t *testing.T) {
 			t.Logf("%s run: %s (%s) after %s", c.name, r.Reason, r.Detail, r.Duration)
 			if r.Reason != c.reason || !strings.Contains(r.Detail, c.detail) {
 				t.Fatalf("reported as %s (%s), want %s (%s)\n%s", r.Reason, r.Detail, c.reason, c.detail, r.ConsoleTail)
+			}
+			if c.name != "hang" {
+				return
+			}
+			// The in-repo VMM read the killed guest's registers and, through
+			// its page tables, its stack: an idle guest sits in the idle loop.
+			t.Logf("hang run: %s", r.Where)
+			if !idleWhereRE.MatchString(r.Where) {
+				t.Errorf("where the hung guest's vCPU 0 was: %q, want an idle function with do_idle on its stack", r.Where)
 			}
 		})
 	}

@@ -88,8 +88,8 @@ type Exit struct {
 type VCPUState struct {
 	RIP, RSP uint64
 	// Stack holds the words from RSP upwards when the VMM could read
-	// them (the QEMU backend): the code addresses among them are a rough
-	// backtrace.
+	// them (through the vCPU's page tables): the code addresses among
+	// them are a rough backtrace.
 	Stack []uint64
 }
 

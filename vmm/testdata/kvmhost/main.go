@@ -229,6 +229,7 @@ func run(backend vmm.Backend, r nested.Run) nested.Result {
 	res.Topo, res.BootToInit = w.topo, w.initAt
 	w.mu.Unlock()
 	res.Reason, res.Detail, res.Duration = ex.Reason.String(), ex.Detail, ex.Duration
+	res.Where = ktstr.WhereVCPUs(ex.VCPUs, "/l2/vmlinux")
 	res.Channel = string(ch)
 	if ex.Reason != vmm.ExitClean {
 		res.ConsoleTail = ex.ConsoleTail

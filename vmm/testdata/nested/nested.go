@@ -48,6 +48,9 @@ type Result struct {
 	BootToInit  time.Duration `json:"boot_to_init"`
 	Duration    time.Duration `json:"duration"`
 	ConsoleTail string        `json:"console_tail,omitempty"`
+	// Where is kernel.Symbolizer.Where for each vCPU of a VM that was
+	// killed ("vCPU 0 in ...; vCPU 1 in ..."), named with /l2/vmlinux.
+	Where string `json:"where,omitempty"`
 	// DeadlineTimer is vmm.DeadlineTimerUsable on L1: whether L2 was
 	// offered the TSC-deadline timer.
 	DeadlineTimer bool `json:"deadline_timer"`
