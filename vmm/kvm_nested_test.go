@@ -58,9 +58,6 @@ func buildStatic(t testing.TB, pkg, out string) {
 	}
 }
 
-// kernelImage is KTSTR_BZIMAGE, else the kernel tests resolve (the
-// project's kernel has KVM built in, so it can be the L1 host).
-
 // l1KVMCmdline configures L1's KVM. L1 (QEMU TCG) has no invariant TSC,
 // so KVM pins each guest's TSC rate to L1's first TSC calibration; when
 // the refined calibration lands more than kvm.tsc_tolerance_ppm (250)
@@ -68,7 +65,14 @@ func buildStatic(t testing.TB, pkg, out string) {
 // unset ("user requested TSC rate below hardware speed"), and every guest
 // TSC it computes stands still. Refinements beyond 1% are discarded by
 // Linux, so a 1% tolerance keeps KVM's TSC bookkeeping valid.
-const l1KVMCmdline = "kvm.tsc_tolerance_ppm=10000"
+//
+// kvm_amd.npt=0: L1's KVM runs L2 on shadow page tables instead of QEMU's
+// emulated nested paging. With nested paging, L1 itself froze in about 1
+// boot in 4 (4 of 17 on 2026-11-24, killed after 80 s of silence: L1's
+// vCPU spinning in queued_spin_lock_slowpath, its own watchdogs silent),
+// an emulation fault outside this project; without it, none in 12 boots,
+// at the cost of L2 boots about twice as slow.
+const l1KVMCmdline = "kvm.tsc_tolerance_ppm=10000 kvm_amd.npt=0"
 
 // idleWhereRE is an idle vCPU 0 as kernel.Symbolizer.Where describes it.
 var idleWhereRE = regexp.MustCompile(`^vCPU 0 in \w*(idle|halt)\w*\+0x[0-9a-f]+ \(on its stack: .*\bdo_idle\+0x`)
