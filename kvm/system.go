@@ -118,15 +118,19 @@ func (s *System) CreateVM() (*VM, error) {
 	return &VM{fd: int(r), runSize: size}, nil
 }
 
-// Usable opens /dev/kvm, checks caps and that a VM can be created, and
-// closes everything again. Its error names the cause (missing device,
-// permission, capability, nested virtualization).
+// Usable opens /dev/kvm, checks that it is hardware-assisted (see
+// HardwareAssisted), checks caps and that a VM can be created, and closes
+// everything again. Its error names the cause (missing device,
+// permission, no VT-x/AMD-V, capability, nested virtualization).
 func Usable(caps ...Capability) error {
 	s, err := Open()
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if err := HardwareAssisted(); err != nil {
+		return err
+	}
 	if err := s.Require(caps...); err != nil {
 		return err
 	}

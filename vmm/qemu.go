@@ -47,15 +47,10 @@ func (q *QEMU) binary() string {
 
 func (q *QEMU) useKVM() bool { return !q.ForceTCG && KVMUsable() == nil }
 
-// KVMUsable returns nil when /dev/kvm opens and speaks the KVM API, or
-// kvm.Open's error saying why not and what to do.
-func KVMUsable() error {
-	s, err := kvm.Open()
-	if err != nil {
-		return err
-	}
-	return s.Close()
-}
+// KVMUsable returns nil when QEMU can accelerate with /dev/kvm: it opens,
+// speaks the KVM API, is hardware-assisted and creates a VM; otherwise
+// kvm.Usable's error saying why not and what to do.
+func KVMUsable() error { return kvm.Usable() }
 
 // Available checks that the qemu binary can be found.
 func (q *QEMU) Available() error {
