@@ -249,6 +249,12 @@ func judge(res *Result, final *guest.Final, chanErr error) {
 	case ex.Reason == vmm.ExitTimeout:
 		res.Verdict = VerdictFail
 		res.Reasons = append(res.Reasons, "timeout: "+ex.Detail)
+		if m := res.Monitor; m != nil && m.Shutdown != "" {
+			// A halt stops every CPU but leaves the VM up: without this
+			// the timeout would be a mystery.
+			res.Reasons = append(res.Reasons, fmt.Sprintf("the guest kernel entered %s %v after boot and stopped its CPUs without ending the VM",
+				m.Shutdown, m.ShutdownAt.Round(time.Millisecond)))
+		}
 	case ex.Reason == vmm.ExitCrash:
 		res.Verdict = VerdictFail
 		res.Reasons = append(res.Reasons, "VMM crashed: "+ex.Detail)

@@ -10,7 +10,9 @@
 // What to read comes from the guest kernel's own vmlinux: ELF symbols give
 // the addresses (runqueues, __per_cpu_offset, page_offset_base), BTF gives
 // the field offsets, so one binary follows struct rq across kernel
-// versions. Addresses are translated without walking page tables: kernel
+// versions; system_state and enum system_states tell when the kernel
+// starts to go down, where sampling ends. Addresses are translated
+// without walking page tables: kernel
 // image symbols through the fixed text mapping (the guest boots with
 // nokaslr), per-CPU data through the direct map.
 package monitor

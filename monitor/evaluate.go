@@ -148,6 +148,10 @@ type Summary struct {
 	// Switches is context switches per CPU from the first sample to the
 	// last.
 	Switches []uint64
+	// Shutdown and ShutdownAt are the report's: the state that ended
+	// sampling, if the guest began to shut down, and when.
+	Shutdown   string
+	ShutdownAt time.Duration
 }
 
 // Summarize condenses r.
@@ -157,6 +161,7 @@ func (r *Report) Summarize() Summary {
 		return s
 	}
 	s.Samples = len(r.Samples)
+	s.Shutdown, s.ShutdownAt = r.Shutdown, r.ShutdownAt
 	first, last := r.Samples[0], r.Samples[len(r.Samples)-1]
 	s.Span = last.At - first.At
 	s.MaxImbalance = 1
@@ -180,6 +185,10 @@ func (s Summary) String() string {
 	if s.Samples == 0 {
 		return "no samples"
 	}
-	return fmt.Sprintf("%d samples over %v: nr_running %.2f/cpu, max imbalance %.1f, max local DSQ %d, context switches per cpu %v",
+	out := fmt.Sprintf("%d samples over %v: nr_running %.2f/cpu, max imbalance %.1f, max local DSQ %d, context switches per cpu %v",
 		s.Samples, s.Span.Round(time.Millisecond), s.MeanRunning, s.MaxImbalance, s.MaxLocalDSQ, s.Switches)
+	if s.Shutdown != "" {
+		out += fmt.Sprintf("; sampling stopped at %v: guest in %s", s.ShutdownAt.Round(time.Millisecond), s.Shutdown)
+	}
+	return out
 }

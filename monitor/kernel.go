@@ -16,6 +16,9 @@ import (
 type Kernel struct {
 	syms symbols
 	rq   rqLayout
+	// shutdown holds the values of enum system_states that mean the
+	// kernel is going down (empty: shutdown is not detected).
+	shutdown shutdownStates
 }
 
 // SchedExt reports whether struct rq has sched_ext's fields.
@@ -72,6 +75,9 @@ func Load(vmlinux string) (*Kernel, error) {
 		return nil, fmt.Errorf("monitor: %s: %w", vmlinux, err)
 	}
 	k := &Kernel{syms: syms, rq: rq}
+	if syms.systemState != 0 {
+		k.shutdown = loadShutdownStates(spec)
+	}
 	kernels.Store(key, k)
 	return k, nil
 }

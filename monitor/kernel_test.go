@@ -42,6 +42,20 @@ func TestLoadKernel(t *testing.T) {
 			}
 		}
 	}
+	// Shutdown is told by system_state and three values of its enum
+	// (SYSTEM_RUNNING, the state of every sampled instant, is not one).
+	if k.syms.systemState < startKernelMap {
+		t.Errorf("system_state at %#x, want a kernel image address", k.syms.systemState)
+	}
+	want := map[string]bool{"SYSTEM_HALT": true, "SYSTEM_POWER_OFF": true, "SYSTEM_RESTART": true}
+	if k.shutdown.size != 4 || len(k.shutdown.values) != len(want) {
+		t.Errorf("shutdown states %+v, want the 3 of a 4-byte enum system_states", k.shutdown)
+	}
+	for v, name := range k.shutdown.values {
+		if !want[name] || v <= 3 {
+			t.Errorf("shutdown state %s = %d: want SYSTEM_HALT, SYSTEM_POWER_OFF or SYSTEM_RESTART, after SYSTEM_RUNNING (3)", name, v)
+		}
+	}
 	if again, err := Load(vmlinux); err != nil || again != k {
 		t.Errorf("second Load: %p, %v; want the cached %p", again, err, k)
 	}

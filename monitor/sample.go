@@ -81,12 +81,20 @@ type Report struct {
 	// Err says why there are no samples (the guest never became ready,
 	// or its memory could not be read); empty when sampling worked.
 	Err string `json:"error,omitempty"`
+	// Shutdown is the state the guest kernel had entered when sampling
+	// stopped for it (SYSTEM_POWER_OFF, SYSTEM_HALT or SYSTEM_RESTART):
+	// CPUs being stopped for shutdown are not stalls, so nothing after it
+	// is sampled. Empty when the run ended otherwise.
+	Shutdown string `json:"shutdown,omitempty"`
+	// ShutdownAt is when the monitor saw the shutdown, since it started.
+	ShutdownAt time.Duration `json:"shutdown_at,omitempty"`
 }
 
-// Run samples the guest in mem every interval until ctx ends. Until the
-// guest kernel is ready (see Attach) it retries, and Err keeps the last
-// reason it was not; a read error after that ends sampling (the VM is
-// going away) but keeps what was seen.
+// Run samples the guest in mem every interval until ctx ends or the guest
+// kernel begins to shut down (see Report.Shutdown). Until the guest
+// kernel is ready (see Attach) it retries, and Err keeps the last reason
+// it was not; a read error after that ends sampling (the VM is going
+// away) but keeps what was seen.
 func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 	iv := cfg.Interval
 	if iv <= 0 {
@@ -116,6 +124,16 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 				continue
 			}
 			r.Err = ""
+		}
+		// Checked before the runqueues: the kernel sets system_state
+		// before it stops any CPU.
+		state, down, err := g.ShuttingDown()
+		if err != nil {
+			return r
+		}
+		if down {
+			r.Shutdown, r.ShutdownAt = state, time.Since(start)
+			return r
 		}
 		var vcpu []time.Duration
 		if cfg.VCPUTimes != nil {

@@ -19,6 +19,9 @@ type symbols struct {
 	// pageOffsetBase is the variable holding the direct map's base (0:
 	// the kernel has a fixed one, defaultPageOffset).
 	pageOffsetBase uint64
+	// systemState is the system_state variable (0: not found), which
+	// says when the kernel has begun to halt, power off or reboot.
+	systemState uint64
 }
 
 // loadSymbols reads the addresses from vmlinux's ELF symbol table.
@@ -34,6 +37,7 @@ func loadSymbols(f *elf.File) (symbols, error) {
 		"__per_cpu_offset": &s.perCPUOffset,
 		"nr_cpu_ids":       &s.nrCPUIDs,
 		"page_offset_base": &s.pageOffsetBase,
+		"system_state":     &s.systemState,
 	}
 	for _, sym := range syms {
 		if dst, ok := pending[sym.Name]; ok {

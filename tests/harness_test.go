@@ -11,6 +11,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
+	"golang.org/x/sys/unix"
 )
 
 // These tests check that the host judges broken guests correctly: a run
@@ -71,6 +72,34 @@ func TestGuestHangIsTimeout(t *testing.T) {
 		t.Errorf("reasons %q do not show do_idle on vCPU 0's stack", reasons)
 	}
 	assertNoQEMULeft(t)
+}
+
+// A guest that halts (reboot(2) with LINUX_REBOOT_CMD_HALT) stops its CPUs
+// but never ends the VM: the host monitor reads the kernel's system_state
+// and stops sampling there, so the run is a timeout that says the kernel
+// halted, and CPUs stopped for the halt are not reported as stalls.
+func TestGuestHaltIsNamed(t *testing.T) {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 20 * time.Second}, func(*scenario.Ctx) error {
+		return unix.Reboot(unix.LINUX_REBOOT_CMD_HALT)
+	})
+	if res == nil {
+		return
+	}
+	reasons := strings.Join(res.Reasons, "; ")
+	t.Logf("reasons: %s", reasons)
+	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitTimeout {
+		t.Fatalf("verdict %s, exit %s; want fail with a timeout exit", res.Verdict, res.Exit.Reason)
+	}
+	m := res.Monitor
+	if m == nil || m.Shutdown != "SYSTEM_HALT" || len(m.Samples) == 0 || m.ShutdownAt >= res.Exit.Duration {
+		t.Fatalf("monitor report %v: want samples, then SYSTEM_HALT seen before the watchdog ended the VM", m.Summarize())
+	}
+	if !strings.Contains(reasons, "entered SYSTEM_HALT") {
+		t.Errorf("reasons %q do not say the kernel halted", reasons)
+	}
+	if strings.Contains(reasons, "stalled") {
+		t.Errorf("reasons %q report CPUs stopped by the halt as stalls", reasons)
+	}
 }
 
 func TestGuestBodyErrorIsFail(t *testing.T) {
