@@ -252,7 +252,7 @@ func judge(res *Result, final *guest.Final, chanErr error) {
 		if m := res.Monitor; m != nil && m.Shutdown != "" {
 			// A halt stops every CPU but leaves the VM up: without this
 			// the timeout would be a mystery.
-			res.Reasons = append(res.Reasons, fmt.Sprintf("the guest kernel entered %s %v after boot and stopped its CPUs without ending the VM",
+			res.Reasons = append(res.Reasons, fmt.Sprintf("the guest kernel entered %s %v after the VM started, stopped its CPUs and left the VM up",
 				m.Shutdown, m.ShutdownAt.Round(time.Millisecond)))
 		}
 	case ex.Reason == vmm.ExitCrash:
