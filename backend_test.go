@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -18,6 +19,10 @@ func TestSelectBackend(t *testing.T) {
 	}
 	if kvmErr != nil && !strings.HasPrefix(auto.Name(), "qemu") {
 		t.Errorf("auto without /dev/kvm chose %s, want qemu", auto.Name())
+	}
+	// A /dev/kvm without VT-x/AMD-V (PVM) must not accelerate QEMU either.
+	if hwErr := kvm.HardwareAssisted(); hwErr != nil && auto.Name() != "qemu-tcg" {
+		t.Errorf("auto on a host whose /dev/kvm is not hardware-assisted (%v) chose %s, want qemu-tcg", hwErr, auto.Name())
 	}
 	_, err = SelectBackend("kvm")
 	if (err == nil) != (kvmErr == nil) {
