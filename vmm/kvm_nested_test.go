@@ -67,11 +67,12 @@ func buildStatic(t testing.TB, pkg, out string) {
 // Linux, so a 1% tolerance keeps KVM's TSC bookkeeping valid.
 //
 // kvm_amd.npt=0: L1's KVM runs L2 on shadow page tables instead of QEMU's
-// emulated nested paging. With nested paging, L1 itself froze in about 1
-// boot in 4 (4 of 17 on 2026-11-24, killed after 80 s of silence: L1's
-// vCPU spinning in queued_spin_lock_slowpath, its own watchdogs silent),
-// an emulation fault outside this project; without it, none in 12 boots,
-// at the cost of L2 boots about twice as slow.
+// emulated nested paging. L1 itself sometimes stops running during the
+// nested_eevdf run (silent for 80 s, its own watchdogs too; its vCPU
+// spinning in queued_spin_lock_slowpath, once idle with no timer firing):
+// with nested paging in 4 of 17 boots, with shadow paging in 2 of 21
+// (2026-11-24). Fewer, not none, at the cost of L2 boots about twice as
+// slow; bootL1's retry covers the rest.
 const l1KVMCmdline = "kvm.tsc_tolerance_ppm=10000 kvm_amd.npt=0"
 
 // idleWhereRE is an idle vCPU 0 as kernel.Symbolizer.Where describes it.
