@@ -129,9 +129,12 @@ func (g *Guest) readCPU(cpu int) (rawCPU, error) {
 	}, nil
 }
 
-func (g *Guest) value(f field) uint64 {
-	b := g.buf[f.off : f.off+f.size]
-	switch f.size {
+func (g *Guest) value(f field) uint64 { return littleEndian(g.buf[f.off : f.off+f.size]) }
+
+// littleEndian decodes a 1-, 2-, 4- or 8-byte little-endian unsigned
+// value; other lengths read as 0.
+func littleEndian(b []byte) uint64 {
+	switch len(b) {
 	case 1:
 		return uint64(b[0])
 	case 2:

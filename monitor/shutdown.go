@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"fmt"
+
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -21,6 +23,9 @@ func loadShutdownStates(spec *btf.Spec) shutdownStates {
 	if err := spec.TypeByName("system_states", &e); err != nil {
 		return shutdownStates{}
 	}
+	if e.Size == 0 || e.Size > 8 {
+		return shutdownStates{}
+	}
 	st := shutdownStates{size: e.Size, values: map[uint64]string{}}
 	for _, v := range e.Values {
 		switch v.Name {
@@ -39,19 +44,11 @@ func (g *Guest) ShuttingDown() (string, bool, error) {
 	if len(g.k.shutdown.values) == 0 {
 		return "", false, nil
 	}
-	var v uint64
-	var err error
-	switch g.k.shutdown.size {
-	case 8:
-		v, err = g.readU64(text(g.k.syms.systemState))
-	default:
-		var v32 uint32
-		v32, err = g.readU32(text(g.k.syms.systemState))
-		v = uint64(v32)
+	var b [8]byte
+	pa := text(g.k.syms.systemState)
+	if _, err := g.mem.ReadAt(b[:g.k.shutdown.size], int64(pa)); err != nil {
+		return "", false, fmt.Errorf("reading system_state at %#x: %w", pa, err)
 	}
-	if err != nil {
-		return "", false, err
-	}
-	name, ok := g.k.shutdown.values[v]
+	name, ok := g.k.shutdown.values[littleEndian(b[:g.k.shutdown.size])]
 	return name, ok, nil
 }
