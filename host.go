@@ -165,11 +165,12 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		ro.OnMachine(m)
 	}
 	stopMonitor := func() *monitor.Report { return nil }
+	jit := &jitSymbols{}
 	if !spec.interact {
 		// The monitor covers the run up to the guest's final record:
 		// after it the guest powers off, and a CPU stopped for shutdown
 		// is not a stall.
-		stopMonitor = sync.OnceValue(startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), log))
+		stopMonitor = sync.OnceValue(startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), jit, log))
 	}
 	var wg sync.WaitGroup
 	var final *guest.Final
@@ -188,6 +189,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 				return
 			}
 			res.Records = append(res.Records, rec)
+			jit.add(rec)
 			if ro.OnRecord != nil {
 				ro.OnRecord(rec)
 			}

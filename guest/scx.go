@@ -61,6 +61,9 @@ type SchedEvent struct {
 	// Took is how long the attach or detach took.
 	Took time.Duration `json:"took,omitempty"`
 	Exit *SchedExit    `json:"exit,omitempty"`
+	// BPF, on "attached", lists the JIT-compiled BPF functions loaded
+	// then, the scheduler's among them (BPFSymbols).
+	BPF []BPFSymbol `json:"bpf,omitempty"`
 }
 
 // SchedExit describes why a scheduler stopped scheduling on its own: it
@@ -317,7 +320,11 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 			h.mu.Unlock()
 			go h.watch(stop, wdone)
 			h.log.Info("scheduler attached", zap.Duration("took", took))
-			h.emit(KindSched, SchedEvent{Event: "attached", Name: name, Took: took})
+			syms, err := BPFSymbols()
+			if err != nil {
+				h.log.Warn("BPF symbols for the host's stall reports", zap.Error(err))
+			}
+			h.emit(KindSched, SchedEvent{Event: "attached", Name: name, Took: took, BPF: syms})
 			return nil
 		}
 	}

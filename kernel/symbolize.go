@@ -3,6 +3,7 @@ package kernel
 import (
 	"debug/elf"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -55,14 +56,41 @@ func NewSymbolizer(vmlinux string) (*Symbolizer, error) {
 	if len(s.syms) == 0 {
 		return nil, fmt.Errorf("symbolizer: %s has no code symbols", vmlinux)
 	}
-	// Among symbols at one address, a sized function wins over a label.
+	s.sort()
+	return s, nil
+}
+
+// sort orders the symbols by address; among symbols at one address, a
+// sized function wins over a label.
+func (s *Symbolizer) sort() {
 	sort.SliceStable(s.syms, func(i, j int) bool {
 		if s.syms[i].addr != s.syms[j].addr {
 			return s.syms[i].addr < s.syms[j].addr
 		}
 		return s.syms[i].size > s.syms[j].size
 	})
-	return s, nil
+}
+
+// CodeSymbol is a function the vmlinux does not know: code the kernel
+// loaded at run time, such as JIT-compiled BPF.
+type CodeSymbol struct {
+	Addr, Size uint64
+	Name       string
+}
+
+// With returns a Symbolizer that also names the given functions; those
+// without a size are left out.
+func (s *Symbolizer) With(extra []CodeSymbol) *Symbolizer {
+	n := &Symbolizer{syms: slices.Clone(s.syms), code: slices.Clone(s.code)}
+	for _, e := range extra {
+		if e.Size == 0 || e.Name == "" {
+			continue
+		}
+		n.syms = append(n.syms, textSymbol{e.Addr, e.Size, e.Name})
+		n.code = append(n.code, [2]uint64{e.Addr, e.Addr + e.Size})
+	}
+	n.sort()
+	return n
 }
 
 // Name returns "function+0xoffset" for a code address, or the address in

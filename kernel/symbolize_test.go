@@ -67,3 +67,35 @@ func TestSymbolizer(t *testing.T) {
 		t.Error("NewSymbolizer accepted an object with no code symbols")
 	}
 }
+
+// With adds sized functions the vmlinux does not have (JIT-compiled BPF)
+// to a Symbolizer, leaving the original as it was.
+func TestSymbolizerWith(t *testing.T) {
+	base := &Symbolizer{syms: []textSymbol{{0x1000, 0x100, "schedule"}}, code: [][2]uint64{{0x1000, 0x2000}}}
+	s := base.With([]CodeSymbol{
+		{Addr: 0xa000, Size: 0x40, Name: "bpf_prog_tick"},
+		{Addr: 0xa040, Size: 0x40, Name: "bpf_prog_spin"},
+		{Addr: 0xb000, Name: "bpf_prog_unsized"},
+	})
+	for _, tt := range []struct {
+		addr uint64
+		want string
+	}{
+		{0x1005, "schedule+0x5"},
+		{0xa000, "bpf_prog_tick+0x0"},
+		{0xa03f, "bpf_prog_tick+0x3f"},
+		{0xa044, "bpf_prog_spin+0x4"},
+		{0xa080, "0xa080"}, // past the last one's end
+		{0xb004, "0xb004"}, // no size, no range: left out
+	} {
+		if got := s.Name(tt.addr); got != tt.want {
+			t.Errorf("Name(%#x) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+	if got, want := s.Backtrace([]uint64{0xa048, 0x1010, 0xa000}, 8), []string{"bpf_prog_spin+0x8", "schedule+0x10"}; !slices.Equal(got, want) {
+		t.Errorf("Backtrace = %q, want %q", got, want)
+	}
+	if got := base.Name(0xa044); got != "0xa044" {
+		t.Errorf("the original Symbolizer names %#x as %q: With must not change it", 0xa044, got)
+	}
+}

@@ -5,7 +5,9 @@
 // (a CPU with runnable tasks whose rq clock stops, a sustained load
 // imbalance, a local dispatch queue that keeps growing), so a scheduler
 // that wedges the guest so hard that it can no longer report is still
-// caught, and named.
+// caught, and named. While a CPU stands still, Config.OnStall can ask
+// the VMM where that vCPU is executing, and the stall's message quotes
+// the answer.
 //
 // What to read comes from the guest kernel's own vmlinux: ELF symbols give
 // the addresses (runqueues, __per_cpu_offset, page_offset_base), BTF gives

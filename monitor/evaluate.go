@@ -26,9 +26,12 @@ type Thresholds struct {
 	Sustained int
 	// MinVCPUTime is the host CPU time a vCPU must have had in an
 	// interval for a standing clock to count as a stall; less means the
-	// host did not run it. Zero means one tick at 250 Hz.
+	// host did not run it. Zero means defaultMinVCPUTime.
 	MinVCPUTime time.Duration
 }
+
+// defaultMinVCPUTime is one tick at 250 Hz.
+const defaultMinVCPUTime = time.Second / 250
 
 // DefaultThresholds are those of ktstr: a 4x imbalance, a local DSQ of
 // 50 tasks, or a stalled CPU, each for five samples (half a second).
@@ -71,7 +74,8 @@ func stalled(prev, cur CPU, minVCPU time.Duration) bool {
 type run struct {
 	n, longest int
 	worst      float64
-	at         time.Duration // when the longest run ended
+	start      time.Duration // when the current run began
+	from, at   time.Duration // when the longest run began and ended
 }
 
 func (r *run) record(bad bool, v float64, at time.Duration) {
@@ -80,8 +84,11 @@ func (r *run) record(bad bool, v float64, at time.Duration) {
 		return
 	}
 	r.n++
+	if r.n == 1 {
+		r.start = at
+	}
 	if r.n >= r.longest {
-		r.longest, r.at = r.n, at
+		r.longest, r.from, r.at = r.n, r.start, at
 	}
 	r.worst = max(r.worst, v)
 }
@@ -95,7 +102,7 @@ func (th Thresholds) Evaluate(r *Report) []string {
 	need := max(th.Sustained, 1)
 	minVCPU := th.MinVCPUTime
 	if minVCPU == 0 {
-		minVCPU = time.Second / 250
+		minVCPU = defaultMinVCPUTime
 	}
 	var imb run
 	dsq := make([]run, len(r.Samples[0].CPUs))
@@ -130,8 +137,12 @@ func (th Thresholds) Evaluate(r *Report) []string {
 	}
 	for c := range stall {
 		if stall[c].longest >= need {
-			out = append(out, fmt.Sprintf("monitor: cpu%d stalled: rq clock stood still for %d samples (%v) with up to %.0f runnable tasks, ending at %v",
-				c, stall[c].longest, time.Duration(stall[c].longest)*r.Interval, stall[c].worst, stall[c].at.Round(time.Millisecond)))
+			msg := fmt.Sprintf("monitor: cpu%d stalled: rq clock stood still for %d samples (%v) with up to %.0f runnable tasks, ending at %v",
+				c, stall[c].longest, time.Duration(stall[c].longest)*r.Interval, stall[c].worst, stall[c].at.Round(time.Millisecond))
+			if cp, ok := r.captureIn(c, stall[c].from, stall[c].at); ok {
+				msg += fmt.Sprintf("; at %v its vCPU was in %s", cp.At.Round(time.Millisecond), cp.Where)
+			}
+			out = append(out, msg)
 		}
 	}
 	return out

@@ -68,6 +68,12 @@ type Config struct {
 	Interval time.Duration
 	// VCPUTimes, when set, reports each vCPU's host CPU time so far.
 	VCPUTimes func() ([]time.Duration, error)
+	// OnStall, when set, is called from the sampling loop when a CPU
+	// has stood still for CaptureAfter intervals and still does, once
+	// per stall: the moment to ask the VMM where that vCPU is. What it
+	// returns is kept in Report.Captures, and Evaluate quotes it in the
+	// stall's message.
+	OnStall func(cpu int) string
 }
 
 // DefaultInterval is 100 ms: five samples make the default sustained
@@ -88,6 +94,8 @@ type Report struct {
 	Shutdown string `json:"shutdown,omitempty"`
 	// ShutdownAt is when the monitor saw the shutdown, since it started.
 	ShutdownAt time.Duration `json:"shutdown_at,omitempty"`
+	// Captures are Config.OnStall's answers, in the order taken.
+	Captures []Capture `json:"captures,omitempty"`
 }
 
 // Run samples the guest in mem every interval until ctx ends or the guest
@@ -105,6 +113,7 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	var g *Guest
+	watch := stallWatch{onStall: cfg.OnStall}
 	for {
 		select {
 		case <-ctx.Done():
@@ -148,6 +157,9 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 			return r
 		}
 		s.At = time.Since(start)
+		if n := len(r.Samples); n > 0 {
+			watch.observe(r.Samples[n-1], s, r)
+		}
 		r.Samples = append(r.Samples, s)
 	}
 }

@@ -169,7 +169,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.vcpus = append(m.vcpus, &vcpuThread{VCPU: v})
+		m.vcpus = append(m.vcpus, &vcpuThread{VCPU: v, peeks: make(chan chan<- peekReply, 1)})
 		if err := v.SetCPUID(GuestFeatures(TopologyCPUID(supported, t, c), tscDeadline)); err != nil {
 			return nil, err
 		}

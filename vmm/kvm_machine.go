@@ -42,6 +42,8 @@ type kvmMachine struct {
 	panicked atomic.Bool // pvpanic fired
 	cmosIdx  atomic.Uint32
 
+	peekMu sync.Mutex // one VCPUStates at a time
+
 	stopOnce sync.Once
 	stopped  atomic.Bool
 	reason   ExitReason
@@ -58,6 +60,16 @@ type vcpuThread struct {
 	// be reused by an unrelated thread.
 	mu  sync.Mutex
 	tid int // the thread's TID while it is in its run loop, else 0
+	// peeks carries VCPUStates requests to the thread, which answers
+	// between two KVM_RUNs: KVM holds a vCPU's ioctls while it runs, so
+	// another thread could not read its registers.
+	peeks chan chan<- peekReply
+}
+
+// peekReply is a vCPU thread's answer to VCPUStates.
+type peekReply struct {
+	state VCPUState
+	err   error
 }
 
 // setTID records (or, with 0, clears) the TID that stop may signal.
@@ -132,6 +144,13 @@ func (m *kvmMachine) runVCPU(v *vcpuThread) {
 	for !m.stopped.Load() {
 		err := v.Run()
 		if errors.Is(err, kvm.ErrInterrupted) {
+			// Cleared before the request is read: a request arriving
+			// later sets it again, so none waits for the next exit.
+			// Never cleared once stopped (the loop test then ends it).
+			if !m.stopped.Load() {
+				v.SetImmediateExit(false)
+			}
+			m.answerPeek(v)
 			continue
 		}
 		if err != nil {
@@ -173,6 +192,82 @@ func (m *kvmMachine) runVCPU(v *vcpuThread) {
 			m.stop(ExitCrash, fmt.Sprintf("unhandled %s on vCPU %d%s", r, v.ID, m.rip(v)))
 		}
 	}
+}
+
+// VCPUStates implements VCPUInspector: each vCPU thread is kicked out of
+// the guest, reads its own registers and stack, and re-enters.
+func (m *kvmMachine) VCPUStates() ([]VCPUState, error) {
+	m.peekMu.Lock()
+	defer m.peekMu.Unlock()
+	replies, err := m.requestPeeks()
+	if err != nil {
+		return nil, err
+	}
+	timeout := time.NewTimer(peekTimeout)
+	defer timeout.Stop()
+	out := make([]VCPUState, len(m.vcpus))
+	for i, r := range replies {
+		select {
+		case rep := <-r:
+			if rep.err != nil {
+				return nil, fmt.Errorf("vCPU %d: %w", i, rep.err)
+			}
+			out[i] = rep.state
+		case <-m.done:
+			return nil, ErrVMStopped
+		case <-timeout.C:
+			return nil, fmt.Errorf("vCPU %d did not leave the guest within %v", i, peekTimeout)
+		}
+	}
+	return out, nil
+}
+
+// requestPeeks queues a request on every vCPU thread and kicks it. The
+// read lock keeps release from unmapping a vCPU's kvm_run meanwhile.
+func (m *kvmMachine) requestPeeks() ([]chan peekReply, error) {
+	m.liveMu.RLock()
+	defer m.liveMu.RUnlock()
+	if m.stopped.Load() {
+		return nil, ErrVMStopped
+	}
+	replies := make([]chan peekReply, len(m.vcpus))
+	for i, v := range m.vcpus {
+		replies[i] = make(chan peekReply, 1)
+		select {
+		case v.peeks <- replies[i]:
+		default:
+			return nil, fmt.Errorf("vCPU %d has not left the guest since an earlier request", i)
+		}
+		// Set after the request is queued: a thread that already looked
+		// for requests leaves its next KVM_RUN at once.
+		v.SetImmediateExit(true)
+		v.kick()
+	}
+	return replies, nil
+}
+
+// peekTimeout bounds how long VCPUStates waits for a vCPU: a kicked
+// thread leaves KVM_RUN at once unless its host thread is not running.
+const peekTimeout = 2 * time.Second
+
+// answerPeek answers a pending VCPUStates request on the vCPU's thread.
+func (m *kvmMachine) answerPeek(v *vcpuThread) {
+	select {
+	case reply := <-v.peeks:
+		st, err := m.state(v)
+		reply <- peekReply{st, err}
+	default:
+	}
+}
+
+// state reads where a vCPU is; only its own thread (or anyone once it
+// stopped running) may call it.
+func (m *kvmMachine) state(v *vcpuThread) (VCPUState, error) {
+	r, err := v.Regs()
+	if err != nil {
+		return VCPUState{}, err
+	}
+	return VCPUState{RIP: r.RIP, RSP: r.RSP, Stack: m.stack(v, r.RSP)}, nil
 }
 
 // stack reads a stopped vCPU's stack words through its page tables, in
@@ -337,12 +432,12 @@ func (m *kvmMachine) finish() {
 	if ex.Reason == ExitTimeout || ex.Reason == ExitKilled {
 		// Where a hung guest sat helps tell a guest hang from a VMM bug.
 		for _, v := range m.vcpus {
-			r, err := v.Regs()
+			st, err := m.state(v)
 			if err != nil {
 				ex.VCPUs = nil
 				break
 			}
-			ex.VCPUs = append(ex.VCPUs, VCPUState{RIP: r.RIP, RSP: r.RSP, Stack: m.stack(v, r.RSP)})
+			ex.VCPUs = append(ex.VCPUs, st)
 		}
 		ex.Detail += vcpusDetail(ex.VCPUs)
 	}
@@ -364,12 +459,12 @@ func (m *kvmMachine) finish() {
 }
 
 func (m *kvmMachine) release() {
+	// m.vcpus stays: VCPUTimes may still read it (their TIDs are 0).
+	m.liveMu.Lock()
+	defer m.liveMu.Unlock()
 	for _, v := range m.vcpus {
 		v.Close()
 	}
-	m.vcpus = nil
-	m.liveMu.Lock()
-	defer m.liveMu.Unlock()
 	if m.vm != nil {
 		m.vm.Close()
 		m.vm = nil
@@ -382,9 +477,6 @@ func (m *kvmMachine) release() {
 
 // guestMemory reads guest-physical memory (one linear slot from 0).
 type guestMemory struct{ m *kvmMachine }
-
-// ErrVMStopped is returned by reads of guest memory after the VM ended.
-var ErrVMStopped = errors.New("vmm: the VM has stopped; its memory is gone")
 
 func (g guestMemory) ReadAt(p []byte, off int64) (int, error) {
 	g.m.liveMu.RLock()

@@ -2,6 +2,7 @@ package vmm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -84,7 +85,8 @@ type Exit struct {
 	VCPUs []VCPUState
 }
 
-// VCPUState is one vCPU's position when its VM was killed.
+// VCPUState is one vCPU's position at a moment: when its VM was killed
+// (Exit.VCPUs), or when a VCPUInspector was asked.
 type VCPUState struct {
 	RIP, RSP uint64
 	// Stack holds the words from RSP upwards when the VMM could read
@@ -93,7 +95,21 @@ type VCPUState struct {
 	Stack []uint64
 }
 
-// stackWords is how much of a killed vCPU's stack a backend reads.
+// ErrVMStopped is returned by reads of guest memory (in-repo VMM) and by
+// VCPUStates once the VM has ended.
+var ErrVMStopped = errors.New("vmm: the VM has stopped")
+
+// VCPUInspector is implemented by machines that can tell where their
+// vCPUs are while the VM runs. The host monitor asks it the moment it
+// sees a guest CPU stand still, so a stall report names the code the
+// CPU was stuck in.
+type VCPUInspector interface {
+	// VCPUStates returns where each vCPU is now, in CPU order; the
+	// vCPUs run on. After the VM stopped it returns ErrVMStopped.
+	VCPUStates() ([]VCPUState, error)
+}
+
+// stackWords is how much of a vCPU's stack a backend reads.
 const stackWords = 64
 
 // vcpusDetail formats VCPUs for an Exit's Detail.

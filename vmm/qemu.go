@@ -282,6 +282,16 @@ func (m *qemuMachine) Wait() Exit {
 
 func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
 
+// VCPUStates implements VCPUInspector through QMP, as a kill does.
+func (m *qemuMachine) VCPUStates() ([]VCPUState, error) {
+	select {
+	case <-m.done:
+		return nil, ErrVMStopped
+	default:
+	}
+	return qmpVCPUs(m.qmp, 2*time.Second)
+}
+
 func (m *qemuMachine) kill(reason ExitReason) {
 	// Asked before taking the lock: QEMU answers at once or not at all,
 	// and a kill must not wait longer than the deadline.

@@ -44,9 +44,13 @@ var matrixRows = []matrixRow{
 	// Equal cgroups far apart in CPU time: the scenario's share_ratio check.
 	{"ktstr_unfair", scheds.Unfair, ktstr.VerdictFail, "share_ratio fail", 0},
 	// cpu1 frozen with interrupts off for 2 s: the host monitor's stall
-	// check. A 10 s sched_ext watchdog keeps the kernel's own detector
-	// out of it: the row is about what only the host sees.
-	{"ktstr_wedge", scheds.Wedge, ktstr.VerdictFail, `monitor: cpu1 stalled`, 10 * time.Second},
+	// check, which must also say where: the monitor asks the VMM for
+	// cpu1's vCPU while it stands still and names the scheduler's
+	// ops.tick (wedge_tick, from the BPF functions the guest listed at
+	// attach) under the kernel's task_tick_scx. A 10 s sched_ext
+	// watchdog keeps the kernel's own detector out of it: the row is
+	// about what only the host sees.
+	{"ktstr_wedge", scheds.Wedge, ktstr.VerdictFail, `monitor: cpu1 stalled: .*its vCPU was in .*bpf_prog_wedge_tick\+0x[0-9a-f]+.*task_tick_scx\+`, 10 * time.Second},
 }
 
 // Matrix scenario: two equal cgroups (cg_0, cg_1) of two CPU-bound
