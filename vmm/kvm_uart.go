@@ -3,9 +3,20 @@ package vmm
 import "sync"
 
 // uart is a 16550A as the Linux 8250 driver sees it: transmit completes
-// at once (THR is always empty again), receive is a byte queue, and the
-// interrupt line follows IIR the way QEMU's serial device does, so the
-// driver's autoconfig, THRE test and interrupt-driven TX all work.
+// at once, receive is a byte queue, and the interrupt line follows IIR
+// the way QEMU's serial device does, so the driver's autoconfig, THRE
+// test and interrupt-driven TX all work.
+//
+// Except for one thing: after txBudget bytes the next IIR or LSR read
+// finds the transmitter busy, and only then empty, with a THRE
+// interrupt. The 8250 interrupt handler loops while the UART reports
+// work, up to 512 passes of a 16-byte FIFO load, all with interrupts
+// off; a THR that is always empty kept a CPU there for up to 8 KiB of
+// port writes, each a VM exit. Under nested emulation that was over
+// half a second of a guest CPU without its tick at the end of most
+// runs, as the data channel carried the final records (a stall for the
+// host monitor). Now one handler run sends at most txBudget bytes, and
+// the CPU takes its other interrupts before the next.
 type uart struct {
 	mu     sync.Mutex
 	irq    uint32
@@ -17,6 +28,7 @@ type uart struct {
 	rx                      []byte
 	thrPending              bool // a THR-empty interrupt is pending
 	line                    bool // current IRQ line level
+	txFill                  int  // bytes written since the transmitter was last busy
 }
 
 const (
@@ -40,6 +52,25 @@ const (
 	lsrTHRE = 0x20
 	lsrTEMT = 0x40
 )
+
+// txBudget is how many bytes the transmitter takes before it reports
+// itself busy once: 16 FIFO loads of the 16550A. It bounds a handler
+// run at a few hundred port writes, at the cost of one more interrupt
+// per 256 bytes (a sixteenth of what a budget of one FIFO load costs).
+const txBudget = 256
+
+// txFull reports that the budget is spent; must hold mu.
+func (u *uart) txFull() bool { return u.txFill >= txBudget }
+
+// statusRead is the transmitter's side of an IIR or LSR read, after the
+// value was taken: a full transmitter drains now, and says so by
+// interrupt; must hold mu.
+func (u *uart) statusRead() {
+	if u.txFull() {
+		u.txFill = 0
+		u.thrPending = u.ier&ierTHRI != 0
+	}
+}
 
 func newUART(irq uint32, setIRQ func(uint32, bool), out func(byte)) *uart {
 	return &uart{irq: irq, setIRQ: setIRQ, out: out, dll: 1}
@@ -93,16 +124,21 @@ func (u *uart) read(off uint16) uint8 {
 		if v&0x0f == iirTHRI {
 			u.thrPending = false // reading IIR acknowledges THR empty
 		}
+		u.statusRead()
 		return v
 	case uartLCR:
 		return u.lcr
 	case uartMCR:
 		return u.mcr
 	case uartLSR:
-		v := uint8(lsrTHRE | lsrTEMT)
+		var v uint8
+		if !u.txFull() {
+			v = lsrTHRE | lsrTEMT
+		}
 		if len(u.rx) > 0 {
 			v |= lsrDR
 		}
+		u.statusRead()
 		return v
 	case uartMSR:
 		if u.mcr&mcrLoop != 0 {
@@ -132,7 +168,8 @@ func (u *uart) write(off uint16, v uint8) {
 		} else {
 			u.out(v)
 		}
-		u.thrPending = true
+		u.txFill++
+		u.thrPending = !u.txFull()
 	case uartIER:
 		if u.lcr&lcrDLAB != 0 {
 			u.dlm = v

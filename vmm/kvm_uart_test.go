@@ -88,3 +88,73 @@ func TestUARTAsThe8250DriverProbesIt(t *testing.T) {
 		t.Fatal("IRQ still high after draining RX")
 	}
 }
+
+// TestUARTInterruptBudget replays the 8250 driver's interrupt handler
+// (serial8250_interrupt: handle_irq passes of one 16-byte FIFO load
+// until the UART reports no work, at most 512) sending a long buffer:
+// each interrupt must send at most txBudget bytes and leave the line
+// raised for the next, so a CPU never stays in the handler for more.
+func TestUARTInterruptBudget(t *testing.T) {
+	const fifoLoad = 16 // the 16550A's tx_loadsz
+	var out []byte
+	line := false
+	u := newUART(3, func(_ uint32, level bool) { line = level }, func(b byte) { out = append(out, b) })
+	u.write(uartIIR, 0x01) // FIFOs on: a 16550A
+
+	want := make([]byte, 5000)
+	for i := range want {
+		want[i] = byte(i)
+	}
+	xmit := want
+	// handleIRQ is one serial8250_handle_irq pass: IIR, LSR, MSR, then
+	// a FIFO load while the buffer lasts (stopping TX when empty).
+	handleIRQ := func() bool {
+		if u.read(uartIIR)&iirNone != 0 {
+			return false
+		}
+		lsr := u.read(uartLSR)
+		u.read(uartMSR)
+		if lsr&lsrTHRE != 0 && u.ier&ierTHRI != 0 {
+			for n := 0; n < fifoLoad && len(xmit) > 0; n++ {
+				u.write(uartRBR, xmit[0])
+				xmit = xmit[1:]
+			}
+			if len(xmit) == 0 {
+				u.write(uartIER, u.ier&^ierTHRI) // __stop_tx
+			}
+		}
+		return true
+	}
+	u.write(uartIER, ierTHRI) // start_tx
+	interrupts := 0
+	for line && interrupts < 1000 {
+		interrupts++
+		before := len(out)
+		for pass := 0; pass <= 512 && handleIRQ(); pass++ {
+		}
+		if sent := len(out) - before; sent > txBudget {
+			t.Fatalf("interrupt %d sent %d bytes in one handler run, want at most %d", interrupts, sent, txBudget)
+		}
+	}
+	if string(out) != string(want) {
+		t.Fatalf("sent %d bytes (%d interrupts), want all %d in order", len(out), interrupts, len(want))
+	}
+	if wantN := (len(want) + txBudget - 1) / txBudget; interrupts != wantN {
+		t.Errorf("%d interrupts, want %d (one per %d bytes)", interrupts, wantN, txBudget)
+	}
+	// A polling writer (the console: LSR before every byte) finds the
+	// THR busy once per budget, and empty on the next look.
+	u.write(uartIER, 0)
+	busy := 0
+	for range 4 * txBudget {
+		for u.read(uartLSR)&lsrTHRE == 0 {
+			if busy++; busy > 4*txBudget {
+				t.Fatal("THR stays busy for a polling writer")
+			}
+		}
+		u.write(uartRBR, 'x')
+	}
+	if busy != 4 {
+		t.Errorf("a polling writer of %d bytes found the THR busy %d times, want 4", 4*txBudget, busy)
+	}
+}

@@ -53,15 +53,6 @@ var _ = ktstr.Register("nested_fifo", ktstr.Opts{
 		scenario.Cgroup("cg_1").Workers(2))
 })
 
-// nestedMonitor is what judges nested_eevdf's monitor samples: nothing.
-// Both L2 vCPU threads share L1's one emulated CPU, and an L2 CPU's rq
-// clock was seen standing still for 0.6-2.6 s with a task queued while
-// its vCPU thread ran, before the final record and not in the guest's
-// shutdown (about half the runs, docs/kvm.md): the nested test proves
-// the monitor reads L2 through the in-repo VMM, and reports what the
-// default bounds would say, but the bounds are for real hosts.
-var nestedMonitor = &monitor.Thresholds{}
-
 // nested_eevdf is the scenario L2 runs under the kernel's default
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
 // Before it starts, the guest tells the host where a marker page lives.
@@ -70,7 +61,10 @@ var _ = ktstr.Register("nested_eevdf", ktstr.Opts{
 	Duration: 3 * time.Second,
 	MemoryMB: 512,
 	Timeout:  240 * time.Second,
-	Monitor:  nestedMonitor,
+	// The host monitor judges it by the default bounds, as anywhere.
+	// (They were off here until the in-repo VMM's UART stopped keeping
+	// an L2 CPU in its interrupt handler for the whole data channel
+	// backlog: docs/kvm.md.)
 }, func(ctx *scenario.Ctx) error {
 	page := make([]byte, 4096)
 	copy(page, nested.MemMarker)
@@ -89,11 +83,16 @@ var _ = ktstr.Register("nested_eevdf", ktstr.Opts{
 // lineWatcher forwards L2 console lines to L1's console and notes when
 // init announced itself.
 type lineWatcher struct {
-	mu     sync.Mutex
-	start  time.Time
-	initAt time.Duration
-	topo   string
-	buf    bytes.Buffer
+	mu       sync.Mutex
+	start    time.Time
+	initAt   time.Duration
+	initSeen chan struct{} // closed at the init line
+	topo     string
+	buf      bytes.Buffer
+}
+
+func newLineWatcher() *lineWatcher {
+	return &lineWatcher{start: time.Now(), initSeen: make(chan struct{})}
 }
 
 func (w *lineWatcher) Write(p []byte) (int, error) {
@@ -109,6 +108,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		line = strings.TrimRight(line, "\r\n")
 		if strings.HasPrefix(line, "KTSTR-INIT") && w.initAt == 0 {
 			w.initAt = time.Since(w.start)
+			close(w.initSeen)
 		}
 		if strings.HasPrefix(line, "TOPO ") {
 			w.topo = strings.TrimPrefix(line, "TOPO ")
@@ -204,7 +204,7 @@ func run(backend vmm.Backend, r nested.Run) nested.Result {
 		res.StartErr = err.Error()
 		return res
 	}
-	w := &lineWatcher{start: time.Now()}
+	w := newLineWatcher()
 	m, err := backend.Start(context.Background(), vmm.Config{
 		Kernel:    "/l2/bzImage",
 		Initramfs: "/l2/initrd.cpio",
@@ -224,8 +224,24 @@ func run(backend vmm.Backend, r nested.Run) nested.Result {
 		ch, _ = io.ReadAll(m.Channel())
 		close(done)
 	}()
+	live := make(chan string, 1)
+	if r.Inspect > 0 {
+		go func() {
+			select {
+			case <-w.initSeen:
+			case <-done:
+				live <- "error: the VM ended before its init line"
+				return
+			}
+			time.Sleep(r.Inspect)
+			live <- inspect(m)
+		}()
+	}
 	ex := m.Wait()
 	<-done
+	if r.Inspect > 0 {
+		res.Live = <-live
+	}
 	w.mu.Lock()
 	res.Topo, res.BootToInit = w.topo, w.initAt
 	w.mu.Unlock()
@@ -236,6 +252,19 @@ func run(backend vmm.Backend, r nested.Run) nested.Result {
 		res.ConsoleTail = ex.ConsoleTail
 	}
 	return res
+}
+
+// inspect asks a running VM where its vCPUs are, named from L2's vmlinux.
+func inspect(m vmm.Machine) string {
+	in, ok := m.(vmm.VCPUInspector)
+	if !ok {
+		return fmt.Sprintf("error: the %s backend is not a vmm.VCPUInspector", m.Backend())
+	}
+	vcpus, err := in.VCPUStates()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return ktstr.WhereVCPUs(vcpus, "/l2/vmlinux")
 }
 
 // runHarness runs a registered test through ktstr.Boot on the run's
@@ -251,7 +280,7 @@ func runHarness(r nested.Run) nested.Result {
 		res.StartErr = fmt.Sprintf("test %q is not registered in kvmhost", r.Test)
 		return res
 	}
-	w := &lineWatcher{start: time.Now()}
+	w := newLineWatcher()
 	var (
 		mu   sync.Mutex
 		mach vmm.Machine
@@ -279,6 +308,9 @@ func runHarness(r nested.Run) nested.Result {
 				return
 			}
 			res.MemRead = string(b)
+			// The scenario runs on after this: its verdict proves the
+			// vCPUs went back into the guest.
+			res.Live = inspect(mach)
 		},
 	})
 	if err != nil {

@@ -34,6 +34,10 @@ type Run struct {
 	// Test, if set, names a test registered in this binary to run
 	// through the harness; Topology and Cmdline are then the test's.
 	Test string `json:"test,omitempty"`
+	// Inspect, if set, is how long after L2's init announced itself L1
+	// asks the VMM where the vCPUs are (vmm.VCPUInspector), the VM still
+	// running; the answer goes in Result.Live.
+	Inspect time.Duration `json:"inspect,omitempty"`
 }
 
 // Result is what the host test checks.
@@ -51,6 +55,10 @@ type Result struct {
 	// Where is kernel.Symbolizer.Where for each vCPU of a VM that was
 	// killed ("vCPU 0 in ...; vCPU 1 in ..."), named with /l2/vmlinux.
 	Where string `json:"where,omitempty"`
+	// Live is where the vCPUs were when L1 asked the running VM (see
+	// Run.Inspect; for nested_eevdf, when the guest reported its marker
+	// page), in Where's form, or "error: ..." when it could not tell.
+	Live string `json:"live,omitempty"`
 	// DeadlineTimer is vmm.DeadlineTimerUsable on L1: whether L2 was
 	// offered the TSC-deadline timer.
 	DeadlineTimer bool `json:"deadline_timer"`
