@@ -81,8 +81,9 @@ const l1KVMCmdline = "kvm.tsc_tolerance_ppm=10000 kvm_amd.npt=0"
 var idleWhereRE = regexp.MustCompile(`^vCPU 0 in \w*(idle|halt)\w*\+0x[0-9a-f]+ \(on its stack: .*\bdo_idle\+0x`)
 
 // liveRE is two vCPUs as ktstr.WhereVCPUs describes them, each in a
-// kernel function or at a user-space address.
-var liveRE = regexp.MustCompile(`^vCPU 0 in (\w+\+0x[0-9a-f]+|0x[0-7][0-9a-f]*)\b.*; vCPU 1 in (\w+\+0x[0-9a-f]+|0x[0-7][0-9a-f]*)\b`)
+// kernel function or at a user-space address (at most 12 hex digits: an
+// unnamed kernel address has 16).
+var liveRE = regexp.MustCompile(`^vCPU 0 in (\w+\+0x[0-9a-f]+|0x[0-9a-f]{1,12})\b.*; vCPU 1 in (\w+\+0x[0-9a-f]+|0x[0-9a-f]{1,12})\b`)
 
 // l1Silence is how long L1 may print nothing before it is taken as hung:
 // kvmhost prints a heartbeat every nested.Heartbeat.
