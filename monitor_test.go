@@ -1,16 +1,13 @@
 package ktstr
 
 import (
-	"context"
-	"debug/elf"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/kernel"
+	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -78,31 +75,8 @@ func (i inspector) VCPUStates() ([]vmm.VCPUState, error) { return i.vcpus, i.err
 // A stalled CPU is named from the vmlinux, stack included, with where
 // the other vCPUs were; a VMM that cannot tell says why.
 func TestStallCapture(t *testing.T) {
-	v, err := kernel.FindVmlinux(context.Background())
-	if errors.Is(err, kernel.ErrNotFound) {
-		t.Skipf("no kernel under test (`ktstr kernel build`): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := elf.Open(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	syms, err := f.Symbols()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := map[string]uint64{}
-	for _, s := range syms {
-		addr[s.Name] = s.Value
-	}
-	for _, name := range []string{"pv_native_safe_halt", "smp_call_function_many_cond", "on_each_cpu_cond_mask"} {
-		if addr[name] == 0 {
-			t.Fatalf("vmlinux has no symbol %s", name)
-		}
-	}
+	v := kerneltest.Vmlinux(t)
+	addr := kerneltest.Symbols(t, "pv_native_safe_halt", "smp_call_function_many_cond", "on_each_cpu_cond_mask")
 	vcpus := []vmm.VCPUState{
 		{RIP: addr["pv_native_safe_halt"] + 0x17},
 		{RIP: addr["smp_call_function_many_cond"] + 0x10, Stack: []uint64{addr["on_each_cpu_cond_mask"] + 0x4}},

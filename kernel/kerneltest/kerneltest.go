@@ -6,6 +6,7 @@ package kerneltest
 
 import (
 	"context"
+	"debug/elf"
 	"os"
 	"testing"
 
@@ -56,4 +57,36 @@ func BTF(t testing.TB) *btf.Spec {
 		t.Fatalf("loading BTF from %s: %v", p, err)
 	}
 	return spec
+}
+
+// Symbols returns the addresses of the named symbols in the vmlinux of
+// the kernel under test, and fails the test when one is missing.
+func Symbols(t testing.TB, names ...string) map[string]uint64 {
+	t.Helper()
+	p := Vmlinux(t)
+	f, err := elf.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	addr := map[string]uint64{}
+	for _, s := range syms {
+		if want[s.Name] {
+			addr[s.Name] = s.Value
+		}
+	}
+	for _, n := range names {
+		if addr[n] == 0 {
+			t.Fatalf("%s has no symbol %s", p, n)
+		}
+	}
+	return addr
 }
