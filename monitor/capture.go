@@ -25,25 +25,22 @@ const maxCaptures = 16
 // after the run) so that the VMM can be asked about them in time.
 type stallWatch struct {
 	onStall func(cpu int) string
-	streak  []int // stalled intervals in a row, per CPU
+	stall   []run // per CPU, as Evaluate tracks them
 }
 
-// observe looks at one more sample and captures every CPU whose streak
-// just reached CaptureAfter.
+// observe looks at one more sample and captures every CPU whose stall
+// just reached CaptureAfter intervals.
 func (w *stallWatch) observe(prev, cur Sample, r *Report) {
 	if w.onStall == nil {
 		return
 	}
-	for c := range min(len(prev.CPUs), len(cur.CPUs)) {
-		if c >= len(w.streak) {
-			w.streak = append(w.streak, make([]int, c+1-len(w.streak))...)
-		}
-		if !stalled(prev.CPUs[c], cur.CPUs[c], defaultMinVCPUTime) {
-			w.streak[c] = 0
-			continue
-		}
-		w.streak[c]++
-		if w.streak[c] == CaptureAfter && len(r.Captures) < maxCaptures {
+	n := min(len(prev.CPUs), len(cur.CPUs))
+	if len(w.stall) < n {
+		w.stall = append(w.stall, make([]run, n-len(w.stall))...)
+	}
+	for c := range n {
+		w.stall[c].record(stalled(prev.CPUs[c], cur.CPUs[c], defaultMinVCPUTime), 0, cur.At)
+		if w.stall[c].n == CaptureAfter && len(r.Captures) < maxCaptures {
 			r.Captures = append(r.Captures, Capture{CPU: c, At: cur.At, Where: w.onStall(c)})
 		}
 	}
