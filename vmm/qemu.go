@@ -282,6 +282,10 @@ func (m *qemuMachine) Wait() Exit {
 
 func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
 
+// qmpTimeout bounds a question to QEMU over QMP: it answers at once or
+// not at all.
+const qmpTimeout = 2 * time.Second
+
 // VCPUStates implements VCPUInspector through QMP, as a kill does.
 func (m *qemuMachine) VCPUStates() ([]VCPUState, error) {
 	select {
@@ -289,13 +293,13 @@ func (m *qemuMachine) VCPUStates() ([]VCPUState, error) {
 		return nil, ErrVMStopped
 	default:
 	}
-	return qmpVCPUs(m.qmp, 2*time.Second)
+	return qmpVCPUs(m.qmp, qmpTimeout)
 }
 
 func (m *qemuMachine) kill(reason ExitReason) {
 	// Asked before taking the lock: QEMU answers at once or not at all,
 	// and a kill must not wait longer than the deadline.
-	vcpus, err := qmpVCPUs(m.qmp, 2*time.Second)
+	vcpus, err := qmpVCPUs(m.qmp, qmpTimeout)
 	if err != nil {
 		m.log.Debug("vCPU registers unavailable", zap.Error(err))
 	}
