@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // Environment a launcher (the Bazel ktstr_test rule) uses to turn one test
@@ -23,7 +23,7 @@ const (
 // would pass for the wrong reason.
 func applyEnv(opts *Opts) (schedFiles []string, err error) {
 	if v := strings.TrimSpace(os.Getenv(EnvTopology)); v != "" {
-		t, err := vmm.ParseTopology(v)
+		t, err := topology.Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvTopology, err)
 		}

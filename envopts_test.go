@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 func TestApplyEnv(t *testing.T) {
@@ -18,7 +18,7 @@ func TestApplyEnv(t *testing.T) {
 	}{
 		{"nothing set", nil, Opts{Duration: time.Second}, nil, ""},
 		{"variant", map[string]string{EnvTopology: "1,2,2,1", EnvDuration: "5s", EnvFlags: "", EnvSchedFiles: " /a/x  /b/y "},
-			Opts{Topology: vmm.MustTopology("1n2l2c1t"), Duration: 5 * time.Second}, []string{"/a/x", "/b/y"}, ""},
+			Opts{Topology: topology.Must("1n2l2c1t"), Duration: 5 * time.Second}, []string{"/a/x", "/b/y"}, ""},
 		{"bad topology", map[string]string{EnvTopology: "1,3,1,1,"}, Opts{}, nil, "KTSTR_TOPOLOGY"},
 		{"bad duration", map[string]string{EnvDuration: "-2s"}, Opts{}, nil, "positive duration"},
 	}

@@ -8,14 +8,14 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // A test function runs a scenario in a VM of a given shape. TestMain must
 // hand the binary to ktstr.Main, which makes it the guest's init too.
 func ExampleRun() {
 	testTwoCgroups := func(t *testing.T) {
-		ktstr.Run(t, ktstr.Opts{Topology: vmm.MustTopology("1n2l2c1t")}, func(ctx *scenario.Ctx) error {
+		ktstr.Run(t, ktstr.Opts{Topology: topology.Must("1n2l2c1t")}, func(ctx *scenario.Ctx) error {
 			return scenario.ExecuteDefs(ctx,
 				scenario.Cgroup("cg_0").Workers(2).Cpuset(scenario.LLC(0)),
 				scenario.Cgroup("cg_1").Workers(2).Cpuset(scenario.LLC(1)))
@@ -28,7 +28,7 @@ func ExampleRun() {
 // ktstr command (`ktstr run --test spread`) and as exported .run files.
 func ExampleRegister() {
 	var _ = ktstr.Register("spread", ktstr.Opts{
-		Topology: vmm.MustTopology("2n4l2c1t"),
+		Topology: topology.Must("2n4l2c1t"),
 		Duration: 5 * time.Second,
 	}, func(ctx *scenario.Ctx) error {
 		return scenario.ExecuteDefs(ctx, scenario.Cgroup("all").Workers(16))

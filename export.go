@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // ExportManifestVersion is bumped whenever ExportManifest changes shape, so
@@ -36,8 +36,8 @@ type ExportManifest struct {
 	// manifest; the exporter packs it as the runnable `ktstr`.
 	Binary string `json:"binary"`
 	// Topology is the effective shape (defaults applied).
-	Topology vmm.Topology  `json:"topology"`
-	Duration time.Duration `json:"duration"`
+	Topology topology.Topology `json:"topology"`
+	Duration time.Duration     `json:"duration"`
 	// Watchdog is the sched_ext watchdog timeout; zero keeps the kernel's.
 	Watchdog time.Duration `json:"watchdog"`
 	// Includes are the test's include specs as declared (host paths or

@@ -14,7 +14,8 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // guestSession is the work process's link to the host, set while it runs.
@@ -48,19 +49,19 @@ func runGuest(m *testing.M) int {
 	case "test":
 		t, ok := Lookup(name)
 		if !ok {
-			sendFinal(VerdictFail, 1, fmt.Sprintf("test %q is not registered in this binary", name))
+			sendFinal(verdict.Fail, 1, fmt.Sprintf("test %q is not registered in this binary", name))
 			return 1
 		}
 		runBody(&t.Opts, t.Body)
 	case "gotest":
 		if m == nil {
-			sendFinal(VerdictFail, 1, "gotest mode needs a test binary")
+			sendFinal(verdict.Fail, 1, "gotest mode needs a test binary")
 			return 1
 		}
 		os.Args = []string{os.Args[0], "-test.run=" + runPattern(name), "-test.v=true", "-test.count=1"}
 		code := m.Run()
 		if !finalSent() {
-			sendFinal(VerdictFail, code, fmt.Sprintf("%s did not reach ktstr.Run in the guest (go test exit status %d)", name, code))
+			sendFinal(verdict.Fail, code, fmt.Sprintf("%s did not reach ktstr.Run in the guest (go test exit status %d)", name, code))
 		}
 	case "exec":
 		cmd, err := guest.DecodeExec(guest.CmdlineValue("ktstr.exec"))
@@ -68,28 +69,28 @@ func runGuest(m *testing.M) int {
 			err = guest.InstallBusybox()
 		}
 		if err != nil {
-			sendFinal(VerdictFail, 1, err.Error())
+			sendFinal(verdict.Fail, 1, err.Error())
 			return 1
 		}
 		code, err := guest.RunExec(w, cmd)
 		if err != nil {
-			sendFinal(VerdictFail, code, err.Error())
+			sendFinal(verdict.Fail, code, err.Error())
 			return 1
 		}
-		sendFinal(VerdictPass, code)
+		sendFinal(verdict.Pass, code)
 	case "shell":
 		if err := guest.InstallBusybox(); err != nil {
-			sendFinal(VerdictFail, 1, err.Error())
+			sendFinal(verdict.Fail, 1, err.Error())
 			return 1
 		}
 		code, err := guest.RunShell(guest.CmdlineInt("ktstr.rows"), guest.CmdlineInt("ktstr.cols"))
 		if err != nil {
-			sendFinal(VerdictFail, code, err.Error())
+			sendFinal(verdict.Fail, code, err.Error())
 			return 1
 		}
-		sendFinal(VerdictPass, code)
+		sendFinal(verdict.Pass, code)
 	default:
-		sendFinal(VerdictFail, 1, fmt.Sprintf("unknown ktstr.mode %q on the kernel command line", mode))
+		sendFinal(verdict.Fail, 1, fmt.Sprintf("unknown ktstr.mode %q on the kernel command line", mode))
 		return 1
 	}
 	return 0
@@ -111,14 +112,14 @@ func finalSent() bool {
 	return guestSession.finalSent
 }
 
-func sendFinal(verdict string, code int, reasons ...string) {
+func sendFinal(v verdict.Verdict, code int, reasons ...string) {
 	guestSession.Lock()
 	defer guestSession.Unlock()
 	if guestSession.finalSent || guestSession.w == nil {
 		return
 	}
 	guestSession.finalSent = true
-	_ = guestSession.w.Send(guest.KindFinal, guest.Final{Verdict: verdict, Reasons: reasons, ExitCode: code})
+	_ = guestSession.w.Send(guest.KindFinal, guest.Final{Verdict: v, Reasons: reasons, ExitCode: code})
 }
 
 func emit(kind string, payload any) {
@@ -134,29 +135,29 @@ func emit(kind string, payload any) {
 // set up the test's cgroup, attach the scheduler, run the body, collect
 // every check, confirm the scheduler survived, tear everything down.
 func runBody(opts *Opts, body func(*scenario.Ctx) error) {
-	reasons, verdict := runBodyChecked(opts, body)
+	reasons, v := runBodyChecked(opts, body)
 	code := 0
-	if verdict != VerdictPass && verdict != VerdictSkip {
+	if v != verdict.Pass && v != verdict.Skip {
 		code = 1
 	}
-	sendFinal(verdict, code, reasons...)
+	sendFinal(v, code, reasons...)
 }
 
-func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []string, verdict string) {
+func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []string, v verdict.Verdict) {
 	log := zap.NewNop()
 	dur, err := time.ParseDuration(guest.CmdlineValue("ktstr.duration"))
 	if err != nil || dur <= 0 {
 		dur = DefaultDuration
 	}
 	if err := os.MkdirAll(CgroupRoot, 0o755); err != nil {
-		return []string{fmt.Sprintf("creating %s: %v", CgroupRoot, err)}, VerdictFail
+		return []string{fmt.Sprintf("creating %s: %v", CgroupRoot, err)}, verdict.Fail
 	}
 	defer os.Remove(CgroupRoot)
 	if err := os.WriteFile(CgroupRoot+"/cgroup.subtree_control", []byte("+cpu +cpuset"), 0); err != nil {
-		return []string{fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err)}, VerdictFail
+		return []string{fmt.Sprintf("enabling controllers in %s: %v", CgroupRoot, err)}, verdict.Fail
 	}
 	topo := opts.EffectiveTopology()
-	if t, err := vmm.ParseTopology(guest.CmdlineValue("ktstr.topology")); err == nil {
+	if t, err := topology.Parse(guest.CmdlineValue("ktstr.topology")); err == nil {
 		topo = t
 	}
 	cfg := scenario.CtxConfig{
@@ -174,13 +175,13 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		}
 		argv, err := s.Argv(flags)
 		if err != nil {
-			return []string{fmt.Sprintf("scheduler %s: %v", s.Name, err)}, VerdictFail
+			return []string{fmt.Sprintf("scheduler %s: %v", s.Name, err)}, verdict.Fail
 		}
 		sched, err = guest.StartScheduler(context.Background(), guest.SchedSpec{
 			Name: s.Name, Argv: argv, Watchdog: opts.EffectiveWatchdog(), AttachTimeout: s.AttachTimeout, Emit: emit, Log: log,
 		})
 		if err != nil {
-			return []string{fmt.Sprintf("scheduler %s did not attach: %v", s.Name, err)}, VerdictFail
+			return []string{fmt.Sprintf("scheduler %s did not attach: %v", s.Name, err)}, verdict.Fail
 		}
 		cfg.Scheduler = sched
 	}
@@ -189,7 +190,7 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		if sched != nil {
 			_ = sched.Stop()
 		}
-		return []string{fmt.Sprintf("setting up the scenario: %v", err)}, VerdictFail
+		return []string{fmt.Sprintf("setting up the scenario: %v", err)}, verdict.Fail
 	}
 	bodyErr := body(ctx)
 	res, reasons := judgeBody(ctx, bodyErr)
@@ -198,14 +199,14 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		// looked fine.
 		if err := sched.Alive(); err != nil {
 			reasons = append(reasons, err.Error())
-			res.Verdict = res.Verdict.Merge(scenario.Fail)
+			res.Verdict = res.Verdict.Merge(verdict.Fail)
 		}
 		if err := sched.Stop(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("detaching %s: %v", sched.Name(), err))
-			res.Verdict = res.Verdict.Merge(scenario.Fail)
+			res.Verdict = res.Verdict.Merge(verdict.Fail)
 		}
 	}
-	return reasons, res.Verdict.String()
+	return reasons, res.Verdict
 }
 
 func unameRelease() string {

@@ -17,6 +17,8 @@ import (
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -42,9 +44,8 @@ type RunOptions struct {
 
 // Result is the host's verdict on one VM run.
 type Result struct {
-	Test string
-	// Verdict is "pass", "fail", "skip" or "inconclusive".
-	Verdict string
+	Test    string
+	Verdict verdict.Verdict
 	// Reasons explain every failure (all of them, not just the first).
 	Reasons []string
 	Exit    vmm.Exit
@@ -59,15 +60,7 @@ type Result struct {
 }
 
 // Passed reports whether the run passed.
-func (r *Result) Passed() bool { return r.Verdict == VerdictPass }
-
-// Verdict strings shared with the guest's final record.
-const (
-	VerdictPass         = "pass"
-	VerdictFail         = "fail"
-	VerdictSkip         = "skip"
-	VerdictInconclusive = "inconclusive"
-)
+func (r *Result) Passed() bool { return r.Verdict == verdict.Pass }
 
 // bootSpec is one VM run: which guest mode, which files, which shape.
 type bootSpec struct {
@@ -215,7 +208,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if res.Monitor != nil {
 		log.Debug("host monitor", zap.String("test", spec.name), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
 	}
-	log.Info("VM done", zap.String("test", spec.name), zap.String("verdict", res.Verdict),
+	log.Info("VM done", zap.String("test", spec.name), zap.Stringer("verdict", res.Verdict),
 		zap.String("exit", res.Exit.Reason.String()), zap.Duration("took", res.Exit.Duration))
 	return res, nil
 }
@@ -243,52 +236,53 @@ func WhereVCPUs(vcpus []vmm.VCPUState, vmlinux string) string {
 // judge merges the guest's own verdict with how the VM ended. The host
 // never takes a missing final record as a pass.
 func judge(res *Result, final *guest.Final, chanErr error) {
-	ex := res.Exit
-	switch {
-	case ex.Reason == vmm.ExitPanic:
-		res.Verdict = VerdictFail
-		res.Reasons = append(res.Reasons, "guest kernel panicked: "+ex.Detail)
-	case ex.Reason == vmm.ExitTimeout:
-		res.Verdict = VerdictFail
-		res.Reasons = append(res.Reasons, "timeout: "+ex.Detail)
-		if m := res.Monitor; m != nil && m.Shutdown != "" {
-			// A halt stops every CPU but leaves the VM up: without this
-			// the timeout would be a mystery.
-			res.Reasons = append(res.Reasons, fmt.Sprintf("the guest kernel entered %s %v after the VM started, stopped its CPUs and left the VM up",
-				m.Shutdown, m.ShutdownAt.Round(time.Millisecond)))
-		}
-	case ex.Reason == vmm.ExitCrash:
-		res.Verdict = VerdictFail
-		res.Reasons = append(res.Reasons, "VMM crashed: "+ex.Detail)
-	case ex.Reason == vmm.ExitReboot:
-		res.Verdict = VerdictFail
-		res.Reasons = append(res.Reasons, "guest rebooted instead of powering off: "+ex.Detail)
-	case ex.Reason == vmm.ExitKilled:
-		res.Verdict = VerdictFail
-		res.Reasons = append(res.Reasons, "VM killed before the test finished (interrupted)")
-	case final == nil:
-		res.Verdict = VerdictFail
+	if why := exitFailure(res.Exit, res.Monitor); len(why) > 0 {
+		res.Verdict = verdict.Fail
+		res.Reasons = append(res.Reasons, why...)
+	} else if final == nil {
+		res.Verdict = verdict.Fail
 		res.Reasons = append(res.Reasons, "guest powered off without a final record (the test process died or never started)")
+	} else {
+		res.Verdict = final.Verdict
 	}
 	if final != nil {
 		res.ExitCode = final.ExitCode
-		if res.Verdict == "" {
-			res.Verdict = final.Verdict
-		}
 		res.Reasons = append(res.Reasons, final.Reasons...)
 	}
-	if chanErr != nil && res.Verdict == VerdictPass {
-		res.Verdict = VerdictInconclusive
+	if chanErr != nil && res.Verdict == verdict.Pass {
+		res.Verdict = verdict.Inconclusive
 		res.Reasons = append(res.Reasons, fmt.Sprintf("host channel: %v", chanErr))
 	}
-	if res.Verdict == "" {
-		res.Verdict = VerdictFail
+}
+
+// exitFailure says why a VM's end fails the run whatever the guest
+// reported; nothing for a clean power-off.
+func exitFailure(ex vmm.Exit, m *monitor.Report) []string {
+	switch ex.Reason {
+	case vmm.ExitPanic:
+		return []string{"guest kernel panicked: " + ex.Detail}
+	case vmm.ExitTimeout:
+		why := []string{"timeout: " + ex.Detail}
+		if m != nil && m.Shutdown != "" {
+			// A halt stops every CPU but leaves the VM up: without this
+			// the timeout would be a mystery.
+			why = append(why, fmt.Sprintf("the guest kernel entered %s %v after the VM started, stopped its CPUs and left the VM up",
+				m.Shutdown, m.ShutdownAt.Round(time.Millisecond)))
+		}
+		return why
+	case vmm.ExitCrash:
+		return []string{"VMM crashed: " + ex.Detail}
+	case vmm.ExitReboot:
+		return []string{"guest rebooted instead of powering off: " + ex.Detail}
+	case vmm.ExitKilled:
+		return []string{"VM killed before the test finished (interrupted)"}
 	}
+	return nil
 }
 
 // bootAllowance is the host timeout beyond the scenario: boot under
 // emulation and, with a scheduler, BPF verification (seconds under TCG).
-func bootAllowance(spec bootSpec, topo vmm.Topology) time.Duration {
+func bootAllowance(spec bootSpec, topo topology.Topology) time.Duration {
 	d := 60*time.Second + time.Duration(topo.CPUs())*2*time.Second
 	if spec.opts.Scheduler != nil {
 		d += 60 * time.Second
@@ -297,7 +291,7 @@ func bootAllowance(spec bootSpec, topo vmm.Topology) time.Duration {
 }
 
 // DefaultTopology is used when neither the test nor its scheduler names one.
-var DefaultTopology = vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}
+var DefaultTopology = topology.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}
 
 func cmdlineString(keys map[string]string) string {
 	names := make([]string, 0, len(keys))

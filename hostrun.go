@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Paths the bare-metal run depends on; variables so tests can point them
@@ -158,20 +159,20 @@ func toolRun(args []string, stdout, stderr io.Writer) int {
 	if r.cgroup == "" {
 		r.cgroup = filepath.Join(cgroupMount, fmt.Sprintf("ktstr-%d", os.Getpid()))
 	}
-	verdict, reasons, err := r.run()
+	v, reasons, err := r.run()
 	if err != nil {
 		fmt.Fprintf(stderr, "ktstr: %s: %v\n", t.Name, err)
 		return 1
 	}
-	switch verdict {
-	case scenario.Pass:
+	switch v {
+	case verdict.Pass:
 		fmt.Fprintf(stdout, "ktstr: %s passed\n", t.Name)
 		return 0
-	case scenario.Skip:
+	case verdict.Skip:
 		fmt.Fprintf(stdout, "ktstr: %s skipped: %s\n", t.Name, strings.Join(reasons, "; "))
 		return 0
 	}
-	fmt.Fprintf(stderr, "ktstr: %s: %s:\n  %s\n", t.Name, verdict, strings.Join(reasons, "\n  "))
+	fmt.Fprintf(stderr, "ktstr: %s: %s:\n  %s\n", t.Name, v, strings.Join(reasons, "\n  "))
 	return 1
 }
 
@@ -195,17 +196,17 @@ func parseSeconds(flagName, s string) (time.Duration, error) {
 // tears the cgroup down. It returns the verdict and every reason behind
 // it, or an error when the test could not run at all. The verdict logic
 // is the guest runner's (runBody), so a test judges the same in both.
-func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) {
+func (r *hostRun) run() (v verdict.Verdict, reasons []string, err error) {
 	if err := r.checkHost(); err != nil {
-		return scenario.Fail, nil, err
+		return verdict.Fail, nil, err
 	}
 	if err := r.makeCgroup(); err != nil {
-		return scenario.Fail, nil, err
+		return verdict.Fail, nil, err
 	}
 	defer func() {
 		if cerr := removeCgroupTree(r.cgroup); cerr != nil && err == nil {
 			reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
-			verdict = verdict.Merge(scenario.Fail)
+			v = v.Merge(verdict.Fail)
 		}
 	}()
 	cfg := scenario.CtxConfig{
@@ -219,7 +220,7 @@ func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) 
 	if s := r.test.Scheduler; s != nil {
 		sched = &hostScheduler{name: s.Name}
 		if err := sched.Alive(); err != nil {
-			return scenario.Fail, nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
+			return verdict.Fail, nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
 		}
 		cfg.Scheduler = sched
 	}
@@ -227,7 +228,7 @@ func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) 
 		r.test.Name, r.duration, watchdogString(r.watchdog), r.cgroup)
 	ctx, err := scenario.NewCtx(cfg)
 	if err != nil {
-		return scenario.Fail, nil, fmt.Errorf("setting up the scenario: %w", err)
+		return verdict.Fail, nil, fmt.Errorf("setting up the scenario: %w", err)
 	}
 
 	// The body has no context to cancel, so a signal or a hung body ends
@@ -245,16 +246,16 @@ func (r *hostRun) run() (verdict scenario.Verdict, reasons []string, err error) 
 	select {
 	case bodyErr = <-done:
 	case sig := <-sigs:
-		return scenario.Fail, []string{fmt.Sprintf("interrupted by %v", sig)}, nil
+		return verdict.Fail, []string{fmt.Sprintf("interrupted by %v", sig)}, nil
 	case <-timer.C:
-		return scenario.Fail, []string{fmt.Sprintf("test body did not return within %s (3x duration + 1m)", limit)}, nil
+		return verdict.Fail, []string{fmt.Sprintf("test body did not return within %s (3x duration + 1m)", limit)}, nil
 	}
 	res, more := judgeBody(ctx, bodyErr)
 	reasons = append(reasons, more...)
 	if sched != nil {
 		if err := sched.Alive(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("after the scenario: %v", err))
-			res.Verdict = res.Verdict.Merge(scenario.Fail)
+			res.Verdict = res.Verdict.Merge(verdict.Fail)
 		}
 	}
 	return res.Verdict, reasons, nil

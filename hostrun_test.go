@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // Host-only, so RunRegistered never boots it.
@@ -108,7 +108,7 @@ func TestExportManifest(t *testing.T) {
 		len(m.Includes) != 1 || m.Scheduler != nil || m.Exportable() != "" {
 		t.Errorf("manifest %+v", m)
 	}
-	rt.Topology = vmm.MustTopology("2n4l2c2t")
+	rt.Topology = topology.Must("2n4l2c2t")
 	rt.Scheduler = &scenario.Scheduler{Name: "x", Source: scenario.HostBinary{Path: "/bin/true"}, Args: []string{"-v"}, Watchdog: 7 * time.Second}
 	rt.Watchdog = 0
 	if m, err = exportManifest(rt); err != nil {

@@ -12,13 +12,13 @@ import (
 
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // Opts declares how a test runs.
 type Opts struct {
 	// Topology of the VM; zero means the scheduler's default, else 1n1l2c1t.
-	Topology vmm.Topology
+	Topology topology.Topology
 	// Scheduler under test; nil runs under the kernel's EEVDF.
 	Scheduler *scenario.Scheduler
 	// Flags enables scheduler flags (by name) for this run.
@@ -59,11 +59,11 @@ type Test struct {
 
 // EffectiveTopology is the topology the test boots with: its own, else its
 // scheduler's default, else DefaultTopology.
-func (o *Opts) EffectiveTopology() vmm.Topology {
+func (o *Opts) EffectiveTopology() topology.Topology {
 	switch {
-	case o.Topology != (vmm.Topology{}):
+	case o.Topology != (topology.Topology{}):
 		return o.Topology
-	case o.Scheduler != nil && o.Scheduler.Topology != (vmm.Topology{}):
+	case o.Scheduler != nil && o.Scheduler.Topology != (topology.Topology{}):
 		return o.Scheduler.Topology
 	}
 	return DefaultTopology

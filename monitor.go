@@ -11,6 +11,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -129,7 +130,7 @@ func monitorThresholds(o *Opts) *monitor.Thresholds {
 // violated threshold is a reason, and fails a run that otherwise passed.
 // A run the guest skipped stays skipped.
 func judgeMonitor(res *Result, th *monitor.Thresholds) {
-	if res.Monitor == nil || res.Verdict == VerdictSkip {
+	if res.Monitor == nil || res.Verdict == verdict.Skip {
 		return
 	}
 	v := th.Evaluate(res.Monitor)
@@ -137,7 +138,7 @@ func judgeMonitor(res *Result, th *monitor.Thresholds) {
 		return
 	}
 	res.Reasons = append(res.Reasons, v...)
-	if res.Verdict == VerdictPass || res.Verdict == VerdictInconclusive {
-		res.Verdict = VerdictFail
+	if res.Verdict == verdict.Pass || res.Verdict == verdict.Inconclusive {
+		res.Verdict = verdict.Fail
 	}
 }

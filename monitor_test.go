@@ -10,6 +10,7 @@ import (
 	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -42,21 +43,21 @@ func TestJudgeMonitor(t *testing.T) {
 			CPUs: []monitor.CPU{{NrRunning: 2, Clock: 42}}})
 	}
 	for _, tc := range []struct {
-		verdict, want string
-		report        *monitor.Report
-		reasons       int
+		v, want verdict.Verdict
+		report  *monitor.Report
+		reasons int
 	}{
-		{VerdictPass, VerdictFail, stalled, 1},
-		{VerdictFail, VerdictFail, stalled, 1},
-		{VerdictInconclusive, VerdictFail, stalled, 1},
-		{VerdictSkip, VerdictSkip, stalled, 0},
-		{VerdictPass, VerdictPass, nil, 0},
-		{VerdictPass, VerdictPass, &monitor.Report{Err: "the VM ended before the first sample"}, 0},
+		{verdict.Pass, verdict.Fail, stalled, 1},
+		{verdict.Fail, verdict.Fail, stalled, 1},
+		{verdict.Inconclusive, verdict.Fail, stalled, 1},
+		{verdict.Skip, verdict.Skip, stalled, 0},
+		{verdict.Pass, verdict.Pass, nil, 0},
+		{verdict.Pass, verdict.Pass, &monitor.Report{Err: "the VM ended before the first sample"}, 0},
 	} {
-		res := &Result{Verdict: tc.verdict, Monitor: tc.report}
+		res := &Result{Verdict: tc.v, Monitor: tc.report}
 		judgeMonitor(res, &monitor.DefaultThresholds)
 		if res.Verdict != tc.want || len(res.Reasons) != tc.reasons {
-			t.Errorf("%s with %v: verdict %s, reasons %q; want %s with %d reasons", tc.verdict, tc.report != nil, res.Verdict, res.Reasons, tc.want, tc.reasons)
+			t.Errorf("%s with %v: verdict %s, reasons %q; want %s with %d reasons", tc.v, tc.report != nil, res.Verdict, res.Reasons, tc.want, tc.reasons)
 		}
 		if tc.reasons > 0 && !strings.Contains(res.Reasons[0], "cpu0 stalled") {
 			t.Errorf("reason %q does not name the stalled CPU", res.Reasons[0])

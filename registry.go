@@ -21,7 +21,7 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // a duplicate or malformed name: that is a programming error caught at
 // init time.
 //
-//	var _ = ktstr.Register("two_cgroups", ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t")},
+//	var _ = ktstr.Register("two_cgroups", ktstr.Opts{Topology: topology.Must("1n1l2c1t")},
 //		func(ctx *scenario.Ctx) error { ... })
 func Register(name string, opts Opts, body func(*scenario.Ctx) error) *Test {
 	if !validName.MatchString(name) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Run runs body as a scheduler test named after t. On the host it boots a
@@ -107,9 +108,9 @@ func report(t *testing.T, res *Result, err error) {
 		t.Fatalf("ktstr: %v", err)
 	}
 	switch res.Verdict {
-	case VerdictPass:
+	case verdict.Pass:
 		t.Logf("ktstr: %s passed on %s in %s", res.Test, res.Backend, res.Exit.Duration.Round(1e6))
-	case VerdictSkip:
+	case verdict.Skip:
 		t.Skipf("ktstr: guest skipped %s: %s", res.Test, strings.Join(res.Reasons, "; "))
 	default:
 		t.Fatalf("ktstr: %s: %s\n  %s\n--- console tail (VM exit: %s) ---\n%s",

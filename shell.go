@@ -12,12 +12,12 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // ShellOptions configure a VM with a busybox shell.
 type ShellOptions struct {
-	Topology vmm.Topology
+	Topology topology.Topology
 	MemoryMB int
 	// Exec runs one command (with /bin/sh -c) instead of an interactive
 	// shell; its output is written to Stdout/Stderr and its exit code is

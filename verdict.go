@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // judgeBody closes the scenario and folds the body's error and every check
@@ -15,24 +16,24 @@ func judgeBody(ctx *scenario.Ctx, bodyErr error) (scenario.AssertResult, []strin
 	res := ctx.Result()
 	if err := ctx.Close(); err != nil {
 		reasons = append(reasons, fmt.Sprintf("cleaning up the scenario: %v", err))
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
+		res.Verdict = res.Verdict.Merge(verdict.Fail)
 	}
 	var check *scenario.CheckError
 	switch {
 	case bodyErr == nil:
 	case errors.As(bodyErr, &check):
 		// Its failures are in res already.
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
+		res.Verdict = res.Verdict.Merge(verdict.Fail)
 	default:
 		reasons = append(reasons, bodyErr.Error())
-		res.Verdict = res.Verdict.Merge(scenario.Fail)
+		res.Verdict = res.Verdict.Merge(verdict.Fail)
 	}
 	for _, d := range res.Details {
 		reasons = append(reasons, d.String())
 	}
-	if res.Verdict == scenario.Skip && bodyErr == nil && len(res.Checks) == 0 {
+	if res.Verdict == verdict.Skip && bodyErr == nil && len(res.Checks) == 0 {
 		// A body with no checks that returned nil passed.
-		res.Verdict = scenario.Pass
+		res.Verdict = verdict.Pass
 	}
 	return res, reasons
 }

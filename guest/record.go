@@ -10,6 +10,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Record kinds the guest sends to the host. The host treats a run without
@@ -52,9 +54,8 @@ type Start struct {
 
 // Final is the payload of KindFinal: the guest's own verdict.
 type Final struct {
-	// Verdict is "pass", "fail", "skip" or "inconclusive".
-	Verdict string   `json:"verdict"`
-	Reasons []string `json:"reasons,omitempty"`
+	Verdict verdict.Verdict `json:"verdict"`
+	Reasons []string        `json:"reasons,omitempty"`
 	// ExitCode is set for shell --exec runs.
 	ExitCode int `json:"exit_code"`
 }

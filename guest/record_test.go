@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -13,7 +15,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err := w.Send(KindStart, Start{Test: "t1", CPUs: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Send(KindFinal, Final{Verdict: "pass"}); err != nil {
+	if err := w.Send(KindFinal, Final{Verdict: verdict.Pass}); err != nil {
 		t.Fatal(err)
 	}
 	rd := NewReader(&buf)

@@ -108,7 +108,7 @@ ktstr_vm_test = rule(
         "initramfs": attr.label(mandatory = True, providers = [KtstrInitramfsInfo]),
         "scheds": attr.label_list(allow_files = True),
         "run": attr.string(doc = "-test.run regular expression."),
-        "topology": attr.string(doc = "Topology, e.g. 1n2l2c2t (vmm.ParseTopology syntax)."),
+        "topology": attr.string(doc = "Topology, e.g. 1n2l2c2t (topology.Parse syntax)."),
         "flags": attr.string(doc = "Comma-separated flag names of this variant."),
         "duration": attr.string(doc = "Scenario duration, a Go time.Duration string."),
         "env": attr.string_dict(),

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Assert holds the bounds the checks judge worker reports by. A zero
@@ -68,7 +70,7 @@ func (a Assert) Evaluate(reports []WorkerReport) AssertResult {
 	for i := range reports {
 		r := &reports[i]
 		if len(r.Errors) > 0 {
-			res.Add(Detail{Check: "worker", Verdict: Fail, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r),
+			res.Add(Detail{Check: "worker", Verdict: verdict.Fail, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r),
 				Message: fmt.Sprintf("worker %s: %s", r.Name(), strings.Join(r.Errors, "; "))})
 		}
 		if a.MaxGap > 0 {
@@ -102,77 +104,77 @@ func firstTID(r *WorkerReport) int {
 	return r.PID
 }
 
-func detail(check string, v Verdict, r *WorkerReport, format string, args ...any) Detail {
+func detail(check string, v verdict.Verdict, r *WorkerReport, format string, args ...any) Detail {
 	return Detail{Check: check, Verdict: v, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r), Message: fmt.Sprintf(format, args...)}
 }
 
 func (a Assert) checkNotStuck(r *WorkerReport) Detail {
 	switch {
 	case r.Policy.Class == SchedIdle:
-		return detail("not_stuck", Skip, r, "SCHED_IDLE workers may starve")
+		return detail("not_stuck", verdict.Skip, r, "SCHED_IDLE workers may starve")
 	case r.Wall == 0:
-		return detail("not_stuck", Inconclusive, r, "worker %s has no timing data", r.Name())
+		return detail("not_stuck", verdict.Inconclusive, r, "worker %s has no timing data", r.Name())
 	case r.MaxGap > a.MaxGap && r.MaxGapCPU < 0:
-		return detail("not_stuck", Fail, r, "worker %s never ran: stuck %d ms from +%.1fs (bound %d ms)",
+		return detail("not_stuck", verdict.Fail, r, "worker %s never ran: stuck %d ms from +%.1fs (bound %d ms)",
 			r.Name(), r.MaxGap.Milliseconds(), r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds())
 	case r.MaxGap > a.MaxGap:
-		return detail("not_stuck", Fail, r, "tid %d stuck %d ms on cpu%d at +%.1fs (bound %d ms; worker %s)",
+		return detail("not_stuck", verdict.Fail, r, "tid %d stuck %d ms on cpu%d at +%.1fs (bound %d ms; worker %s)",
 			r.MaxGapTID, r.MaxGap.Milliseconds(), r.MaxGapCPU, r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds(), r.Name())
 	}
-	return detail("not_stuck", Pass, r, "longest gap %d ms", r.MaxGap.Milliseconds())
+	return detail("not_stuck", verdict.Pass, r, "longest gap %d ms", r.MaxGap.Milliseconds())
 }
 
 func (a Assert) checkIsolation(r *WorkerReport) Detail {
 	if !r.Bounded {
-		return detail("isolation", Skip, r, "worker %s has no cpuset", r.Name())
+		return detail("isolation", verdict.Skip, r, "worker %s has no cpuset", r.Name())
 	}
 	if r.CPUs.Empty() {
-		return detail("isolation", Inconclusive, r, "worker %s reported no CPUs", r.Name())
+		return detail("isolation", verdict.Inconclusive, r, "worker %s reported no CPUs", r.Name())
 	}
 	if out := r.CPUs.Minus(r.Allowed); !out.Empty() {
 		cpus := make([]string, 0, out.Len())
 		for _, c := range out.CPUs() {
 			cpus = append(cpus, fmt.Sprintf("cpu%d", c))
 		}
-		return detail("isolation", Fail, r, "worker %s ran on %s outside its cpuset %s", r.Name(), strings.Join(cpus, ","), r.Allowed)
+		return detail("isolation", verdict.Fail, r, "worker %s ran on %s outside its cpuset %s", r.Name(), strings.Join(cpus, ","), r.Allowed)
 	}
-	return detail("isolation", Pass, r, "ran on %s within %s", r.CPUs, r.Allowed)
+	return detail("isolation", verdict.Pass, r, "ran on %s within %s", r.CPUs, r.Allowed)
 }
 
 func (a Assert) checkWork(r *WorkerReport) Detail {
 	switch {
 	case r.Wall == 0:
-		return detail("work", Inconclusive, r, "worker %s has no timing data", r.Name())
+		return detail("work", verdict.Inconclusive, r, "worker %s has no timing data", r.Name())
 	case r.Work == 0 && a.RequireWork && r.Policy.Class != SchedIdle:
-		return detail("work", Fail, r, "worker %s did no work in %.1fs", r.Name(), r.Wall.Seconds())
+		return detail("work", verdict.Fail, r, "worker %s did no work in %.1fs", r.Name(), r.Wall.Seconds())
 	case a.MinWorkRate > 0 && r.WorkRate() < a.MinWorkRate:
-		return detail("work", Fail, r, "worker %s did %.1f units/s, bound %.1f", r.Name(), r.WorkRate(), a.MinWorkRate)
+		return detail("work", verdict.Fail, r, "worker %s did %.1f units/s, bound %.1f", r.Name(), r.WorkRate(), a.MinWorkRate)
 	}
-	return detail("work", Pass, r, "%.1f units/s", r.WorkRate())
+	return detail("work", verdict.Pass, r, "%.1f units/s", r.WorkRate())
 }
 
 func (a Assert) checkWake(r *WorkerReport) Detail {
 	if r.WakeSamples < max(a.MinWakeSamples, 1) {
-		return detail("wake_latency", Skip, r, "%d wake samples", r.WakeSamples)
+		return detail("wake_latency", verdict.Skip, r, "%d wake samples", r.WakeSamples)
 	}
 	if r.WakeP99 > a.MaxWakeP99 {
-		return detail("wake_latency", Fail, r, "worker %s wake latency p99 %s (p50 %s, max %s, %d samples), bound %s",
+		return detail("wake_latency", verdict.Fail, r, "worker %s wake latency p99 %s (p50 %s, max %s, %d samples), bound %s",
 			r.Name(), ms(r.WakeP99), ms(r.WakeP50), ms(r.WakeMax), r.WakeSamples, ms(a.MaxWakeP99))
 	}
-	return detail("wake_latency", Pass, r, "p99 %s", ms(r.WakeP99))
+	return detail("wake_latency", verdict.Pass, r, "p99 %s", ms(r.WakeP99))
 }
 
 func (a Assert) checkMigrations(r *WorkerReport) Detail {
 	switches := r.VoluntarySwitches + r.InvoluntarySwitches
 	if switches == 0 {
-		return detail("migrations", Skip, r, "no context switches")
+		return detail("migrations", verdict.Skip, r, "no context switches")
 	}
 	ratio := float64(r.Migrations) / float64(switches)
 	if ratio > a.MaxMigrationRatio {
-		return detail("migrations", Fail, r, "worker %s migrated %d times in %d switches (ratio %.2f), bound %.2f",
+		return detail("migrations", verdict.Fail, r, "worker %s migrated %d times in %d switches (ratio %.2f), bound %.2f",
 			r.Name(), r.Migrations, switches, ratio, a.MaxMigrationRatio)
 	}
-	return detail("migrations", Pass, r, "ratio %.2f", ratio)
+	return detail("migrations", verdict.Pass, r, "ratio %.2f", ratio)
 }
 
 // fairKey groups workers that should get equal CPU time.
@@ -217,14 +219,14 @@ func (a Assert) checkFairness(reports []WorkerReport) []Detail {
 		spread := Spread(shares)
 		switch {
 		case mean < a.MinFairCPU:
-			base.Verdict = Inconclusive
+			base.Verdict = verdict.Inconclusive
 			base.Message = fmt.Sprintf("%d %s workers got %s CPU on average, too little to judge fairness (need %s)", len(g), k.typ, ms(mean), ms(a.MinFairCPU))
 		case spread > a.MaxSpread:
-			base.Verdict = Fail
+			base.Verdict = verdict.Fail
 			base.Message = fmt.Sprintf("%d equal %s workers: CPU share spread %.0f%% (min %.0f%% %s, max %.0f%% %s), bound %.0f%%",
 				len(g), k.typ, 100*spread, 100*shares[lo], g[lo].Name(), 100*shares[hi], g[hi].Name(), 100*a.MaxSpread)
 		default:
-			base.Verdict = Pass
+			base.Verdict = verdict.Pass
 			base.Message = fmt.Sprintf("spread %.0f%%", 100*spread)
 		}
 		out = append(out, base)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 func TestPercentile(t *testing.T) {
@@ -70,43 +72,43 @@ func TestAssertChecks(t *testing.T) {
 	tests := []struct {
 		name    string
 		reports []WorkerReport
-		verdict Verdict
+		verdict verdict.Verdict
 		want    []string // substrings of failure messages
 	}{
-		{"healthy", []WorkerReport{report("cg", 0, nil), report("cg", 1, nil)}, Pass, nil},
+		{"healthy", []WorkerReport{report("cg", 0, nil), report("cg", 1, nil)}, verdict.Pass, nil},
 		{"stuck", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.MaxGap, r.MaxGapTID, r.MaxGapCPU, r.MaxGapAt = 3200*time.Millisecond, 123, 1, 5200*time.Millisecond
-		})}, Fail, []string{"tid 123 stuck 3200 ms on cpu1 at +5.2s"}},
+		})}, verdict.Fail, []string{"tid 123 stuck 3200 ms on cpu1 at +5.2s"}},
 		{"idle may starve", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.MaxGap, r.Policy, r.Work = 10*time.Second, IdlePolicy, 0
-		})}, Pass, nil},
+		})}, verdict.Pass, nil},
 		{"isolation", []WorkerReport{report("iso", 0, func(r *WorkerReport) {
 			r.TIDs, r.CPUs, r.Allowed = []int{321}, MustParseCPUSet("0-1"), MustParseCPUSet("1")
-		})}, Fail, []string{"worker iso/w0 (tid 321) ran on cpu0 outside its cpuset 1"}},
+		})}, verdict.Fail, []string{"worker iso/w0 (tid 321) ran on cpu0 outside its cpuset 1"}},
 		{"unbounded is not isolation", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Bounded, r.Allowed, r.CPUs = false, CPUSet{}, MustParseCPUSet("0-7")
-		})}, Pass, nil},
-		{"no work", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Work = 0 })}, Fail, []string{"did no work in 2.0s"}},
+		})}, verdict.Pass, nil},
+		{"no work", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Work = 0 })}, verdict.Fail, []string{"did no work in 2.0s"}},
 		{"unfair", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 300 * time.Millisecond })},
-			Fail, []string{"CPU share spread 108%", "cg/w1 (tid 101)"}},
+			verdict.Fail, []string{"CPU share spread 108%", "cg/w1 (tid 101)"}},
 		{"unequal workers are not compared", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) {
 			r.CPUTime, r.Nice = 300*time.Millisecond, 10
-		})}, Pass, nil},
-		{"different cgroups are not compared", []WorkerReport{report("a", 0, nil), report("b", 0, func(r *WorkerReport) { r.CPUTime = 100 * time.Millisecond })}, Pass, nil},
+		})}, verdict.Pass, nil},
+		{"different cgroups are not compared", []WorkerReport{report("a", 0, nil), report("b", 0, func(r *WorkerReport) { r.CPUTime = 100 * time.Millisecond })}, verdict.Pass, nil},
 		{"too little cpu to judge", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.CPUTime = time.Millisecond }), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 30 * time.Millisecond })},
-			Inconclusive, nil},
+			verdict.Inconclusive, nil},
 		{"wake p99", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 500, time.Millisecond, 700*time.Millisecond
-		})}, Fail, []string{"wake latency p99 700.00ms"}},
+		})}, verdict.Fail, []string{"wake latency p99 700.00ms"}},
 		{"few wake samples", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Type, r.WakeSamples, r.WakeP99 = TimerWork, 3, time.Second
-		})}, Pass, nil},
+		})}, verdict.Pass, nil},
 		{"worker error", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Errors = []string{"worker sent no report: signal: killed"} })},
-			Fail, []string{"signal: killed"}},
+			verdict.Fail, []string{"signal: killed"}},
 		{"two failures, both reported", []WorkerReport{
 			report("cg", 0, func(r *WorkerReport) { r.Work = 0 }),
 			report("cg2", 0, func(r *WorkerReport) { r.CPUs = MustParseCPUSet("5") }),
-		}, Fail, []string{"did no work", "ran on cpu5"}},
+		}, verdict.Fail, []string{"did no work", "ran on cpu5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,11 +133,11 @@ func TestAssertChecks(t *testing.T) {
 func TestMigrationCheck(t *testing.T) {
 	a := Assert{MaxMigrationRatio: 0.5}
 	r := report("cg", 0, func(r *WorkerReport) { r.Migrations, r.VoluntarySwitches, r.InvoluntarySwitches = 80, 50, 50 })
-	if res := a.Evaluate([]WorkerReport{r}); res.Verdict != Fail || !strings.Contains(res.Details[0].Message, "ratio 0.80") {
+	if res := a.Evaluate([]WorkerReport{r}); res.Verdict != verdict.Fail || !strings.Contains(res.Details[0].Message, "ratio 0.80") {
 		t.Errorf("migration ratio 0.8 vs 0.5: %+v", res)
 	}
 	r.Migrations = 10
-	if res := a.Evaluate([]WorkerReport{r}); res.Verdict != Pass {
+	if res := a.Evaluate([]WorkerReport{r}); res.Verdict != verdict.Pass {
 		t.Errorf("migration ratio 0.1 vs 0.5: %+v", res)
 	}
 }
@@ -145,13 +147,13 @@ func TestShareRatio(t *testing.T) {
 		"heavy": {report("heavy", 0, func(r *WorkerReport) { r.CPUTime = 800 * time.Millisecond }), report("heavy", 1, func(r *WorkerReport) { r.CPUTime = 800 * time.Millisecond })},
 		"light": {report("light", 0, func(r *WorkerReport) { r.CPUTime = 400 * time.Millisecond })},
 	}
-	if d := ShareRatio("heavy", "light", 2, 8)(nil, reps); d[0].Verdict != Pass {
+	if d := ShareRatio("heavy", "light", 2, 8)(nil, reps); d[0].Verdict != verdict.Pass {
 		t.Errorf("ratio 4 in 2..8: %+v", d)
 	}
-	if d := ShareRatio("heavy", "light", 5, 8)(nil, reps); d[0].Verdict != Fail || !strings.Contains(d[0].Message, "= 4.00") {
+	if d := ShareRatio("heavy", "light", 5, 8)(nil, reps); d[0].Verdict != verdict.Fail || !strings.Contains(d[0].Message, "= 4.00") {
 		t.Errorf("ratio 4 in 5..8: %+v", d)
 	}
-	if d := ShareRatio("heavy", "none", 1, 2)(nil, reps); d[0].Verdict != Inconclusive {
+	if d := ShareRatio("heavy", "none", 1, 2)(nil, reps); d[0].Verdict != verdict.Inconclusive {
 		t.Errorf("missing cgroup: %+v", d)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
@@ -67,10 +67,10 @@ func TestCPUSetOps(t *testing.T) {
 
 func TestCpusetSpecs(t *testing.T) {
 	topos := map[string]*TestTopology{
-		"3llc":  TopologyFromSpec(vmm.MustTopology("1n3l2c1t")), // 0-1 2-3 4-5
-		"smt":   TopologyFromSpec(vmm.MustTopology("1n2l2c2t")), // 0-3 4-7, siblings 0,1 ...
-		"2numa": TopologyFromSpec(vmm.MustTopology("2n4l1c1t")), // nodes 0-1 2-3
-		"odd":   TopologyFromSpec(vmm.MustTopology("1n1l5c1t")), // 0-4
+		"3llc":  TopologyFromSpec(topology.Must("1n3l2c1t")), // 0-1 2-3 4-5
+		"smt":   TopologyFromSpec(topology.Must("1n2l2c2t")), // 0-3 4-7, siblings 0,1 ...
+		"2numa": TopologyFromSpec(topology.Must("2n4l1c1t")), // nodes 0-1 2-3
+		"odd":   TopologyFromSpec(topology.Must("1n1l5c1t")), // 0-4
 	}
 	tests := []struct {
 		topo string
@@ -126,7 +126,7 @@ func TestCpusetSpecs(t *testing.T) {
 
 func TestDisjointPartitionsCover(t *testing.T) {
 	for _, spec := range []string{"1n3l2c1t", "1n1l5c1t", "2n2l3c2t", "1n1l7c1t"} {
-		topo := TopologyFromSpec(vmm.MustTopology(spec))
+		topo := TopologyFromSpec(topology.Must(spec))
 		for n := 1; n <= topo.NumCPUs(); n++ {
 			var union CPUSet
 			for i := range n {
@@ -147,7 +147,7 @@ func TestDisjointPartitionsCover(t *testing.T) {
 }
 
 func TestTopologyFromSpecNodesOf(t *testing.T) {
-	topo := TopologyFromSpec(vmm.MustTopology("2n2l2c1t"))
+	topo := TopologyFromSpec(topology.Must("2n2l2c1t"))
 	if got := topo.NodesOf(MustParseCPUSet("1-2")); len(got) != 2 {
 		t.Errorf("NodesOf(1-2) = %v, want both nodes", got)
 	}

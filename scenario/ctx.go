@@ -11,7 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // SchedulerControl lets scenario ops attach, detach and check the
@@ -30,7 +31,7 @@ type SchedulerControl interface {
 type CtxConfig struct {
 	// Topology is the shape the test asked for; the guest's real topology
 	// (from sysfs) is checked against it. Zero skips the comparison.
-	Topology vmm.Topology
+	Topology topology.Topology
 	// Duration is the scenario's total run time.
 	Duration time.Duration
 	// CgroupRoot is the cgroup2 directory the test may use (created and
@@ -120,9 +121,9 @@ func NewCtx(cfg CtxConfig) (*Ctx, error) {
 	c.emit(guest.KindTopology, topo.Describe())
 	var res AssertResult
 	if why := topo.Mismatch(cfg.Topology); why != "" {
-		res.Add(Detail{Check: "topology", Verdict: Fail, Worker: -1, Message: why})
-	} else if cfg.Topology != (vmm.Topology{}) {
-		res.Add(Detail{Check: "topology", Verdict: Pass, Worker: -1, Message: "as requested"})
+		res.Add(Detail{Check: "topology", Verdict: verdict.Fail, Worker: -1, Message: why})
+	} else if cfg.Topology != (topology.Topology{}) {
+		res.Add(Detail{Check: "topology", Verdict: verdict.Pass, Worker: -1, Message: "as requested"})
 	}
 	if res.Checks != nil {
 		c.Record(res)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // ExecuteDefs runs the cgroups for the whole duration and checks their
@@ -32,7 +33,7 @@ func ExecuteScenario(ctx *Ctx, sc Scenario) (err error) {
 	r := &run{ctx: ctx, sc: sc, groups: map[string]*group{}, log: ctx.Log.With(zap.String("scenario", sc.Name))}
 	var res AssertResult
 	if sc.MinCPUs > ctx.Topo.NumCPUs() {
-		res.Add(Detail{Check: "scenario", Verdict: Skip, Worker: -1,
+		res.Add(Detail{Check: "scenario", Verdict: verdict.Skip, Worker: -1,
 			Message: fmt.Sprintf("scenario %s needs %d cpus, the guest has %d", sc.Name, sc.MinCPUs, ctx.Topo.NumCPUs())})
 		ctx.Record(res)
 		return nil
@@ -40,7 +41,7 @@ func ExecuteScenario(ctx *Ctx, sc Scenario) (err error) {
 	runErr := r.execute()
 	res = r.finish()
 	if runErr != nil {
-		res.Add(Detail{Check: "scenario", Verdict: Fail, Worker: -1, Message: runErr.Error()})
+		res.Add(Detail{Check: "scenario", Verdict: verdict.Fail, Worker: -1, Message: runErr.Error()})
 	}
 	ctx.Record(res)
 	if runErr != nil {
@@ -355,7 +356,7 @@ func (r *run) finish() AssertResult {
 	}
 	if r.schedErr != nil {
 		name := r.ctx.Scheduler.Name()
-		res.Add(Detail{Check: "scheduler", Verdict: Fail, Worker: -1, Message: fmt.Sprintf("scheduler %s died: %v", name, r.schedErr)})
+		res.Add(Detail{Check: "scheduler", Verdict: verdict.Fail, Worker: -1, Message: fmt.Sprintf("scheduler %s died: %v", name, r.schedErr)})
 	}
 	byCgroup := map[string][]WorkerReport{}
 	var reports []WorkerReport
@@ -395,7 +396,7 @@ func (r *run) finish() AssertResult {
 		}
 	}
 	for _, err := range errs {
-		res.Add(Detail{Check: "cleanup", Verdict: Fail, Worker: -1, Message: err.Error()})
+		res.Add(Detail{Check: "cleanup", Verdict: verdict.Fail, Worker: -1, Message: err.Error()})
 	}
 	return res
 }

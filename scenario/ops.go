@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Op is one action in a Step: change cgroups, workers or the scheduler.
@@ -259,7 +261,7 @@ type ReportCheck func(ctx *Ctx, reports map[string][]WorkerReport) []Detail
 type Scenario struct {
 	Name        string
 	Description string
-	// MinCPUs skips the scenario (verdict Skip) on smaller guests.
+	// MinCPUs skips the scenario (verdict verdict.Skip) on smaller guests.
 	MinCPUs  int
 	Backdrop []CgroupDef
 	Steps    []Step
@@ -280,13 +282,13 @@ func ShareRatio(a, b string, lo, hi float64) ReportCheck {
 		ta, tb := sum(reps[a]), sum(reps[b])
 		d := Detail{Check: "share_ratio", Cgroup: a + "/" + b, Worker: -1}
 		if tb <= 0 {
-			d.Verdict, d.Message = Inconclusive, fmt.Sprintf("cgroup %s got no CPU time", b)
+			d.Verdict, d.Message = verdict.Inconclusive, fmt.Sprintf("cgroup %s got no CPU time", b)
 			return []Detail{d}
 		}
 		ratio := float64(ta) / float64(tb)
-		d.Verdict, d.Message = Pass, fmt.Sprintf("CPU time %s/%s = %.2f", a, b, ratio)
+		d.Verdict, d.Message = verdict.Pass, fmt.Sprintf("CPU time %s/%s = %.2f", a, b, ratio)
 		if ratio < lo || ratio > hi {
-			d.Verdict = Fail
+			d.Verdict = verdict.Fail
 			d.Message = fmt.Sprintf("CPU time ratio %s/%s = %.2f (%s vs %s), want %.2f..%.2f", a, b, ratio, ms(ta), ms(tb), lo, hi)
 		}
 		return []Detail{d}

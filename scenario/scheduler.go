@@ -34,7 +34,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // SchedDir is the guest directory every scheduler file is packed under.
@@ -60,7 +60,7 @@ type Scheduler struct {
 	Flags []Flag
 	// Topology is the default VM shape for tests of this scheduler (zero:
 	// the runner's default).
-	Topology vmm.Topology
+	Topology topology.Topology
 	// Config is an optional config file handed to the scheduler.
 	Config *Config
 	// CgroupParent, if set, is the cgroup2 directory (relative to the

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // TestTopology is the CPU topology the guest kernel reports, read from
@@ -143,9 +143,9 @@ func (t *TestTopology) readNodes(nodeDir string) error {
 	return nil
 }
 
-// TopologyFromSpec builds the topology a vmm.Topology describes, numbered
+// TopologyFromSpec builds the topology a topology.Topology describes, numbered
 // as the VMM numbers guest CPUs. Useful for planning and for host tests.
-func TopologyFromSpec(spec vmm.Topology) *TestTopology {
+func TopologyFromSpec(spec topology.Topology) *TestTopology {
 	t := &TestTopology{siblings: map[int]CPUSet{}, llcOf: map[int]int{}, nodeOf: map[int]int{}}
 	layout := spec.Layout()
 	llcs := make([][]int, spec.LLCs)
@@ -257,8 +257,8 @@ func (t *TestTopology) Describe() map[string]any {
 
 // Mismatch compares the topology with the shape a test asked for and
 // returns why they differ, or "" when they agree. Zero specs match.
-func (t *TestTopology) Mismatch(spec vmm.Topology) string {
-	if spec == (vmm.Topology{}) {
+func (t *TestTopology) Mismatch(spec topology.Topology) string {
+	if spec == (topology.Topology{}) {
 		return ""
 	}
 	var why []string

@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // fakeSysfs writes the sysfs files ReadTopology reads for the shape spec,
 // the way the guest kernel lays them out. opts tweak it: "no-l3" drops
 // cache/index3 (leaving index2 per core), "no-node" drops the node dir.
-func fakeSysfs(t *testing.T, spec vmm.Topology, opts ...string) string {
+func fakeSysfs(t *testing.T, spec topology.Topology, opts ...string) string {
 	t.Helper()
 	has := func(o string) bool {
 		for _, x := range opts {
@@ -83,7 +83,7 @@ func TestReadTopology(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.spec, tt.opts), func(t *testing.T) {
-			spec := vmm.MustTopology(tt.spec)
+			spec := topology.Must(tt.spec)
 			topo, err := ReadTopology(fakeSysfs(t, spec, tt.opts...))
 			if err != nil {
 				t.Fatal(err)
@@ -109,15 +109,15 @@ func TestReadTopology(t *testing.T) {
 }
 
 func TestTopologyMismatch(t *testing.T) {
-	topo, err := ReadTopology(fakeSysfs(t, vmm.MustTopology("1n1l4c1t")))
+	topo, err := ReadTopology(fakeSysfs(t, topology.Must("1n1l4c1t")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	why := topo.Mismatch(vmm.MustTopology("1n2l2c1t"))
+	why := topo.Mismatch(topology.Must("1n2l2c1t"))
 	if why == "" || !contains(why, "1 LLCs, want 2") {
 		t.Errorf("Mismatch = %q, want it to name the LLC count", why)
 	}
-	if topo.Mismatch(vmm.Topology{}) != "" {
+	if topo.Mismatch(topology.Topology{}) != "" {
 		t.Error("a zero spec must match anything")
 	}
 }

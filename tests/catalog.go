@@ -10,21 +10,21 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // Demo is what `ktstr run` runs by default: the in-repo global-FIFO
 // sched_ext scheduler with two cgroups of CPU-spinning workers, judged by
 // the default checks (no worker stuck, fair shares, cpuset isolation).
 var Demo = ktstr.Register("demo", ktstr.Opts{
-	Topology:  vmm.MustTopology("1n1l2c1t"),
+	Topology:  topology.Must("1n1l2c1t"),
 	Scheduler: scheds.FIFO,
 	Duration:  3 * time.Second,
 }, twoCgroups)
 
 // DemoEEVDF is the same scenario under the kernel's default scheduler.
 var DemoEEVDF = ktstr.Register("demo_eevdf", ktstr.Opts{
-	Topology: vmm.MustTopology("1n1l2c1t"),
+	Topology: topology.Must("1n1l2c1t"),
 	Duration: 3 * time.Second,
 }, twoCgroups)
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/tests/scheds"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // FIFOTwoLLCs is the demo scenario under the in-repo FIFO scheduler on
@@ -13,7 +13,7 @@ import (
 // end-to-end test (export_test.go) runs on a VM with fewer: its .run file
 // must refuse a one-LLC host.
 var FIFOTwoLLCs = ktstr.Register("fifo_two_llcs", ktstr.Opts{
-	Topology:  vmm.MustTopology("1n2l1c1t"),
+	Topology:  topology.Must("1n2l1c1t"),
 	Scheduler: scheds.FIFO,
 	Duration:  2 * time.Second,
 }, twoCgroups)

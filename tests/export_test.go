@@ -14,7 +14,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // exportE2EScript runs inside the VM, which plays the bare-metal host.
@@ -116,7 +116,7 @@ func TestExportRunfileInVM(t *testing.T) {
 		t.Helper()
 		var out bytes.Buffer
 		res, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
-			Topology: vmm.MustTopology(topo),
+			Topology: topology.Must(topo),
 			Exec:     "sh /include/export_e2e.sh " + mode,
 			Includes: []string{runfile, script},
 			Files:    files,

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 	"golang.org/x/sys/unix"
 )
@@ -18,14 +20,14 @@ import (
 // that does not end with the guest's own pass is never a pass.
 
 func TestGuestPanicIsFail(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t")}, func(*scenario.Ctx) error {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l2c1t")}, func(*scenario.Ctx) error {
 		// sysrq c crashes the kernel; the pvpanic device reports it.
 		return os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0)
 	})
 	if res == nil {
 		return // in the guest
 	}
-	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitPanic {
+	if res.Verdict != verdict.Fail || res.Exit.Reason != vmm.ExitPanic {
 		t.Fatalf("verdict %s, exit %s (%s); want fail with a panic exit", res.Verdict, res.Exit.Reason, res.Exit.Detail)
 	}
 	if !strings.Contains(strings.Join(res.Reasons, " "), "panicked") {
@@ -41,7 +43,7 @@ var idleStackRE = regexp.MustCompile(`on its stack: .*\bdo_idle\+0x`)
 func TestGuestHangIsTimeout(t *testing.T) {
 	const watchdog = 15 * time.Second
 	start := time.Now()
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t"), Timeout: watchdog}, func(*scenario.Ctx) error {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l1c1t"), Timeout: watchdog}, func(*scenario.Ctx) error {
 		// Never returns and never powers off. (A bare select{} would not
 		// do: Go's deadlock detector would kill the process.)
 		time.Sleep(24 * time.Hour)
@@ -51,7 +53,7 @@ func TestGuestHangIsTimeout(t *testing.T) {
 		return
 	}
 	took := time.Since(start)
-	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitTimeout {
+	if res.Verdict != verdict.Fail || res.Exit.Reason != vmm.ExitTimeout {
 		t.Fatalf("verdict %s, exit %s; want fail with a timeout exit", res.Verdict, res.Exit.Reason)
 	}
 	if took > watchdog+20*time.Second {
@@ -79,7 +81,7 @@ func TestGuestHangIsTimeout(t *testing.T) {
 // and stops sampling there, so the run is a timeout that says the kernel
 // halted, and CPUs stopped for the halt are not reported as stalls.
 func TestGuestHaltIsNamed(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 20 * time.Second}, func(*scenario.Ctx) error {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l2c1t"), Timeout: 20 * time.Second}, func(*scenario.Ctx) error {
 		return unix.Reboot(unix.LINUX_REBOOT_CMD_HALT)
 	})
 	if res == nil {
@@ -87,7 +89,7 @@ func TestGuestHaltIsNamed(t *testing.T) {
 	}
 	reasons := strings.Join(res.Reasons, "; ")
 	t.Logf("reasons: %s", reasons)
-	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitTimeout {
+	if res.Verdict != verdict.Fail || res.Exit.Reason != vmm.ExitTimeout {
 		t.Fatalf("verdict %s, exit %s; want fail with a timeout exit", res.Verdict, res.Exit.Reason)
 	}
 	m := res.Monitor
@@ -103,26 +105,26 @@ func TestGuestHaltIsNamed(t *testing.T) {
 }
 
 func TestGuestBodyErrorIsFail(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, func(*scenario.Ctx) error {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l1c1t")}, func(*scenario.Ctx) error {
 		return errFromGuest
 	})
 	if res == nil {
 		return
 	}
-	if res.Verdict != ktstr.VerdictFail || !strings.Contains(strings.Join(res.Reasons, " "), errFromGuest.Error()) {
+	if res.Verdict != verdict.Fail || !strings.Contains(strings.Join(res.Reasons, " "), errFromGuest.Error()) {
 		t.Fatalf("verdict %s reasons %q; want fail carrying the body's error", res.Verdict, res.Reasons)
 	}
 }
 
 func TestGuestExitWithoutFinalIsFail(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, func(*scenario.Ctx) error {
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l1c1t")}, func(*scenario.Ctx) error {
 		os.Exit(0) // the work process vanishes before reporting
 		return nil
 	})
 	if res == nil {
 		return
 	}
-	if res.Verdict != ktstr.VerdictFail || res.Exit.Reason != vmm.ExitClean {
+	if res.Verdict != verdict.Fail || res.Exit.Reason != vmm.ExitClean {
 		t.Fatalf("verdict %s exit %s; want fail after a clean power-off without a final record", res.Verdict, res.Exit.Reason)
 	}
 	if !strings.Contains(strings.Join(res.Reasons, " "), "without a final record") {

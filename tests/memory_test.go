@@ -11,6 +11,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -44,7 +45,7 @@ func TestHostReadsGuestMemory(t *testing.T) {
 			_, rerr = mach.Memory().ReadAt(got, int64(phys))
 		},
 	}
-	res := ktstr.RunResultWith(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l1c1t")}, ro, func(ctx *scenario.Ctx) error {
+	res := ktstr.RunResultWith(t, ktstr.Opts{Topology: topology.Must("1n1l1c1t")}, ro, func(ctx *scenario.Ctx) error {
 		page := make([]byte, 4096)
 		copy(page, memMarker)
 		phys, err := guest.PhysAddr(uintptr(unsafe.Pointer(&page[0])))

@@ -12,7 +12,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // pinnedWorkers is how many spinning workers TestMonitorSeesRunqueues
@@ -26,7 +26,7 @@ const pinnedWorkers = 6
 // bound must name the pile-up (this test turns that bound off for its
 // own verdict, which therefore still passes).
 func TestMonitorSeesRunqueues(t *testing.T) {
-	opts := ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 3 * time.Minute,
+	opts := ktstr.Opts{Topology: topology.Must("1n1l2c1t"), Timeout: 3 * time.Minute,
 		Monitor: &monitor.BalanceAgnostic}
 	res := ktstr.RunResult(t, opts, func(ctx *scenario.Ctx) error {
 		w, err := ctx.Spawn(scenario.WorkloadConfig{Workers: pinnedWorkers, Work: scenario.SpinWork})

@@ -13,7 +13,8 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // Scenario tests batch many checks per VM: a boot under TCG costs more
@@ -23,7 +24,7 @@ import (
 // with two LLCs; each must pass.
 func TestScenarioCanned(t *testing.T) {
 	// Canned scenarios confine cgroups to some CPUs on purpose.
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n2l1c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic},
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n2l1c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic},
 		func(ctx *scenario.Ctx) error {
 			ctx.Duration = 2500 * time.Millisecond
 			var errs []error
@@ -58,7 +59,7 @@ func TestScenarioCanned(t *testing.T) {
 // every scheduling policy side by side, and checks each reports work.
 func TestScenarioWorkTypes(t *testing.T) {
 	// Real-time hogs and fork churn pile tasks on one CPU by design.
-	opts := ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic}
+	opts := ktstr.Opts{Topology: topology.Must("1n1l2c1t"), Timeout: 5 * time.Minute, Monitor: &monitor.BalanceAgnostic}
 	res := ktstr.RunResult(t, opts,
 		func(ctx *scenario.Ctx) error {
 			var errs []error
@@ -132,7 +133,7 @@ func TestScenarioWorkTypes(t *testing.T) {
 // outside its cgroup's cpuset on purpose: the isolation check must fail
 // the test, naming the worker and the CPU.
 func TestScenarioIsolationViolation(t *testing.T) {
-	res := ktstr.RunResult(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t"), Timeout: 3 * time.Minute},
+	res := ktstr.RunResult(t, ktstr.Opts{Topology: topology.Must("1n1l2c1t"), Timeout: 3 * time.Minute},
 		func(ctx *scenario.Ctx) error {
 			cg := ctx.Cgroups
 			if err := cg.Create("iso"); err != nil {
@@ -172,7 +173,7 @@ func TestScenarioIsolationViolation(t *testing.T) {
 	if res == nil {
 		return
 	}
-	if res.Verdict != ktstr.VerdictFail {
+	if res.Verdict != verdict.Fail {
 		t.Fatalf("verdict %s, want fail; reasons %q", res.Verdict, res.Reasons)
 	}
 	var tid int

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // TestShellExec runs one command in a busybox VM: its output comes back on
@@ -25,7 +25,7 @@ func TestShellExec(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
-		Topology: vmm.MustTopology("1n2l1c1t"),
+		Topology: topology.Must("1n2l1c1t"),
 		Exec:     "cat /sys/devices/system/cpu/online; echo oops >&2; cat /include/included.txt; exit 3",
 		Includes: []string{inc},
 		Stdout:   &out,
@@ -50,7 +50,7 @@ func TestShellExec(t *testing.T) {
 
 func TestShellExecTooLong(t *testing.T) {
 	_, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
-		Topology: vmm.MustTopology("1n1l1c1t"),
+		Topology: topology.Must("1n1l1c1t"),
 		Exec:     strings.Repeat("x", 5000),
 	}, ktstr.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "-i") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -17,7 +18,7 @@ import (
 // one LLC (L3) per group of cores, and the NUMA nodes with their CPUs.
 func TestTopologyShapes(t *testing.T) {
 	for _, shape := range []string{"1n1l2c1t", "1n2l2c2t", "2n2l2c1t"} {
-		topo := vmm.MustTopology(shape)
+		topo := topology.Must(shape)
 		t.Run(shape, func(t *testing.T) {
 			ktstr.Run(t, ktstr.Opts{Topology: topo}, func(*scenario.Ctx) error {
 				return checkTopology(topo)
@@ -27,8 +28,8 @@ func TestTopologyShapes(t *testing.T) {
 	// The check itself must catch a wrong shape: the same guest compared
 	// with another topology fails.
 	t.Run("mismatch_detected", func(t *testing.T) {
-		ktstr.Run(t, ktstr.Opts{Topology: vmm.MustTopology("1n1l2c1t")}, func(*scenario.Ctx) error {
-			if err := checkTopology(vmm.MustTopology("1n2l1c1t")); err == nil {
+		ktstr.Run(t, ktstr.Opts{Topology: topology.Must("1n1l2c1t")}, func(*scenario.Ctx) error {
+			if err := checkTopology(topology.Must("1n2l1c1t")); err == nil {
 				return fmt.Errorf("a 1n1l2c1t guest passed the 1n2l1c1t check")
 			}
 			return nil
@@ -42,7 +43,7 @@ func readSys(p string) (string, error) {
 }
 
 // checkTopology compares the guest's sysfs with the requested shape.
-func checkTopology(topo vmm.Topology) error {
+func checkTopology(topo topology.Topology) error {
 	var errs []string
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	online, err := readSys("/sys/devices/system/cpu/online")

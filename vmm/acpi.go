@@ -3,6 +3,8 @@ package vmm
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // ACPI tables describing the VM: where the CPUs are (MADT), which NUMA
@@ -93,7 +95,7 @@ func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b
 
 // BuildACPI lays the tables out from base (16-byte aligned, in a region
 // the E820 map reserves) for topology t and the per-node memory ranges.
-func BuildACPI(t Topology, base uint64, mem []NodeMemory) (*ACPITables, error) {
+func BuildACPI(t topology.Topology, base uint64, mem []NodeMemory) (*ACPITables, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}

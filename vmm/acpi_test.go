@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // disassemble runs `iasl -d` on one table and returns the .dsl text and
@@ -43,7 +45,7 @@ func TestACPITablesDisassembleCleanly(t *testing.T) {
 		t.Skip("iasl not installed (Debian: apt-get install acpica-tools)")
 	}
 	for _, shape := range []string{"1n1l1c1t", "1n2l2c2t", "2n2l2c1t", "4n8l2c2t", "2n4l8c2t"} {
-		tp := MustTopology(shape)
+		tp := topology.Must(shape)
 		t.Run(shape, func(t *testing.T) {
 			per := uint64(256 << 20)
 			var mem []NodeMemory

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // APIC IDs encode the topology as x86 firmware does: the low bits number
@@ -14,7 +15,7 @@ import (
 // LLCs and reach the kernel through ACPI SRAT, not CPUID.
 
 // apicShifts returns the widths of the thread and core fields.
-func apicShifts(t Topology) (threadBits, coreBits uint) {
+func apicShifts(t topology.Topology) (threadBits, coreBits uint) {
 	return countOrder(t.ThreadsPerCore), countOrder(t.CoresPerLLC)
 }
 
@@ -27,7 +28,7 @@ func countOrder(n int) uint {
 }
 
 // APICID is the local APIC ID of a logical CPU.
-func APICID(t Topology, c CPU) uint32 {
+func APICID(t topology.Topology, c topology.CPU) uint32 {
 	tb, cb := apicShifts(t)
 	return uint32(c.LLC)<<(tb+cb) | uint32(c.Core)<<tb | uint32(c.Thread)
 }
@@ -51,7 +52,7 @@ var guestCaches = []cacheDesc{
 // cacheLeaf encodes a cache in the common layout of Intel leaf 4 and AMD
 // leaf 0x8000001D (EAX type/level/sharing, EBX ways/partitions/line,
 // ECX sets).
-func cacheLeaf(t Topology, c cacheDesc, amd bool) (eax, ebx, ecx, edx uint32) {
+func cacheLeaf(t topology.Topology, c cacheDesc, amd bool) (eax, ebx, ecx, edx uint32) {
 	tb, cb := apicShifts(t)
 	sharing := uint32(1) << tb
 	if !c.sharedByThreads {
@@ -106,7 +107,7 @@ const (
 // TopologyCPUID returns the CPUID table for one vCPU: the host-supported
 // leaves with the topology leaves (0x1 EBX/EDX, 0x4, 0xB, 0x1F and, on
 // AMD, 0x80000005/6/8, 0x8000001D, 0x8000001E) rewritten for t and c.
-func TopologyCPUID(supported []kvm.CPUIDEntry, t Topology, c CPU) []kvm.CPUIDEntry {
+func TopologyCPUID(supported []kvm.CPUIDEntry, t topology.Topology, c topology.CPU) []kvm.CPUIDEntry {
 	amd := isAMD(cpuidVendor(supported))
 	apic := APICID(t, c)
 	tb, cb := apicShifts(t)

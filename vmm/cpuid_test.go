@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 func vendorLeaf(v string, max uint32) kvm.CPUIDEntry {
@@ -159,12 +160,12 @@ func samePartition(a, b map[string][]int) bool {
 }
 
 func TestTopologyCPUIDDecodesToShape(t *testing.T) {
-	var shapes []Topology
+	var shapes []topology.Topology
 	for _, nodes := range []int{1, 2, 3, 4} {
 		for _, llcsPerNode := range []int{1, 2, 3} {
 			for _, cores := range []int{1, 2, 3, 4, 5, 8, 16} {
 				for _, threads := range []int{1, 2} {
-					tp := Topology{NUMANodes: nodes, LLCs: nodes * llcsPerNode, CoresPerLLC: cores, ThreadsPerCore: threads}
+					tp := topology.Topology{NUMANodes: nodes, LLCs: nodes * llcsPerNode, CoresPerLLC: cores, ThreadsPerCore: threads}
 					if tp.Validate() == nil {
 						shapes = append(shapes, tp)
 					}
@@ -172,7 +173,7 @@ func TestTopologyCPUIDDecodesToShape(t *testing.T) {
 			}
 		}
 	}
-	shapes = append(shapes, MustTopology("1n1l64c1t"), MustTopology("1n1l32c2t"), MustTopology("4n8l4c2t"), MustTopology("1n1l1c1t"), MustTopology("1n3l7c2t"))
+	shapes = append(shapes, topology.Must("1n1l64c1t"), topology.Must("1n1l32c2t"), topology.Must("4n8l4c2t"), topology.Must("1n1l1c1t"), topology.Must("1n3l7c2t"))
 	for _, vendor := range []string{"AuthenticAMD", "GenuineIntel"} {
 		for _, tp := range shapes {
 			t.Run(vendor+"/"+tp.String(), func(t *testing.T) {

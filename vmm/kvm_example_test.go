@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -21,7 +22,7 @@ func ExampleNewKVMBackend() {
 	m, err := backend.Start(context.Background(), vmm.Config{
 		Kernel:    "linux/arch/x86/boot/bzImage",
 		Initramfs: "initramfs.cpio",
-		Topology:  vmm.MustTopology("1n2l2c2t"),
+		Topology:  topology.Must("1n2l2c2t"),
 		MemoryMB:  512,
 		Timeout:   time.Minute,
 		Console:   os.Stdout,

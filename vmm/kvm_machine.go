@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // pvpanicGrace is how long a guest that reported a panic may take to
@@ -24,7 +25,7 @@ const pvpanicGrace = 3 * time.Second
 // kvmMachine is one running VM of the in-repo VMM.
 type kvmMachine struct {
 	log     *zap.Logger
-	topo    Topology
+	topo    topology.Topology
 	vm      *kvm.VM
 	mem     []byte
 	liveMu  sync.RWMutex // held around uses of vm and mem off the vCPU threads; release takes it

@@ -22,6 +22,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/kernel/kerneltest"
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
 	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
 )
@@ -227,9 +228,9 @@ func bootL1(t testing.TB, q *vmm.QEMU, image, l1 string, runs []nested.Run) (res
 	// 7 boots (an L2 BSP spinning in queued_spin_lock_slowpath before any
 	// AP started), none in 9 boots with one. Suspect: emulated SVM under
 	// TCG when an L2 vCPU thread migrates between L1 CPUs.
-	l1Topo := vmm.MustTopology("1n1l1c1t")
+	l1Topo := topology.Must("1n1l1c1t")
 	if s := os.Getenv("KTSTR_NESTED_L1"); s != "" {
-		l1Topo = vmm.MustTopology(s)
+		l1Topo = topology.Must(s)
 	}
 	start := time.Now()
 	m, err := q.Start(context.Background(), vmm.Config{
@@ -440,7 +441,7 @@ func cpuSet(t *testing.T, s string) []int {
 	return out
 }
 
-func cpusWhere(layout []vmm.CPU, keep func(vmm.CPU) bool) []int {
+func cpusWhere(layout []topology.CPU, keep func(topology.CPU) bool) []int {
 	var out []int
 	for _, c := range layout {
 		if keep(c) {
@@ -451,10 +452,10 @@ func cpusWhere(layout []vmm.CPU, keep func(vmm.CPU) bool) []int {
 }
 
 // checkTopology compares what the L2 kernel reports with the shape asked.
-func checkTopology(t *testing.T, tp vmm.Topology, rep topoReport) {
+func checkTopology(t *testing.T, tp topology.Topology, rep topoReport) {
 	t.Helper()
 	layout := tp.Layout()
-	if got := cpuSet(t, rep.Online); fmt.Sprint(got) != fmt.Sprint(cpusWhere(layout, func(vmm.CPU) bool { return true })) {
+	if got := cpuSet(t, rep.Online); fmt.Sprint(got) != fmt.Sprint(cpusWhere(layout, func(topology.CPU) bool { return true })) {
 		t.Errorf("online CPUs %v, want %d", got, tp.CPUs())
 	}
 	if len(rep.CPUs) != len(layout) {
@@ -463,9 +464,9 @@ func checkTopology(t *testing.T, tp vmm.Topology, rep topoReport) {
 	for i, c := range layout {
 		g := rep.CPUs[i]
 		want := map[string][]int{
-			"thread_siblings": cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC && o.Core == c.Core }),
-			"llc_shared":      cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC }),
-			"core_siblings":   cpusWhere(layout, func(o vmm.CPU) bool { return o.LLC == c.LLC }),
+			"thread_siblings": cpusWhere(layout, func(o topology.CPU) bool { return o.LLC == c.LLC && o.Core == c.Core }),
+			"llc_shared":      cpusWhere(layout, func(o topology.CPU) bool { return o.LLC == c.LLC }),
+			"core_siblings":   cpusWhere(layout, func(o topology.CPU) bool { return o.LLC == c.LLC }),
 		}
 		got := map[string]string{"thread_siblings": g.ThreadSiblings, "llc_shared": g.LLCShared, "core_siblings": g.CoreSiblings}
 		for k, w := range want {
@@ -481,7 +482,7 @@ func checkTopology(t *testing.T, tp vmm.Topology, rep topoReport) {
 		t.Fatalf("guest has %d NUMA nodes, want %d", len(rep.Nodes), tp.NUMANodes)
 	}
 	for n, node := range rep.Nodes {
-		w := cpusWhere(layout, func(o vmm.CPU) bool { return o.Node == n })
+		w := cpusWhere(layout, func(o topology.CPU) bool { return o.Node == n })
 		if fmt.Sprint(cpuSet(t, node.CPUList)) != fmt.Sprint(w) {
 			t.Errorf("node%d cpulist %q, want %v", n, node.CPUList, w)
 		}
@@ -552,7 +553,7 @@ func TestKVMBackendNested(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.Topo), &rep); err != nil {
 				t.Fatalf("no topology report on the console: %v (%q)", err, r.Topo)
 			}
-			checkTopology(t, vmm.MustTopology(s), rep)
+			checkTopology(t, topology.Must(s), rep)
 			// The hypervisor bit gets kvm-clock (or the TSC, which Linux
 			// prefers when it is invariant), never a port-I/O timer; the
 			// deadline timer is used exactly when it was offered.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/topology"
 	"go.uber.org/zap"
 )
 
@@ -20,7 +21,7 @@ type Config struct {
 	// Cmdline is appended to the backend's own console/panic arguments.
 	Cmdline string
 	// Topology is the CPU shape the guest must see.
-	Topology Topology
+	Topology topology.Topology
 	// MemoryMB is guest RAM in MiB, 1024 when zero. The NUMA nodes share
 	// it in 2 MiB steps, as evenly as that allows, adding up to exactly it.
 	MemoryMB int

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 func TestQEMUArgs(t *testing.T) {
@@ -38,7 +40,7 @@ func TestQEMUArgs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.topo, func(t *testing.T) {
-			args, err := q.Args(Config{Kernel: "/k", Initramfs: "/i", Topology: MustTopology(tc.topo), MemoryMB: tc.mem, Cmdline: "ktstr.mode=test"}, "/w/data.sock", "/w")
+			args, err := q.Args(Config{Kernel: "/k", Initramfs: "/i", Topology: topology.Must(tc.topo), MemoryMB: tc.mem, Cmdline: "ktstr.mode=test"}, "/w/data.sock", "/w")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,10 +68,10 @@ func TestQEMUArgsRejects(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Topology: MustTopology("1n1l1c1t")}, "Kernel is empty"},
-		{Config{Kernel: "/k", Topology: MustTopology("4n4l1c1t"), MemoryMB: 256}, "at least 512 MiB"},
-		{Config{Kernel: "/k", Topology: MustTopology("1n1l1c1t"), MemoryMB: 8192}, "less memory"},
-		{Config{Kernel: "/k", Topology: Topology{1, 3, 1, 1}}, ""},
+		{Config{Topology: topology.Must("1n1l1c1t")}, "Kernel is empty"},
+		{Config{Kernel: "/k", Topology: topology.Must("4n4l1c1t"), MemoryMB: 256}, "at least 512 MiB"},
+		{Config{Kernel: "/k", Topology: topology.Must("1n1l1c1t"), MemoryMB: 8192}, "less memory"},
+		{Config{Kernel: "/k", Topology: topology.Topology{NUMANodes: 1, LLCs: 3, CoresPerLLC: 1, ThreadsPerCore: 1}}, ""},
 	}
 	for _, tc := range tests {
 		_, err := q.Args(tc.cfg, "/s", "/w")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // Builds shared by every definition below: one per process, cached on
@@ -112,7 +112,7 @@ var (
 	// Every runnable task waits on the central CPU's runqueue until it is
 	// dispatched, so nr_running piles up there by design: the monitor
 	// keeps its stall and DSQ bounds but not the load-imbalance one.
-	Central = withMonitor(withTopology(pinnedInit(tree("scx_central", "central"), 0), vmm.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}),
+	Central = withMonitor(withTopology(pinnedInit(tree("scx_central", "central"), 0), topology.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}),
 		monitor.BalanceAgnostic)
 	// FlatCG is scx_flatcg (flattened cgroup hierarchy).
 	FlatCG = tree("scx_flatcg", "flatcg")
@@ -161,7 +161,7 @@ func withFlags(s *scenario.Scheduler, f ...scenario.Flag) *scenario.Scheduler {
 	return s
 }
 
-func withTopology(s *scenario.Scheduler, t vmm.Topology) *scenario.Scheduler {
+func withTopology(s *scenario.Scheduler, t topology.Topology) *scenario.Scheduler {
 	s.Topology = t
 	return s
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 const initMarker = "KTSTR-BENCH-INIT"
@@ -79,7 +79,7 @@ func run() error {
 	fmt.Printf("%-10s %12s %12s %12s %12s %7s\n", "topology", "bare total", "harness", "bare->init", "harn->init", "ratio")
 	var allRatios []float64
 	for _, ts := range strings.Split(*topos, ",") {
-		topo, err := vmm.ParseTopology(ts)
+		topo, err := topology.Parse(ts)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // bareBoot runs the minimal qemu command line a person would type.
-func bareBoot(kernelImage, initrd string, topo vmm.Topology) (total, toInit time.Duration, err error) {
+func bareBoot(kernelImage, initrd string, topo topology.Topology) (total, toInit time.Duration, err error) {
 	cmd := exec.Command("qemu-system-x86_64", "-accel", "tcg,thread=single", "-cpu", "max",
 		"-smp", fmt.Sprintf("cpus=%d,sockets=%d,cores=%d,threads=%d", topo.CPUs(), topo.LLCs, topo.CoresPerLLC, topo.ThreadsPerCore),
 		"-m", "1024M", "-display", "none", "-nodefaults", "-no-reboot", "-serial", "stdio",
@@ -140,7 +140,7 @@ func bareBoot(kernelImage, initrd string, topo vmm.Topology) (total, toInit time
 	return time.Since(start), toInit, nil
 }
 
-func harnessBoot(ctx context.Context, kernelImage string, topo vmm.Topology) (total, toInit time.Duration, err error) {
+func harnessBoot(ctx context.Context, kernelImage string, topo topology.Topology) (total, toInit time.Duration, err error) {
 	t := *noop
 	t.Topology = topo
 	start := time.Now()

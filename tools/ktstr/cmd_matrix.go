@@ -13,36 +13,37 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // matrixRow is one scheduler on the fixed scenario and what must happen.
 type matrixRow struct {
 	name   string
 	sched  *scenario.Scheduler // nil: EEVDF
-	expect string              // ktstr.VerdictPass or VerdictFail
+	expect verdict.Verdict     // verdict.Pass or verdict.Fail
 	reason string              // for failures: a regexp some reason must match
 	// watchdog overrides matrixWatchdog.
 	watchdog time.Duration
 }
 
 var matrixRows = []matrixRow{
-	{"eevdf", scenario.EEVDF, ktstr.VerdictPass, "", 0},
-	{"ktstr_fifo", scheds.FIFO, ktstr.VerdictPass, "", 0},
-	{"ktstr_vtime", scheds.VTime, ktstr.VerdictPass, "", 0},
-	{"scx_simple", scheds.Simple, ktstr.VerdictPass, "", 0},
-	{"scx_qmap", scheds.QMap, ktstr.VerdictPass, "", 0},
-	{"scx_central", scheds.Central, ktstr.VerdictPass, "", 0},
-	{"scx_flatcg", scheds.FlatCG, ktstr.VerdictPass, "", 0},
+	{"eevdf", scenario.EEVDF, verdict.Pass, "", 0},
+	{"ktstr_fifo", scheds.FIFO, verdict.Pass, "", 0},
+	{"ktstr_vtime", scheds.VTime, verdict.Pass, "", 0},
+	{"scx_simple", scheds.Simple, verdict.Pass, "", 0},
+	{"scx_qmap", scheds.QMap, verdict.Pass, "", 0},
+	{"scx_central", scheds.Central, verdict.Pass, "", 0},
+	{"scx_flatcg", scheds.FlatCG, verdict.Pass, "", 0},
 	// The scenario's workers put more than two tasks in cg_1, so at one
 	// slice per 500 ms some wait over 2 s: a longer watchdog keeps this
 	// row about starvation, not about sched_ext's stall detector. Either
 	// check may name it first: cg_1's workers got almost no CPU
 	// (starvation) or waited seconds for it (not_stuck).
-	{"ktstr_starve", scheds.Starve, ktstr.VerdictFail, `(starvation|not_stuck) fail \[cg_1/`, 6 * time.Second},
-	{"ktstr_stall", scheds.Stall, ktstr.VerdictFail, "runnable task stall", 0},
-	{"ktstr_error", scheds.Error, ktstr.VerdictFail, "scx_bpf_error", 0},
+	{"ktstr_starve", scheds.Starve, verdict.Fail, `(starvation|not_stuck) fail \[cg_1/`, 6 * time.Second},
+	{"ktstr_stall", scheds.Stall, verdict.Fail, "runnable task stall", 0},
+	{"ktstr_error", scheds.Error, verdict.Fail, "scx_bpf_error", 0},
 	// Equal cgroups far apart in CPU time: the scenario's share_ratio check.
-	{"ktstr_unfair", scheds.Unfair, ktstr.VerdictFail, "share_ratio fail", 0},
+	{"ktstr_unfair", scheds.Unfair, verdict.Fail, "share_ratio fail", 0},
 	// cpu1 frozen with interrupts off for 2 s: the host monitor's stall
 	// check, which must also say where: the monitor asks the VMM for
 	// cpu1's vCPU while it stands still and names the scheduler's
@@ -50,7 +51,7 @@ var matrixRows = []matrixRow{
 	// attach) under the kernel's task_tick_scx. A 10 s sched_ext
 	// watchdog keeps the kernel's own detector out of it: the row is
 	// about what only the host sees.
-	{"ktstr_wedge", scheds.Wedge, ktstr.VerdictFail, `monitor: cpu1 stalled: .*its vCPU was in .*bpf_prog_wedge_tick\+0x[0-9a-f]+.*task_tick_scx\+`, 10 * time.Second},
+	{"ktstr_wedge", scheds.Wedge, verdict.Fail, `monitor: cpu1 stalled: .*its vCPU was in .*bpf_prog_wedge_tick\+0x[0-9a-f]+.*task_tick_scx\+`, 10 * time.Second},
 }
 
 // Matrix scenario: two equal cgroups (cg_0, cg_1) of two CPU-bound
@@ -120,10 +121,10 @@ func starvation(_ *scenario.Ctx, reports map[string][]scenario.WorkerReport) []s
 	var out []scenario.Detail
 	for cg, rs := range reports {
 		for _, r := range rs {
-			d := scenario.Detail{Check: "starvation", Verdict: scenario.Pass, Cgroup: cg, Worker: r.Index,
+			d := scenario.Detail{Check: "starvation", Verdict: verdict.Pass, Cgroup: cg, Worker: r.Index,
 				Message: fmt.Sprintf("CPU time %v, mean %v", r.CPUTime.Round(time.Millisecond), mean.Round(time.Millisecond))}
 			if float64(r.CPUTime) < starveFraction*float64(mean) {
-				d.Verdict = scenario.Fail
+				d.Verdict = verdict.Fail
 				d.Message = fmt.Sprintf("got %v of CPU in %v, under %.0f%% of the mean %v", r.CPUTime.Round(time.Millisecond),
 					r.Wall.Round(time.Millisecond), 100*starveFraction, mean.Round(time.Millisecond))
 			}
@@ -205,9 +206,9 @@ func runMatrixRow(ctx context.Context, r matrixRow, opts ktstr.RunOptions, retry
 	if err != nil {
 		reason = err.Error()
 	} else {
-		actual, reason = res.Verdict, strings.Join(res.Reasons, "; ")
+		actual, reason = res.Verdict.String(), strings.Join(res.Reasons, "; ")
 	}
-	ok := actual == r.expect && (r.reason == "" || regexp.MustCompile(r.reason).MatchString(reason))
+	ok := actual == r.expect.String() && (r.reason == "" || regexp.MustCompile(r.reason).MatchString(reason))
 	mark := "ok"
 	switch {
 	case !ok:
@@ -215,7 +216,7 @@ func runMatrixRow(ctx context.Context, r matrixRow, opts ktstr.RunOptions, retry
 	case retry:
 		mark = "FLAKY"
 	}
-	exp := r.expect
+	exp := r.expect.String()
 	if r.reason != "" {
 		exp += " (" + r.reason + ")"
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -107,7 +108,11 @@ func TestMatrixRetries(t *testing.T) {
 				if v == "error" {
 					return nil, fmt.Errorf("boot failed")
 				}
-				return &ktstr.Result{Test: rt.Name, Verdict: v, Reasons: []string{"attempt " + fmt.Sprint(runs)}}, nil
+				pv, err := verdict.Parse(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &ktstr.Result{Test: rt.Name, Verdict: pv, Reasons: []string{"attempt " + fmt.Sprint(runs)}}, nil
 			}
 			rc := cmdMatrix(context.Background(), []string{"-only", "eevdf", "-retries", tc.retries})
 			if rc != tc.wantRC || runs != tc.wantRuns {

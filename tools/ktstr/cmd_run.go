@@ -13,7 +13,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/tests" // the registered tests
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // defaultTest is what `ktstr run` runs without --test: a real sched_ext
@@ -49,7 +49,7 @@ func runRun(ctx context.Context, args []string) int {
 	}
 	test := *t
 	if *topo != "" {
-		tp, err := vmm.ParseTopology(*topo)
+		tp, err := topology.Parse(*topo)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 			return 2
@@ -77,7 +77,7 @@ func runRun(ctx context.Context, args []string) int {
 			fmt.Printf("host monitor: %s\n", m.Summarize())
 		}
 	}
-	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict), res.Backend,
+	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
 		test.Topology, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)

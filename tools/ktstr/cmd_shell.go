@@ -7,7 +7,8 @@ import (
 	"os"
 
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func runShell(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	t, err := vmm.ParseTopology(*topo)
+	t, err := topology.Parse(*topo)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ktstr shell: %v\n", err)
 		return 2
@@ -43,7 +44,7 @@ func runShell(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr shell: %v\n", err)
 		return 1
 	}
-	if res.Verdict != ktstr.VerdictPass {
+	if res.Verdict != verdict.Pass {
 		fmt.Fprintf(os.Stderr, "ktstr shell: %s: %v\n", res.Verdict, res.Reasons)
 		if res.ExitCode == 0 {
 			return 1

@@ -15,7 +15,8 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/tests/scheds"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func init() {
 // verifyConfig is one VM the programs are verified in.
 type verifyConfig struct {
 	kernel string
-	topo   vmm.Topology
+	topo   topology.Topology
 	label  string
 }
 
@@ -173,7 +174,7 @@ func verifyConfigs(kernels, topos []string) ([]verifyConfig, error) {
 	var out []verifyConfig
 	for _, k := range kernels {
 		for _, ts := range topos {
-			t, err := vmm.ParseTopology(ts)
+			t, err := topology.Parse(ts)
 			if err != nil {
 				return nil, fmt.Errorf("-topology %q: %w", ts, err)
 			}
@@ -247,7 +248,7 @@ func verifyInVM(ctx context.Context, c verifyConfig, targets []scheds.VerifyTarg
 	if err != nil {
 		return nil, err
 	}
-	if res.Verdict != ktstr.VerdictPass {
+	if res.Verdict != verdict.Pass {
 		return nil, fmt.Errorf("VM %s: %s\n%s", res.Verdict, strings.Join(res.Reasons, "; "), stderr.String())
 	}
 	outs, err := scheds.ParseVerifyOutput(&stdout)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // This test binary is itself a ktstr test binary: it registers fixture
@@ -25,15 +25,15 @@ func passBody(*scenario.Ctx) error { return nil }
 
 var (
 	_ = ktstr.Register("export_fixture_eevdf", ktstr.Opts{
-		Topology: vmm.MustTopology("1n1l2c1t"),
+		Topology: topology.Must("1n1l2c1t"),
 		Duration: 2 * time.Second,
 		Includes: []string{"testdata/include.txt"},
 	}, passBody)
-	_ = ktstr.Register("export_fixture_2llc", ktstr.Opts{Topology: vmm.MustTopology("1n2l2c1t")}, passBody)
+	_ = ktstr.Register("export_fixture_2llc", ktstr.Opts{Topology: topology.Must("1n2l2c1t")}, passBody)
 	_ = ktstr.Register("export_fixture_host_only", ktstr.Opts{HostOnly: true}, passBody)
 	_ = ktstr.Register("export_fixture_dir_include", ktstr.Opts{Includes: []string{"./testdata"}}, passBody)
 	_ = ktstr.Register("export_fixture_sched", ktstr.Opts{
-		Topology:  vmm.MustTopology("1n1l2c1t"),
+		Topology:  topology.Must("1n1l2c1t"),
 		Scheduler: fakeSched,
 		Flags:     []string{"fast"},
 		Watchdog:  3 * time.Second,

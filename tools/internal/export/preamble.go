@@ -9,7 +9,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // ArchiveMarker is the line that separates the script from the base64
@@ -26,7 +26,7 @@ type ScriptSpec struct {
 	SchedulerArgv []string
 	// Git is the provenance stamp (short commit or "unknown").
 	Git      string
-	Topology vmm.Topology
+	Topology topology.Topology
 	Duration time.Duration
 	// Watchdog zero means the kernel's default.
 	Watchdog time.Duration

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 func sampleSpec() ScriptSpec {
@@ -18,7 +18,7 @@ func sampleSpec() ScriptSpec {
 		Scheduler:     "simple",
 		SchedulerArgv: []string{"/sched/scx_simple", "--config", "/sched/c.json", "--slice-us", "20000", "--name=it's"},
 		Git:           "abc1234",
-		Topology:      vmm.Topology{NUMANodes: 1, LLCs: 2, CoresPerLLC: 2, ThreadsPerCore: 1},
+		Topology:      topology.Topology{NUMANodes: 1, LLCs: 2, CoresPerLLC: 2, ThreadsPerCore: 1},
 		Duration:      4500 * time.Millisecond,
 		Watchdog:      10 * time.Second,
 	}
@@ -110,7 +110,7 @@ func TestPreambleQuotesHostileValues(t *testing.T) {
 
 func TestPreambleRejectsBadSpec(t *testing.T) {
 	s := sampleSpec()
-	s.Topology = vmm.Topology{}
+	s.Topology = topology.Topology{}
 	if _, err := Preamble(s); err == nil {
 		t.Error("no error for a zero topology")
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
 	"github.com/ktstr-go/ktstr/vmm/testdata/nested"
 )
@@ -42,7 +43,7 @@ const (
 // nested_fifo runs the in-repo global-FIFO sched_ext scheduler on the
 // in-repo VMM: attach (kernel text patching), two cgroups, default checks.
 var _ = ktstr.Register("nested_fifo", ktstr.Opts{
-	Topology:  vmm.MustTopology("1n1l2c1t"),
+	Topology:  topology.Must("1n1l2c1t"),
 	Scheduler: scheds.FIFO,
 	Duration:  3 * time.Second,
 	MemoryMB:  512,
@@ -57,7 +58,7 @@ var _ = ktstr.Register("nested_fifo", ktstr.Opts{
 // scheduler: two cgroups of CPU spinners on two LLCs, default checks.
 // Before it starts, the guest tells the host where a marker page lives.
 var _ = ktstr.Register("nested_eevdf", ktstr.Opts{
-	Topology: vmm.MustTopology("1n2l1c1t"),
+	Topology: topology.Must("1n2l1c1t"),
 	Duration: 3 * time.Second,
 	MemoryMB: 512,
 	Timeout:  240 * time.Second,
@@ -199,7 +200,7 @@ func main() {
 
 func run(backend vmm.Backend, r nested.Run) nested.Result {
 	res := nested.Result{Name: r.Name, Backend: backend.Name()}
-	topo, err := vmm.ParseTopology(r.Topology)
+	topo, err := topology.Parse(r.Topology)
 	if err != nil {
 		res.StartErr = err.Error()
 		return res

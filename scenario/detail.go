@@ -1,59 +1,17 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/verdict"
 )
-
-// Verdict is the outcome of a check. Verdicts form a lattice ordered
-// Skip < Pass < Inconclusive < Fail: merging keeps the worst.
-type Verdict int
-
-// Verdicts, from least to most severe.
-const (
-	Skip Verdict = iota
-	Pass
-	Inconclusive
-	Fail
-)
-
-var verdictNames = [...]string{"skip", "pass", "inconclusive", "fail"}
-
-// String is the lower-case name the host protocol uses.
-func (v Verdict) String() string {
-	if v < 0 || int(v) >= len(verdictNames) {
-		return fmt.Sprintf("verdict(%d)", int(v))
-	}
-	return verdictNames[v]
-}
-
-// Merge returns the more severe of v and o.
-func (v Verdict) Merge(o Verdict) Verdict { return max(v, o) }
-
-// MarshalJSON encodes the name.
-func (v Verdict) MarshalJSON() ([]byte, error) { return json.Marshal(v.String()) }
-
-// UnmarshalJSON decodes the name.
-func (v *Verdict) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	for i, n := range verdictNames {
-		if n == s {
-			*v = Verdict(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown verdict %q", s)
-}
 
 // Detail is one finding of one check.
 type Detail struct {
-	Check   string  `json:"check"` // e.g. "not_stuck", "isolation"
-	Verdict Verdict `json:"verdict"`
-	Cgroup  string  `json:"cgroup,omitempty"`
+	Check   string          `json:"check"` // e.g. "not_stuck", "isolation"
+	Verdict verdict.Verdict `json:"verdict"`
+	Cgroup  string          `json:"cgroup,omitempty"`
 	// Worker is the worker's index in its cgroup, -1 when not per worker.
 	Worker  int    `json:"worker"`
 	TID     int    `json:"tid,omitempty"`
@@ -78,8 +36,8 @@ func (d Detail) String() string {
 // failing or inconclusive finding (not just the first), the skipped ones,
 // and how often each check ran.
 type AssertResult struct {
-	Verdict Verdict `json:"verdict"`
-	// Details are the Fail and Inconclusive findings.
+	Verdict verdict.Verdict `json:"verdict"`
+	// Details are the verdict.Fail and verdict.Inconclusive findings.
 	Details []Detail `json:"details,omitempty"`
 	// Skipped are checks that did not apply (e.g. isolation without a
 	// cpuset); informational.
@@ -97,9 +55,9 @@ func (r *AssertResult) Add(d Detail) {
 	r.Checks[d.Check]++
 	r.Verdict = r.Verdict.Merge(d.Verdict)
 	switch d.Verdict {
-	case Skip:
+	case verdict.Skip:
 		r.Skipped = append(r.Skipped, d)
-	case Pass:
+	case verdict.Pass:
 	default:
 		r.Details = append(r.Details, d)
 	}
@@ -118,21 +76,21 @@ func (r *AssertResult) Merge(o AssertResult) {
 	}
 }
 
-// Failures returns the details at verdict Fail.
+// Failures returns the details at verdict verdict.Fail.
 func (r AssertResult) Failures() []Detail {
 	var out []Detail
 	for _, d := range r.Details {
-		if d.Verdict == Fail {
+		if d.Verdict == verdict.Fail {
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
-// Err returns nil unless the verdict is Fail; then a *CheckError listing
+// Err returns nil unless the verdict is verdict.Fail; then a *CheckError listing
 // every failure.
 func (r AssertResult) Err() error {
-	if r.Verdict != Fail {
+	if r.Verdict != verdict.Fail {
 		return nil
 	}
 	return &CheckError{Result: r}

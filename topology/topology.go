@@ -1,4 +1,11 @@
-package vmm
+// Package topology is the CPU shape of a test VM: NUMA nodes, last-level
+// caches (LLCs), cores per LLC and threads per core. It parses and checks
+// the shape a test or a user names ("1n2l4c2t" or "1,2,4,2") and numbers
+// its logical CPUs the way the guest will (LLC-major). The VMMs turn a
+// Topology into CPUID leaves and ACPI tables; scenario code uses it to
+// know what to expect in the guest. It imports nothing of ktstr's, so
+// anything that names a shape can depend on it without pulling in a VMM.
+package topology
 
 import (
 	"fmt"
@@ -22,9 +29,9 @@ const MaxCPUs = 64
 
 var compactTopo = regexp.MustCompile(`^(\d+)n(\d+)l(\d+)c(\d+)t$`)
 
-// ParseTopology accepts the compact form "1n2l4c2t" and the comma form
+// Parse accepts the compact form "1n2l4c2t" and the comma form
 // "1,2,4,2" (nodes, LLCs, cores per LLC, threads per core).
-func ParseTopology(s string) (Topology, error) {
+func Parse(s string) (Topology, error) {
 	s = strings.TrimSpace(s)
 	var parts []string
 	if m := compactTopo.FindStringSubmatch(s); m != nil {
@@ -47,9 +54,9 @@ func ParseTopology(s string) (Topology, error) {
 	return t, t.Validate()
 }
 
-// MustTopology is ParseTopology for constants in test declarations.
-func MustTopology(s string) Topology {
-	t, err := ParseTopology(s)
+// Must is Parse for constants in test declarations.
+func Must(s string) Topology {
+	t, err := Parse(s)
 	if err != nil {
 		panic(err)
 	}
@@ -103,46 +110,4 @@ func (t Topology) Layout() []CPU {
 		}
 	}
 	return cpus
-}
-
-const (
-	// defaultMemoryMB is the guest RAM of a Config without MemoryMB.
-	defaultMemoryMB = 1024
-	// minNodeMB is the least RAM each NUMA node gets.
-	minNodeMB = 128
-)
-
-// splitMemory lays memoryMB of guest RAM (zero means defaultMemoryMB) out
-// from guest-physical 0 over nodes NUMA nodes. The shares add up to
-// exactly memoryMB and differ by at most 2 MiB: each is whole 2 MiB steps,
-// so node boundaries stay huge-page aligned, and an odd last MiB goes to
-// the last node, after which no boundary follows.
-func splitMemory(memoryMB, nodes int) ([]NodeMemory, error) {
-	if nodes < 1 {
-		return nil, fmt.Errorf("vmm: cannot split guest RAM over %d NUMA nodes", nodes)
-	}
-	if memoryMB == 0 {
-		memoryMB = defaultMemoryMB
-	}
-	steps := memoryMB / 2
-	if least := steps / nodes * 2; least < minNodeMB {
-		return nil, fmt.Errorf("vmm: %d MiB over %d NUMA nodes leaves %d MiB per node; give at least %d MiB", memoryMB, nodes, least, minNodeMB*nodes)
-	}
-	if memoryMB > maxLowMemMB {
-		return nil, fmt.Errorf("vmm: %d MiB of guest RAM exceeds the %d MiB kept below the PCI hole; use less memory", memoryMB, maxLowMemMB)
-	}
-	mem := make([]NodeMemory, nodes)
-	var base uint64
-	for n := range mem {
-		mb := steps / nodes * 2
-		if n < steps%nodes {
-			mb += 2
-		}
-		if n == nodes-1 {
-			mb += memoryMB % 2
-		}
-		mem[n] = NodeMemory{Node: n, Base: base, Size: uint64(mb) << 20}
-		base += mem[n].Size
-	}
-	return mem, nil
 }
