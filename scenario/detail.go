@@ -37,7 +37,7 @@ func (d Detail) String() string {
 // and how often each check ran.
 type AssertResult struct {
 	Verdict verdict.Verdict `json:"verdict"`
-	// Details are the verdict.Fail and verdict.Inconclusive findings.
+	// Details are the Fail and Inconclusive findings.
 	Details []Detail `json:"details,omitempty"`
 	// Skipped are checks that did not apply (e.g. isolation without a
 	// cpuset); informational.
@@ -76,7 +76,7 @@ func (r *AssertResult) Merge(o AssertResult) {
 	}
 }
 
-// Failures returns the details at verdict verdict.Fail.
+// Failures returns the details at verdict Fail.
 func (r AssertResult) Failures() []Detail {
 	var out []Detail
 	for _, d := range r.Details {
@@ -87,7 +87,7 @@ func (r AssertResult) Failures() []Detail {
 	return out
 }
 
-// Err returns nil unless the verdict is verdict.Fail; then a *CheckError listing
+// Err returns nil unless the verdict is Fail; then a *CheckError listing
 // every failure.
 func (r AssertResult) Err() error {
 	if r.Verdict != verdict.Fail {

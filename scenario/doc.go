@@ -33,6 +33,6 @@
 // Assert holds the bounds (DefaultAssert suits a debug kernel under TCG:
 // generous but meaningful); ctx.Checks overrides them per test, CgroupDef
 // .Checks per cgroup, CtxConfig.Checks per scheduler. Verdicts merge
-// verdict.Skip < verdict.Pass < verdict.Inconclusive < verdict.Fail, and an AssertResult keeps every
+// Skip < Pass < Inconclusive < Fail, and an AssertResult keeps every
 // failing detail, not just the first.
 package scenario

@@ -261,7 +261,7 @@ type ReportCheck func(ctx *Ctx, reports map[string][]WorkerReport) []Detail
 type Scenario struct {
 	Name        string
 	Description string
-	// MinCPUs skips the scenario (verdict verdict.Skip) on smaller guests.
+	// MinCPUs skips the scenario (verdict Skip) on smaller guests.
 	MinCPUs  int
 	Backdrop []CgroupDef
 	Steps    []Step
