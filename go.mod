@@ -6,6 +6,7 @@ require (
 	github.com/cilium/ebpf v0.22.0
 	github.com/google/go-containerregistry v0.22.1
 	go.uber.org/zap v1.28.0
+	golang.org/x/mod v0.39.0
 	golang.org/x/sys v0.49.0
 )
 

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/monitor"
@@ -359,5 +360,5 @@ func initramfsCacheDir() string {
 	if d := os.Getenv("KTSTR_INITRAMFS_CACHE"); d != "" {
 		return d
 	}
-	return kernel.UserCacheDir("initramfs")
+	return cachedir.Dir("initramfs")
 }

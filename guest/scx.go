@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/tailbuf"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
@@ -34,7 +35,8 @@ const (
 	detachTimeout        = 10 * time.Second
 	pollInterval         = 20 * time.Millisecond
 	watchInterval        = 100 * time.Millisecond
-	outputLimit          = 16 << 10
+	outputLimit          = 16 << 10 // bytes of scheduler output kept for errors
+	outputLines          = 400
 )
 
 // SchedSpec says which scheduler to launch in the guest.
@@ -106,7 +108,7 @@ type SchedHandle struct {
 
 	mu         sync.Mutex
 	cmd        *exec.Cmd
-	out        *TailBuffer
+	out        *tailbuf.Buffer
 	done       chan struct{} // closed when the current process is reaped
 	waitStatus string
 	attached   bool
@@ -248,7 +250,7 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 		return fmt.Errorf("scheduler %s: binary %s is missing from the guest: the runner must pack Scheduler.Files() under /sched/ (%w)", name, h.spec.Argv[0], err)
 	}
 	h.kmsg = openKmsg()
-	out := &TailBuffer{Limit: outputLimit}
+	out := &tailbuf.Buffer{MaxLines: outputLines, MaxBytes: outputLimit}
 	cmd := exec.Command(h.spec.Argv[0], h.spec.Argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = os.Environ()

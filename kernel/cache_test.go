@@ -238,17 +238,3 @@ func TestDefaultCacheDir(t *testing.T) {
 		t.Fatalf("home fallback: %s", d)
 	}
 }
-
-// The other caches sit beside the kernel cache, and without a home in
-// the temp dir.
-func TestUserCacheDir(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/xdg")
-	if d := UserCacheDir("scheds"); d != "/xdg/ktstr/scheds" {
-		t.Fatalf("XDG_CACHE_HOME ignored: %s", d)
-	}
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("HOME", "")
-	if d := UserCacheDir("src"); d != filepath.Join(os.TempDir(), "ktstr", "src") {
-		t.Fatalf("no home: %s", d)
-	}
-}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/tailbuf"
 )
 
 // runCmd runs a build step with its output appended to log. make runs in
@@ -27,7 +29,7 @@ func runCmd(ctx context.Context, dir string, env []string, log io.Writer, status
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = pw
-	tail := &tailBuffer{max: 40}
+	tail := tailbuf.New(40)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -77,33 +79,6 @@ func follow(r io.Reader, w io.Writer, status io.Writer, label string) {
 	if status != nil {
 		fmt.Fprintf(status, "\r\033[K")
 	}
-}
-
-// tailBuffer keeps the last max lines written to it, for error messages.
-type tailBuffer struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-	part  string
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.part + string(p)
-	parts := strings.Split(s, "\n")
-	t.part = parts[len(parts)-1]
-	t.lines = append(t.lines, parts[:len(parts)-1]...)
-	if len(t.lines) > t.max {
-		t.lines = t.lines[len(t.lines)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(t.lines, "\n")
 }
 
 // IsTerminal reports whether f is a character device (a TTY), where a live

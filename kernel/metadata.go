@@ -2,9 +2,10 @@ package kernel
 
 import (
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // SourceKind says where a kernel's source came from.
@@ -78,30 +79,11 @@ func imageRelPath(arch string) string {
 	return "arch/x86/boot/bzImage"
 }
 
-// UserCacheDir is <user cache>/ktstr/sub ($XDG_CACHE_HOME or ~/.cache;
-// the temp dir on a host without a home): where ktstr's other caches
-// (schedulers, initramfs archives, config files, kernel source) live
-// beside the kernel cache.
-func UserCacheDir(sub string) string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "ktstr", sub)
-}
-
 // DefaultCacheDir is KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr/kernels,
 // else ~/.cache/ktstr/kernels.
 func DefaultCacheDir() (string, error) {
 	if d := os.Getenv("KTSTR_CACHE_DIR"); d != "" {
 		return d, nil
 	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "ktstr", "kernels"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".cache", "ktstr", "kernels"), nil
+	return cachedir.Dir("kernels"), nil
 }

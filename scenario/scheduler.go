@@ -32,7 +32,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ktstr-go/ktstr/kernel"
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/topology"
 )
@@ -477,7 +477,7 @@ func (c *Config) hostFile() (string, error) {
 		return c.HostPath, nil
 	}
 	sum := sha256.Sum256([]byte(c.Content))
-	dir := kernel.UserCacheDir("config")
+	dir := cachedir.Dir("config")
 	dst := filepath.Join(dir, hex.EncodeToString(sum[:12]))
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil

@@ -12,10 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/tailbuf"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
-
-	"github.com/ktstr-go/ktstr/guest"
 )
 
 // WorkloadConfig describes a set of identical worker processes.
@@ -67,7 +66,7 @@ type workerProc struct {
 	ready  chan readyMsg
 	report chan *WorkerReport
 	exited chan struct{}
-	stderr *guest.TailBuffer
+	stderr *tailbuf.Buffer
 }
 
 // SpawnWorkload starts cfg.Workers worker processes and waits until every
@@ -150,7 +149,7 @@ func (w *Workload) spawnOne(i int, startR, stopR *os.File) error {
 		exe = "/proc/self/exe"
 	}
 	p := &workerProc{index: i, ready: make(chan readyMsg, 1), report: make(chan *WorkerReport, 1),
-		exited: make(chan struct{}), stderr: &guest.TailBuffer{Limit: 4096}}
+		exited: make(chan struct{}), stderr: &tailbuf.Buffer{MaxLines: 64, MaxBytes: 4096}}
 	cmd := exec.Command(exe)
 	cmd.Args = []string{"ktstr-worker"}
 	cmd.Env = workerEnviron(string(spec), w.cfg.Work.Threads())
@@ -407,7 +406,7 @@ func (w *Workload) kill() {
 }
 
 // stderrSuffix formats a worker's stderr tail for an error message.
-func stderrSuffix(b *guest.TailBuffer) string {
+func stderrSuffix(b *tailbuf.Buffer) string {
 	s := strings.TrimSpace(b.String())
 	if len(s) == 0 {
 		return ""

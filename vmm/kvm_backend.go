@@ -118,7 +118,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 	m := &kvmMachine{
 		log:     log,
 		topo:    t,
-		tail:    newTailBuffer(kvmTailLines),
+		tail:    NewConsoleTail(kvmTailLines),
 		channel: newByteQueue(),
 		done:    make(chan struct{}),
 		started: time.Now(),

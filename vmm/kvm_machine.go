@@ -33,7 +33,7 @@ type kvmMachine struct {
 	com1    *uart
 	com2    *uart
 	console *consoleSink
-	tail    *tailBuffer
+	tail    *ConsoleTail
 	channel *byteQueue
 	started time.Time
 

@@ -202,7 +202,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 	cmd := exec.Command(q.binary(), args...)
 	// The VM must not outlive us, even if we are SIGKILLed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: !cfg.Interactive}
-	tail := newTailBuffer(qemuTailLines)
+	tail := NewConsoleTail(qemuTailLines)
 	var console io.Writer = tail
 	if cfg.Console != nil {
 		console = io.MultiWriter(tail, cfg.Console)
@@ -252,7 +252,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 type qemuMachine struct {
 	name    string
 	cmd     *exec.Cmd
-	tail    *tailBuffer
+	tail    *ConsoleTail
 	channel io.Reader
 	mem     *fileMemory
 	started time.Time

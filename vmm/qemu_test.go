@@ -87,55 +87,24 @@ func TestQEMUArgsRejects(t *testing.T) {
 	}
 }
 
-func TestTailBuffer(t *testing.T) {
-	long := func(c string) string { return strings.Repeat(c, 5000) }
+func TestConsoleTailRemembersAScrolledOutPanic(t *testing.T) {
 	tests := []struct {
-		name         string
-		max          int
-		writes       []string
-		want         string
-		wantPanicked bool
+		name   string
+		writes []string
+		want   bool
 	}{
-		{
-			name:         "panic scrolled out is remembered",
-			max:          3,
-			writes:       []string{"Kernel panic - not syncing: Fatal exception\r\n", "line\n", "line\n", "line\n", "line\n", "partial"},
-			want:         "line\nline\nline\npartial",
-			wantPanicked: true,
-		},
-		{
-			name:   "lines split across writes",
-			max:    2,
-			writes: []string{"a", "b\nc", "d\r\ne\n"},
-			want:   "cd\ne",
-		},
-		{
-			name:   "overflowing unterminated output obeys the line cap",
-			max:    2,
-			writes: []string{long("a"), long("b"), long("c")},
-			want:   long("b") + "\n" + long("c"),
-		},
-		{
-			name:         "panic in overflowing output",
-			max:          1,
-			writes:       []string{"Kernel panic - not syncing: VFS" + long("x"), "ok\n"},
-			want:         "ok",
-			wantPanicked: true,
-		},
+		{"panic scrolled out", []string{"Kernel panic - not syncing: Fatal exception\r\n", "line\n", "line\n", "line\n", "line\n"}, true},
+		{"panic in overflowing output", []string{"Kernel panic - not syncing: VFS" + strings.Repeat("x", 5000), "ok\n"}, true},
+		{"no panic", []string{"Kernel says hi\n", "reboot: Power down\n"}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tb := newTailBuffer(tc.max)
+			c := NewConsoleTail(1)
 			for _, w := range tc.writes {
-				if n, err := tb.Write([]byte(w)); n != len(w) || err != nil {
-					t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(w))
-				}
+				c.Write([]byte(w))
 			}
-			if got := tb.String(); got != tc.want {
-				t.Errorf("tail %.60q... (%d bytes), want %.60q... (%d bytes)", got, len(got), tc.want, len(tc.want))
-			}
-			if got := tb.Panicked(); got != tc.wantPanicked {
-				t.Errorf("Panicked() = %v, want %v", got, tc.wantPanicked)
+			if got := c.Panicked(); got != tc.want {
+				t.Errorf("Panicked() = %v, want %v (tail %q)", got, tc.want, c.String())
 			}
 		})
 	}

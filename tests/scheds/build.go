@@ -29,6 +29,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
+	"github.com/ktstr-go/ktstr/internal/modroot"
+	"github.com/ktstr-go/ktstr/internal/tailbuf"
 	"github.com/ktstr-go/ktstr/kernel"
 )
 
@@ -107,7 +110,7 @@ func (c *BuildConfig) defaults(ctx context.Context) error {
 		c.CacheDir = os.Getenv(EnvCache)
 	}
 	if c.CacheDir == "" {
-		c.CacheDir = kernel.UserCacheDir("scheds")
+		c.CacheDir = cachedir.Dir("scheds")
 	}
 	if c.Vmlinux == "" {
 		v, err := kernel.FindVmlinux(ctx)
@@ -307,22 +310,15 @@ func ModuleRoot() (string, error) {
 	if s := os.Getenv(EnvSrc); s != "" {
 		return s, nil
 	}
-	dir, err := os.Getwd()
+	dir, err := modroot.Find("", modulePath)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("not inside the ktstr-go source tree: run from it or set %s to it (needed to build scxload)", EnvSrc)
 	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/ktstr-go/ktstr\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("not inside the ktstr-go source tree: run from it or set %s to it (needed to build scxload)", EnvSrc)
-		}
-		dir = parent
-	}
+	return dir, nil
 }
+
+// modulePath is ktstr-go's Go module.
+const modulePath = "github.com/ktstr-go/ktstr"
 
 func run(ctx context.Context, log *zap.Logger, dir string, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -336,17 +332,9 @@ func run(ctx context.Context, log *zap.Logger, dir string, env []string, name st
 		if errors.As(err, &ee) {
 			return fmt.Errorf("%s not found: install it (tools/setup/install-deps.sh)", name)
 		}
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out.String(), 40))
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tailbuf.Last(out.String(), 40))
 	}
 	return nil
-}
-
-func tail(s string, lines int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > lines {
-		ls = ls[len(ls)-lines:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 // genVmlinuxH dumps vmlinux.h from the kernel's BTF into dir.

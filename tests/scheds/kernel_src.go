@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/kernel"
 )
 
@@ -27,7 +28,7 @@ func FindKernelSrc(ctx context.Context, log *zap.Logger) (string, error) {
 		}
 		return s, nil
 	}
-	return extractedSrc(ctx, log, kernel.DefaultSource, kernel.UserCacheDir("src"))
+	return extractedSrc(ctx, log, kernel.DefaultSource, cachedir.Dir("src"))
 }
 
 // extractedSrc returns tarball's tree, extracted into dir unless it

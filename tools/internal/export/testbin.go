@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/modroot"
 )
 
 // TestBinaryEnv names a prebuilt test binary to export from.
@@ -40,7 +42,7 @@ func FindTestBinary(ctx context.Context, explicit, dir string) (path string, cle
 		}
 		return p, noop, nil
 	}
-	mod, err := moduleRoot(dir)
+	mod, err := modroot.Find(dir, "")
 	if err != nil {
 		return "", noop, fmt.Errorf("%w; or pass --test-binary PATH / set %s", err, TestBinaryEnv)
 	}
@@ -66,22 +68,4 @@ func FindTestBinary(ctx context.Context, explicit, dir string) (path string, cle
 		return "", noop, fmt.Errorf("go test -c %s in %s: %v\n%s", TestsPackage, mod, err, strings.TrimSpace(stderr.String()))
 	}
 	return bin, cleanup, nil
-}
-
-// moduleRoot walks up from dir to the directory holding go.mod.
-func moduleRoot(dir string) (string, error) {
-	d, err := filepath.Abs(firstNonEmpty(dir, "."))
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod at or above %s to build the test binary from", dir)
-		}
-		d = parent
-	}
 }
