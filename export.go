@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -16,13 +17,6 @@ import (
 // an exporter built from another revision than the test binary fails with a
 // clear message instead of packaging a half-understood test.
 const ExportManifestVersion = 1
-
-// SchedDir is the guest directory holding the scheduler's files; scheduler
-// argv names them by paths under it.
-const SchedDir = "/sched/"
-
-// IncludeDir is the guest directory holding a test's include files.
-const IncludeDir = "/include/"
 
 // ExportManifest is everything an exporter needs to know about one
 // registered test, as the test binary that registered it reports it
@@ -60,9 +54,9 @@ type ExportScheduler struct {
 	// userspace binary; they cannot be exported.
 	KernelBuiltin bool `json:"kernel_builtin,omitempty"`
 	// Argv is the command line exactly as the guest runs it (argv[0] is a
-	// path under SchedDir); files are named by guest paths.
+	// path under guest.SchedDir); files are named by guest paths.
 	Argv []string `json:"argv,omitempty"`
-	// Files maps guest paths under SchedDir to host paths.
+	// Files maps guest paths under guest.SchedDir to host paths.
 	Files map[string]string `json:"files,omitempty"`
 }
 
@@ -111,8 +105,8 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 		return nil, fmt.Errorf("scheduler %s of test %s: command line: %w", s.Name, t.Name, err)
 	}
 	for gp, hp := range files {
-		if !strings.HasPrefix(path.Clean(gp), SchedDir) {
-			return nil, fmt.Errorf("scheduler %s: file %s is outside %s; scheduler files must live under %s", s.Name, gp, SchedDir, SchedDir)
+		if !strings.HasPrefix(path.Clean(gp), guest.SchedDir) {
+			return nil, fmt.Errorf("scheduler %s: file %s is outside %s; scheduler files must live under %s", s.Name, gp, guest.SchedDir, guest.SchedDir)
 		}
 		// The exporter may run in another directory.
 		if abs, err := filepath.Abs(hp); err == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -109,7 +110,7 @@ func TestExportManifest(t *testing.T) {
 		t.Errorf("manifest %+v", m)
 	}
 	rt.Topology = topology.Must("2n4l2c2t")
-	rt.Scheduler = &scenario.Scheduler{Name: "x", Source: scenario.HostBinary{Path: "/bin/true"}, Args: []string{"-v"}, Watchdog: 7 * time.Second}
+	rt.Scheduler = &scheds.Scheduler{Name: "x", Source: scheds.HostBinary{Path: "/bin/true"}, Args: []string{"-v"}, Watchdog: 7 * time.Second}
 	rt.Watchdog = 0
 	if m, err = exportManifest(rt); err != nil {
 		t.Fatal(err)

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/scenario"
 )
 
 // BusyboxPath is where Debian's busybox-static installs its binary.
@@ -38,7 +36,7 @@ func initramfsFor(spec bootSpec) (string, error) {
 	}
 	if s := spec.opts.Scheduler; s != nil && len(spec.schedFiles) > 0 {
 		for _, hp := range spec.schedFiles {
-			if err := addBinary(files, path.Join(scenario.SchedDir, filepath.Base(hp)), hp); err != nil {
+			if err := addBinary(files, guest.SchedPath(filepath.Base(hp)), hp); err != nil {
 				return "", err
 			}
 		}
@@ -58,7 +56,7 @@ func initramfsFor(spec bootSpec) (string, error) {
 		return "", err
 	}
 	for _, inc := range includes {
-		gp := IncludeGuestPath(inc)
+		gp := guest.IncludePath(inc)
 		if prev, dup := files[gp]; dup {
 			return "", fmt.Errorf("include files %s and %s share the basename %s: rename one", prev, inc, filepath.Base(inc))
 		}
@@ -152,7 +150,3 @@ func pruneInitramfs(dir string, keep int) {
 		os.Remove(filepath.Join(dir, a.name))
 	}
 }
-
-// IncludeGuestPath is where an included host file (Opts.Includes) appears
-// in the guest: /include/<basename>.
-func IncludeGuestPath(hostPath string) string { return path.Join("/include", filepath.Base(hostPath)) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -20,7 +21,7 @@ type Opts struct {
 	// Topology of the VM; zero means the scheduler's default, else 1n1l2c1t.
 	Topology topology.Topology
 	// Scheduler under test; nil runs under the kernel's EEVDF.
-	Scheduler *scenario.Scheduler
+	Scheduler *scheds.Scheduler
 	// Flags enables scheduler flags (by name) for this run.
 	Flags []string
 	// Duration of the scenario; zero means DefaultDuration.

@@ -9,7 +9,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel/kerneltest"
 	"github.com/ktstr-go/ktstr/monitor"
-	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -23,9 +23,9 @@ func TestMonitorThresholds(t *testing.T) {
 		want *monitor.Thresholds
 	}{
 		{"defaults", Opts{}, &monitor.DefaultThresholds},
-		{"scheduler without bounds", Opts{Scheduler: &scenario.Scheduler{Name: "s"}}, &monitor.DefaultThresholds},
-		{"scheduler's", Opts{Scheduler: &scenario.Scheduler{Name: "s", Monitor: sched}}, sched},
-		{"test's", Opts{Monitor: test, Scheduler: &scenario.Scheduler{Name: "s", Monitor: sched}}, test},
+		{"scheduler without bounds", Opts{Scheduler: &scheds.Scheduler{Name: "s"}}, &monitor.DefaultThresholds},
+		{"scheduler's", Opts{Scheduler: &scheds.Scheduler{Name: "s", Monitor: sched}}, sched},
+		{"test's", Opts{Monitor: test, Scheduler: &scheds.Scheduler{Name: "s", Monitor: sched}}, test},
 	} {
 		if got := monitorThresholds(&tc.opts); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/guest"
-	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -33,7 +33,7 @@ type ShellOptions struct {
 	// Timeout bounds an Exec run (zero: 10 minutes); interactive shells
 	// have none.
 	Timeout   time.Duration
-	Scheduler *scenario.Scheduler
+	Scheduler *scheds.Scheduler
 }
 
 // maxExecLen keeps the encoded command within the kernel's 2048-byte

@@ -9,7 +9,7 @@
 runs `ktstr sched build --out-dir DIR --vmlinux VMLINUX [--no-tree]` and
 declares DIR/scxload, DIR/NAME.bpf.o and (kernel_tree = True) the
 kernel-tree binaries scx_simple, scx_qmap, scx_central, scx_flatcg. The
-names are the /sched/ base names of the definitions in //tests/scheds, so
+names are the /sched/ base names of the definitions in //scheds, so
 the target can be a ktstr_test's `scheduler`: the runner packs each file
 of KTSTR_SCHED_FILES as /sched/<basename>.
 
@@ -24,7 +24,7 @@ the kernel-tree schedulers, make, cc and a kernel source tree.
 load("//rules:kernel.bzl", "KERNEL_EXECUTION_REQUIREMENTS")
 load("//rules:providers.bzl", "KtstrKernelInfo")
 
-# scheds.KernelTreeScheds (tests/scheds/build.go).
+# scheds.KernelTreeScheds (scheds/build.go).
 KERNEL_TREE_SCHEDS = ["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"]
 
 _GO_TOOLCHAIN = "@io_bazel_rules_go//go:toolchain"
@@ -124,7 +124,7 @@ target as a ktstr_test's `scheduler`.""",
             doc = "Also build the kernel tree's scx_simple, scx_qmap, scx_central and scx_flatcg (needs a kernel source tree, see `ktstr sched build`).",
         ),
         "loader_src": attr.label(
-            default = "//tests/scheds/cmd/scxload:main.go",
+            default = "//scheds/cmd/scxload:main.go",
             allow_single_file = [".go"],
             doc = "The loader's main.go; the module root above it is where the loader is built.",
         ),

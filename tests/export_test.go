@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -164,7 +164,7 @@ func TestExportRunfileInVM(t *testing.T) {
 
 // otherScheduler maps a scheduler's /sched/ files to dir in files and
 // returns its command line with the paths mapped the same way.
-func otherScheduler(s *scenario.Scheduler, dir string, files map[string]string) (string, error) {
+func otherScheduler(s *scheds.Scheduler, dir string, files map[string]string) (string, error) {
 	fs, err := s.Files()
 	if err != nil {
 		return "", err
@@ -177,7 +177,7 @@ func otherScheduler(s *scenario.Scheduler, dir string, files map[string]string) 
 		return "", err
 	}
 	for i, a := range argv {
-		argv[i] = strings.Replace(a, scenario.SchedDir+"/", dir, 1)
+		argv[i] = strings.Replace(a, guest.SchedDir, dir, 1)
 	}
 	return strings.Join(argv, " "), nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr"
+	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests RunRegistered runs
 )
 
 func TestMain(m *testing.M) { ktstr.Main(m) }

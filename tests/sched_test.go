@@ -7,7 +7,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/scheds"
 )
 
 // idle is a body that only lets the scheduler run for the duration; the

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -50,12 +49,12 @@ func runInitramfs(ctx context.Context, args []string) int {
 	err := add("/init", *initBin)
 	for _, s := range scheds {
 		if err == nil {
-			err = add(path.Join("/sched", filepath.Base(s)), s)
+			err = add(guest.SchedPath(filepath.Base(s)), s)
 		}
 	}
 	for _, s := range includes {
 		if err == nil {
-			err = add(path.Join("/include", filepath.Base(s)), s)
+			err = add(guest.IncludePath(s), s)
 		}
 	}
 	for _, f := range files {

@@ -12,7 +12,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
-	_ "github.com/ktstr-go/ktstr/tests" // the registered tests
+	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests
 	"github.com/ktstr-go/ktstr/topology"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/scheds"
 )
 
 func init() {
@@ -71,7 +71,7 @@ func cmdSched(ctx context.Context, args []string) int {
 }
 
 // exportScheds places what the guest runs under the base names the
-// scheduler definitions use in /sched/ (scenario.BPFObject and
+// scheduler definitions use in /sched/ (scheds.BPFObject and
 // BuiltBinary Argv): scxload, NAME.bpf.o of each in-repo scheduler, and
 // the kernel-tree binaries. The runner's KTSTR_SCHED_FILES packs each file
 // as /sched/<basename>, so these names must not change.

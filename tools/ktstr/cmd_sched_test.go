@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scheds"
 )
 
 func TestExportScheds(t *testing.T) {
@@ -37,9 +37,9 @@ func TestExportScheds(t *testing.T) {
 			want = append(want, n)
 		}
 	}
-	for _, s := range []*scenario.Scheduler{scheds.FIFO, scheds.VTime, scheds.Starve, scheds.Stall, scheds.Error, scheds.Unfair, scheds.Wedge} {
+	for _, s := range []*scheds.Scheduler{scheds.FIFO, scheds.VTime, scheds.Starve, scheds.Stall, scheds.Error, scheds.Unfair, scheds.Wedge} {
 		for _, a := range s.Source.Argv() {
-			if strings.HasPrefix(a, scenario.SchedDir+"/") {
+			if strings.HasPrefix(a, guest.SchedDir) {
 				add(path.Base(a))
 			}
 		}

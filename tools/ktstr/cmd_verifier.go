@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -199,7 +200,7 @@ func verifyConfigs(kernels, topos []string) ([]verifyConfig, error) {
 // verifyScript is the guest side: one scxload -verify per target, each
 // introduced by a marker line; {cpus} becomes the possible CPU count.
 func verifyScript(targets []scheds.VerifyTarget, built *scheds.Built, level int) (script string, files map[string]string, err error) {
-	files = map[string]string{"/sched/scxload": built.Loader}
+	files = map[string]string{guest.SchedPath("scxload"): built.Loader}
 	var b strings.Builder
 	b.WriteString("c=$(cat /sys/devices/system/cpu/possible); c=${c##*-}; cpus=$((c+1))\n")
 	for _, t := range targets {
@@ -207,9 +208,9 @@ func verifyScript(targets []scheds.VerifyTarget, built *scheds.Built, level int)
 		if !ok {
 			return "", nil, fmt.Errorf("%s: object %s was not built", t.Name, t.Object)
 		}
-		g := "/sched/" + t.Object + ".bpf.o"
+		g := guest.SchedPath(t.Object + ".bpf.o")
 		files[g] = obj
-		args := []string{"/sched/scxload", "-obj", g, "-verify", "-gzip", fmt.Sprintf("-verify-log=%d", level)}
+		args := []string{guest.SchedPath("scxload"), "-obj", g, "-verify", "-gzip", fmt.Sprintf("-verify-log=%d", level)}
 		for _, a := range t.Args {
 			args = append(args, "'"+strings.ReplaceAll(a, scheds.CPUsPlaceholder, "'$cpus'")+"'")
 		}
@@ -235,7 +236,7 @@ func verifyInVM(ctx context.Context, c verifyConfig, targets []scheds.VerifyTarg
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("writing the guest script: %w", err)
 	}
-	files["/sched/verify.sh"] = tmp.Name()
+	files[guest.SchedPath("verify.sh")] = tmp.Name()
 	var stdout, stderr bytes.Buffer
 	res, err := ktstr.Shell(ctx, ktstr.ShellOptions{
 		Topology: c.topo,

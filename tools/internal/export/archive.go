@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/guest"
 )
 
 // Archive layout: what the .run script extracts into its temp directory.
@@ -57,9 +58,9 @@ func Layout(m *ktstr.ExportManifest, includes []string) ([]Entry, error) {
 		}
 		sort.Strings(guestPaths)
 		for _, gp := range guestPaths {
-			rel, ok := strings.CutPrefix(path.Clean(gp), ktstr.SchedDir)
+			rel, ok := strings.CutPrefix(path.Clean(gp), guest.SchedDir)
 			if !ok || rel == "" {
-				return nil, fmt.Errorf("scheduler %s: file %s is outside %s; scheduler files must live under %s", s.Name, gp, ktstr.SchedDir, ktstr.SchedDir)
+				return nil, fmt.Errorf("scheduler %s: file %s is outside %s; scheduler files must live under %s", s.Name, gp, guest.SchedDir, guest.SchedDir)
 			}
 			entries = append(entries, Entry{Name: SchedPrefix + rel, HostPath: s.Files[gp]})
 		}

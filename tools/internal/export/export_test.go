@@ -13,6 +13,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -42,12 +43,12 @@ var (
 
 // fakeSched is testdata/fake_sched, which pretends to attach by writing
 // sched_ext's sysfs files (see TestRunfileOnFakeHost).
-var fakeSched = &scenario.Scheduler{
+var fakeSched = &scheds.Scheduler{
 	Name:   "fake",
-	Source: scenario.HostBinary{Path: "testdata/fake_sched"},
+	Source: scheds.HostBinary{Path: "testdata/fake_sched"},
 	Args:   []string{"--slice", "it's 5"},
-	Config: &scenario.Config{Content: "{}", GuestName: "fake.json", Args: []string{"-c{config}"}},
-	Flags:  []scenario.Flag{{Name: "fast", Args: []string{"--fast"}}},
+	Config: &scheds.Config{Content: "{}", GuestName: "fake.json", Args: []string{"-c{config}"}},
+	Flags:  []scheds.Flag{{Name: "fast", Args: []string{"--fast"}}},
 }
 
 func self(t *testing.T) string {

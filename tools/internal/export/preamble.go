@@ -45,8 +45,8 @@ func SpecFromManifest(m *ktstr.ExportManifest, git string) ScriptSpec {
 // guestDirs map the guest's directories to the extracted tree, so the
 // scheduler sees its files and config at the same relative places.
 var guestDirs = []struct{ guest, archive string }{
-	{ktstr.SchedDir, SchedPrefix},
-	{ktstr.IncludeDir, IncludePrefix},
+	{guest.SchedDir, SchedPrefix},
+	{guest.IncludeDir, IncludePrefix},
 }
 
 // ShellWord renders one guest argv element as a bash word for the .run
@@ -85,8 +85,8 @@ func SchedulerCommand(argv []string) (string, error) {
 	if len(argv) == 0 {
 		return "", fmt.Errorf("scheduler command line is empty")
 	}
-	if !strings.HasPrefix(argv[0], ktstr.SchedDir) {
-		return "", fmt.Errorf("scheduler argv[0] %q is not under %s: the scheduler binary must be one of its files", argv[0], ktstr.SchedDir)
+	if !strings.HasPrefix(argv[0], guest.SchedDir) {
+		return "", fmt.Errorf("scheduler argv[0] %q is not under %s: the scheduler binary must be one of its files", argv[0], guest.SchedDir)
 	}
 	words := make([]string, len(argv))
 	for i, a := range argv {

@@ -3,12 +3,11 @@ package scheds
 import (
 	"context"
 	"fmt"
-	"path"
 	"strconv"
 	"sync"
 
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
-	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -27,10 +26,10 @@ func loader() (string, error) {
 	return b.Loader, nil
 }
 
-func ref(short, opsName string, args ...string) *scenario.Scheduler {
-	return &scenario.Scheduler{
+func ref(short, opsName string, args ...string) *Scheduler {
+	return &Scheduler{
 		Name: opsName,
-		Source: scenario.BPFObject{
+		Source: BPFObject{
 			ObjectName: short + ".bpf.o",
 			Object: func() (string, error) {
 				b, err := refOnce()
@@ -45,10 +44,10 @@ func ref(short, opsName string, args ...string) *scenario.Scheduler {
 	}
 }
 
-func tree(bin, opsName string) *scenario.Scheduler {
-	return &scenario.Scheduler{
+func tree(bin, opsName string) *Scheduler {
+	return &Scheduler{
 		Name: opsName,
-		Source: &scenario.BuiltBinary{
+		Source: &BuiltBinary{
 			GuestName: bin,
 			What:      bin + " from the kernel source's tools/sched_ext",
 			Build: func() (string, error) {
@@ -94,12 +93,12 @@ var (
 // The kernel tree's example schedulers, run as external static binaries.
 var (
 	// Simple is scx_simple; flag "vtime" selects its weighted vtime mode.
-	Simple = withFlags(tree("scx_simple", "simple"), scenario.Flag{Name: "vtime", Args: []string{"-v"}})
+	Simple = withFlags(tree("scx_simple", "simple"), Flag{Name: "vtime", Args: []string{"-v"}})
 	// QMap is scx_qmap; flags exercise its knobs.
 	QMap = withFlags(tree("scx_qmap", "qmap"),
-		scenario.Flag{Name: "short-slice", Args: []string{"-s", "5000"}},
-		scenario.Flag{Name: "partial", Args: []string{"-p"}},
-		scenario.Flag{Name: "dsp-batch", Args: []string{"-b", "4"}, Requires: []string{"short-slice"}})
+		Flag{Name: "short-slice", Args: []string{"-s", "5000"}},
+		Flag{Name: "partial", Args: []string{"-p"}},
+		Flag{Name: "dsp-batch", Args: []string{"-b", "4"}, Requires: []string{"short-slice"}})
 	// Central is scx_central. Its ops.init insists on running on the
 	// central CPU (0), but 6.12.117 runs ops.init in the kthread
 	// scx_ops_enable_helper, created unpinned on the first enable, so a
@@ -121,16 +120,16 @@ var (
 // pinnedLaunch runs a scheduler binary through `scxload -exec` so that
 // its ops.init runs on CPU cpu (see Central).
 type pinnedLaunch struct {
-	bin scenario.Source
+	bin Source
 	cpu int
 }
 
-func pinnedInit(s *scenario.Scheduler, cpu int) *scenario.Scheduler {
+func pinnedInit(s *Scheduler, cpu int) *Scheduler {
 	s.Source = pinnedLaunch{bin: s.Source, cpu: cpu}
 	return s
 }
 
-// Files implements scenario.Source: the binary, the loader and the prime
+// Files implements Source: the binary, the loader and the prime
 // object.
 func (p pinnedLaunch) Files() (map[string]string, error) {
 	files, err := p.bin.Files()
@@ -141,37 +140,37 @@ func (p pinnedLaunch) Files() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	files[path.Join(scenario.SchedDir, "scxload")] = b.Loader
-	files[path.Join(scenario.SchedDir, "prime.bpf.o")] = b.Objects["prime"]
+	files[guest.SchedPath("scxload")] = b.Loader
+	files[guest.SchedPath("prime.bpf.o")] = b.Objects["prime"]
 	return files, nil
 }
 
-// Argv implements scenario.Source.
+// Argv implements Source.
 func (p pinnedLaunch) Argv() []string {
-	return append([]string{path.Join(scenario.SchedDir, "scxload"), "-exec",
-		"-prime", path.Join(scenario.SchedDir, "prime.bpf.o"), "-pin-enable-helper", strconv.Itoa(p.cpu), "--"}, p.bin.Argv()...)
+	return append([]string{guest.SchedPath("scxload"), "-exec",
+		"-prime", guest.SchedPath("prime.bpf.o"), "-pin-enable-helper", strconv.Itoa(p.cpu), "--"}, p.bin.Argv()...)
 }
 
 func (p pinnedLaunch) String() string {
 	return fmt.Sprintf("%s, ops.init pinned to CPU %d", p.bin, p.cpu)
 }
 
-func withFlags(s *scenario.Scheduler, f ...scenario.Flag) *scenario.Scheduler {
+func withFlags(s *Scheduler, f ...Flag) *Scheduler {
 	s.Flags = f
 	return s
 }
 
-func withTopology(s *scenario.Scheduler, t topology.Topology) *scenario.Scheduler {
+func withTopology(s *Scheduler, t topology.Topology) *Scheduler {
 	s.Topology = t
 	return s
 }
 
-func withMonitor(s *scenario.Scheduler, th monitor.Thresholds) *scenario.Scheduler {
+func withMonitor(s *Scheduler, th monitor.Thresholds) *Scheduler {
 	s.Monitor = &th
 	return s
 }
 
 // All lists every scheduler defined here, healthy and broken.
-func All() []*scenario.Scheduler {
-	return []*scenario.Scheduler{FIFO, VTime, Starve, Stall, Error, Unfair, Wedge, Simple, QMap, Central, FlatCG}
+func All() []*Scheduler {
+	return []*Scheduler{FIFO, VTime, Starve, Stall, Error, Unfair, Wedge, Simple, QMap, Central, FlatCG}
 }

@@ -30,7 +30,7 @@ void scx_bpf_error_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksy
 
 char _license[] SEC("license") = "GPL";
 
-/* Layout mirrored by tests/scheds/cmd/scxload (exitRecord). */
+/* Layout mirrored by scheds/cmd/scxload (exitRecord). */
 struct ktstr_exit {
 	s32 kind;		/* enum scx_exit_kind; 0 while running */
 	u32 _pad;

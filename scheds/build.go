@@ -384,7 +384,7 @@ func buildRef(ctx context.Context, cfg BuildConfig, dir string) error {
 		return err
 	}
 	if err := run(ctx, cfg.Log, root, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", filepath.Join(dir, "scxload"),
-		"./tests/scheds/cmd/scxload"); err != nil {
+		"./scheds/cmd/scxload"); err != nil {
 		return fmt.Errorf("building scxload: %w", err)
 	}
 	return nil

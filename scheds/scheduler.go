@@ -1,4 +1,4 @@
-package scenario
+package scheds
 
 // Contract between a scheduler definition, the host runner and the guest
 // (agreed with the runner in the root package):
@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -32,13 +31,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/topology"
 )
-
-// SchedDir is the guest directory every scheduler file is packed under.
-const SchedDir = "/sched"
 
 // EEVDF is the kernel's default scheduler: no sched_ext scheduler at all.
 // Tests pass it (a nil *Scheduler) to run under EEVDF.
@@ -137,7 +134,7 @@ func (h HostBinary) Files() (map[string]string, error) {
 }
 
 // Argv implements Source.
-func (h HostBinary) Argv() []string { return []string{path.Join(SchedDir, filepath.Base(h.Path))} }
+func (h HostBinary) Argv() []string { return []string{guest.SchedPath(filepath.Base(h.Path))} }
 
 func (h HostBinary) String() string { return "host binary " + h.Path }
 
@@ -195,7 +192,7 @@ func (b *BuiltBinary) Files() (map[string]string, error) {
 }
 
 // Argv implements Source.
-func (b *BuiltBinary) Argv() []string { return []string{path.Join(SchedDir, b.GuestName)} }
+func (b *BuiltBinary) Argv() []string { return []string{guest.SchedPath(b.GuestName)} }
 
 func (b *BuiltBinary) String() string {
 	if b.What != "" {
@@ -246,14 +243,14 @@ func (o BPFObject) Files() (map[string]string, error) {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
 	return map[string]string{
-		path.Join(SchedDir, o.loaderName()): ld,
-		path.Join(SchedDir, o.ObjectName):   obj,
+		guest.SchedPath(o.loaderName()): ld,
+		guest.SchedPath(o.ObjectName):   obj,
 	}, nil
 }
 
 // Argv implements Source.
 func (o BPFObject) Argv() []string {
-	return append([]string{path.Join(SchedDir, o.loaderName()), "-obj", path.Join(SchedDir, o.ObjectName)}, o.Args...)
+	return append([]string{guest.SchedPath(o.loaderName()), "-obj", guest.SchedPath(o.ObjectName)}, o.Args...)
 }
 
 func (o BPFObject) String() string { return "BPF object " + o.ObjectName }
@@ -464,7 +461,7 @@ func (c *Config) guestPath() string {
 	if name == "" {
 		name = "config"
 	}
-	return path.Join(SchedDir, name)
+	return guest.SchedPath(name)
 }
 
 // hostFile returns the config's host path, writing inline content once to

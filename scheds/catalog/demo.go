@@ -1,15 +1,16 @@
-// Package tests holds ktstr-go's own scheduler tests. Tests registered
-// here (non-_test files) are also runnable and exportable through the
-// ktstr command (`ktstr run --list`); the _test files run them under go
-// test.
-package tests
+// Package catalog registers ktstr-go's own named scheduler tests: the
+// demo that `ktstr run` runs by default, its EEVDF twin, and the test the
+// export end-to-end test packages. Importing it (the ktstr command does,
+// and so does the tests package) makes them runnable with `ktstr run
+// --test NAME`, listable, exportable and run by ktstr.RunRegistered.
+package catalog
 
 import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
-	"github.com/ktstr-go/ktstr/tests/scheds"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
