@@ -47,21 +47,20 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
 		return 2
 	}
-	test := *t
+	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
 	if *topo != "" {
 		tp, err := topology.Parse(*topo)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 			return 2
 		}
-		test.Topology = tp
+		ro.Topology = tp
 	}
-	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
 	if *verbose {
 		ro.Console = os.Stderr
 	}
 	start := time.Now()
-	res, err := ktstr.Boot(ctx, &test, ro)
+	res, err := ktstr.Boot(ctx, t, ro)
 	if errors.Is(err, ktstr.ErrNoKernel) {
 		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 		return 1
@@ -77,8 +76,8 @@ func runRun(ctx context.Context, args []string) int {
 			fmt.Printf("host monitor: %s\n", m.Summarize())
 		}
 	}
-	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
-		test.Topology, time.Since(start).Round(100*time.Millisecond))
+	fmt.Printf("%s: %s (%s, %s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
+		res.Topology, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)
 	}

@@ -38,17 +38,16 @@ func RunResult(t *testing.T, opts Opts, body func(*scenario.Ctx) error) *Result 
 func RunResultWith(t *testing.T, opts Opts, ro RunOptions, body func(*scenario.Ctx) error) *Result {
 	t.Helper()
 	if guest.IsChild() {
-		runBody(&opts, body)
+		runGuestBody(&opts, body)
 		return nil
 	}
 	if testing.Short() {
 		t.Skip("ktstr: VM tests are skipped under -short")
 	}
 	res, err := boot(context.Background(), bootSpec{
-		name:    t.Name(),
-		mode:    "gotest",
-		cmdline: map[string]string{"ktstr.test": t.Name()},
-		opts:    opts,
+		name:   t.Name(),
+		params: guest.BootParams{Mode: guest.ModeGoTest, Test: t.Name()},
+		opts:   opts,
 	}, withTestDefaults(t, ro))
 	if errors.Is(err, ErrNoKernel) {
 		t.Skipf("ktstr: %v", err)
@@ -57,16 +56,6 @@ func RunResultWith(t *testing.T, opts Opts, ro RunOptions, body func(*scenario.C
 		t.Fatalf("ktstr: %v", err)
 	}
 	return res
-}
-
-func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
-	if ro.Log == nil {
-		ro.Log = testLogger(t)
-	}
-	if ro.OnRecord == nil {
-		ro.OnRecord = logRecord(t)
-	}
-	return ro
 }
 
 // RunRegistered runs every registered test as a subtest of t.
@@ -92,11 +81,20 @@ func RunTest(t *testing.T, rt *Test) {
 // Boot runs a registered test in a VM and returns the host's verdict.
 func Boot(ctx context.Context, rt *Test, ro RunOptions) (*Result, error) {
 	return boot(ctx, bootSpec{
-		name:    rt.Name,
-		mode:    "test",
-		cmdline: map[string]string{"ktstr.test": rt.Name},
-		opts:    rt.Opts,
+		name:   rt.Name,
+		params: guest.BootParams{Mode: guest.ModeTest, Test: rt.Name},
+		opts:   rt.Opts,
 	}, ro)
+}
+
+func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
+	if ro.Log == nil {
+		ro.Log = testLogger(t)
+	}
+	if ro.OnRecord == nil {
+		ro.OnRecord = logRecord(t)
+	}
+	return ro
 }
 
 func report(t *testing.T, res *Result, err error) {

@@ -1,10 +1,3 @@
-// Package ktstr is the Go test API of ktstr-go: declare a scheduler test
-// (topology, scheduler, scenario body) and run it in a VM from go test.
-//
-// On the host, Run boots a VM whose init is the same test binary told to run
-// only that test; inside the guest the same call runs the body. TestMain
-// must call Main so the binary can act as the guest's PID 1, as a worker
-// process, and as a multi-call tool.
 package ktstr
 
 import (
@@ -16,9 +9,12 @@ import (
 	"github.com/ktstr-go/ktstr/topology"
 )
 
-// Opts declares how a test runs.
+// Opts declares how a test runs. Zero fields take the scheduler's
+// default, then ktstr's; a launcher or the caller may override some of
+// them per run (see RunOptions and the KTSTR_* variables).
 type Opts struct {
-	// Topology of the VM; zero means the scheduler's default, else 1n1l2c1t.
+	// Topology of the VM; zero means the scheduler's default, else
+	// DefaultTopology.
 	Topology topology.Topology
 	// Scheduler under test; nil runs under the kernel's EEVDF.
 	Scheduler *scheds.Scheduler
@@ -26,22 +22,25 @@ type Opts struct {
 	Flags []string
 	// Duration of the scenario; zero means DefaultDuration.
 	Duration time.Duration
-	// Watchdog is the sched_ext watchdog timeout; zero keeps the kernel's.
+	// Watchdog is the sched_ext watchdog timeout; zero means the
+	// scheduler's default, else the kernel's.
 	Watchdog time.Duration
 	// Timeout bounds the whole VM run on the host; zero derives it from
 	// Duration plus boot and scheduler-load allowances.
 	Timeout time.Duration
 	// MemoryMB of guest RAM; zero means DefaultMemoryMB.
 	MemoryMB int
-	// Kernel overrides KTSTR_KERNEL for this test (any kernel.ID form).
+	// Kernel is the kernel to boot (any kernel.ID form); KTSTR_KERNEL and
+	// RunOptions.Kernel override it.
 	Kernel string
 	// Includes are host files copied into the guest under /include/.
 	Includes []string
 	// HostOnly tests run on the host without a VM (not exportable).
 	HostOnly bool
 	// Monitor bounds what the host-side monitor may see in the guest's
-	// runqueues (monitor.Thresholds); nil means monitor.DefaultThresholds.
-	// A test that loads CPUs unevenly on purpose raises MaxImbalance.
+	// runqueues (monitor.Thresholds); nil means the scheduler's, else
+	// monitor.DefaultThresholds. A test that loads CPUs unevenly on
+	// purpose raises MaxImbalance.
 	Monitor *monitor.Thresholds
 }
 
@@ -51,6 +50,9 @@ const (
 	DefaultMemoryMB = 1024
 )
 
+// DefaultTopology is used when neither the test nor its scheduler names one.
+var DefaultTopology = topology.Topology{NUMANodes: 1, LLCs: 1, CoresPerLLC: 2, ThreadsPerCore: 1}
+
 // Test is a named, registered test.
 type Test struct {
 	Name string
@@ -58,8 +60,9 @@ type Test struct {
 	Body func(*scenario.Ctx) error
 }
 
-// EffectiveTopology is the topology the test boots with: its own, else its
-// scheduler's default, else DefaultTopology.
+// EffectiveTopology is the topology the test boots with when nothing
+// overrides it: its own, else its scheduler's default, else
+// DefaultTopology.
 func (o *Opts) EffectiveTopology() topology.Topology {
 	switch {
 	case o.Topology != (topology.Topology{}):
@@ -77,4 +80,25 @@ func (o *Opts) EffectiveWatchdog() time.Duration {
 		return o.Scheduler.Watchdog
 	}
 	return o.Watchdog
+}
+
+// EffectiveDuration is the scenario duration: the test's, else
+// DefaultDuration.
+func (o *Opts) EffectiveDuration() time.Duration {
+	if o.Duration > 0 {
+		return o.Duration
+	}
+	return DefaultDuration
+}
+
+// monitorThresholds are the bounds a run is judged by: the test's, else
+// its scheduler's, else monitor.DefaultThresholds.
+func monitorThresholds(o *Opts) *monitor.Thresholds {
+	switch {
+	case o.Monitor != nil:
+		return o.Monitor
+	case o.Scheduler != nil && o.Scheduler.Monitor != nil:
+		return o.Scheduler.Monitor
+	}
+	return &monitor.DefaultThresholds
 }

@@ -4,66 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel/kerneltest"
-	"github.com/ktstr-go/ktstr/monitor"
-	"github.com/ktstr-go/ktstr/scheds"
-	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
-
-// The test's bounds win over its scheduler's, which win over the defaults.
-func TestMonitorThresholds(t *testing.T) {
-	test, sched := &monitor.Thresholds{Sustained: 1}, &monitor.Thresholds{Sustained: 2}
-	for _, tc := range []struct {
-		name string
-		opts Opts
-		want *monitor.Thresholds
-	}{
-		{"defaults", Opts{}, &monitor.DefaultThresholds},
-		{"scheduler without bounds", Opts{Scheduler: &scheds.Scheduler{Name: "s"}}, &monitor.DefaultThresholds},
-		{"scheduler's", Opts{Scheduler: &scheds.Scheduler{Name: "s", Monitor: sched}}, sched},
-		{"test's", Opts{Monitor: test, Scheduler: &scheds.Scheduler{Name: "s", Monitor: sched}}, test},
-	} {
-		if got := monitorThresholds(&tc.opts); got != tc.want {
-			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
-		}
-	}
-}
-
-// A stall the monitor saw fails a run the guest passed, and is a reason
-// for one that failed anyway; a skipped run or one without a monitor
-// report is left alone.
-func TestJudgeMonitor(t *testing.T) {
-	stalled := &monitor.Report{Interval: 100 * time.Millisecond}
-	for i := range 8 {
-		stalled.Samples = append(stalled.Samples, monitor.Sample{At: time.Duration(i) * stalled.Interval,
-			CPUs: []monitor.CPU{{NrRunning: 2, Clock: 42}}})
-	}
-	for _, tc := range []struct {
-		v, want verdict.Verdict
-		report  *monitor.Report
-		reasons int
-	}{
-		{verdict.Pass, verdict.Fail, stalled, 1},
-		{verdict.Fail, verdict.Fail, stalled, 1},
-		{verdict.Inconclusive, verdict.Fail, stalled, 1},
-		{verdict.Skip, verdict.Skip, stalled, 0},
-		{verdict.Pass, verdict.Pass, nil, 0},
-		{verdict.Pass, verdict.Pass, &monitor.Report{Err: "the VM ended before the first sample"}, 0},
-	} {
-		res := &Result{Verdict: tc.v, Monitor: tc.report}
-		judgeMonitor(res, &monitor.DefaultThresholds)
-		if res.Verdict != tc.want || len(res.Reasons) != tc.reasons {
-			t.Errorf("%s with %v: verdict %s, reasons %q; want %s with %d reasons", tc.v, tc.report != nil, res.Verdict, res.Reasons, tc.want, tc.reasons)
-		}
-		if tc.reasons > 0 && !strings.Contains(res.Reasons[0], "cpu0 stalled") {
-			t.Errorf("reason %q does not name the stalled CPU", res.Reasons[0])
-		}
-	}
-}
 
 // inspector is a VCPUInspector with fixed answers.
 type inspector struct {

@@ -11,7 +11,6 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
-	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
 
@@ -111,34 +110,5 @@ func stallCapture(in vmm.VCPUInspector, vmlinux string, jit *jitSymbols) func(cp
 			where += "; meanwhile " + strings.Join(others, ", ")
 		}
 		return where
-	}
-}
-
-// monitorThresholds are the bounds a run is judged by: the test's, else
-// its scheduler's, else monitor.DefaultThresholds.
-func monitorThresholds(o *Opts) *monitor.Thresholds {
-	switch {
-	case o.Monitor != nil:
-		return o.Monitor
-	case o.Scheduler != nil && o.Scheduler.Monitor != nil:
-		return o.Scheduler.Monitor
-	}
-	return &monitor.DefaultThresholds
-}
-
-// judgeMonitor adds what the monitor saw to a test's verdict: every
-// violated threshold is a reason, and fails a run that otherwise passed.
-// A run the guest skipped stays skipped.
-func judgeMonitor(res *Result, th *monitor.Thresholds) {
-	if res.Monitor == nil || res.Verdict == verdict.Skip {
-		return
-	}
-	v := th.Evaluate(res.Monitor)
-	if len(v) == 0 {
-		return
-	}
-	res.Reasons = append(res.Reasons, v...)
-	if res.Verdict == verdict.Pass || res.Verdict == verdict.Inconclusive {
-		res.Verdict = verdict.Fail
 	}
 }
