@@ -11,11 +11,13 @@ step "setup: packages and the default kernel"
 bash tools/setup/setup.sh
 
 export CGO_ENABLED=0
-step "static checks: gofmt, go vet, staticcheck"
+step "static checks: gofmt, go vet, staticcheck, layering"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed on:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+# The package layering of DESIGN.md over the real import graph (go list -deps).
+go test -count=1 ./internal/layering
 
 step "go test (unit and VM tests)"
 # -p 1: one package at a time, so host-side unit tests that spin worker
