@@ -7,6 +7,7 @@ import (
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/vmm"
 )
 
 // Opts declares how a test runs. Zero fields take the scheduler's
@@ -47,7 +48,7 @@ type Opts struct {
 // Defaults suited to a debug kernel under emulation.
 const (
 	DefaultDuration = 4 * time.Second
-	DefaultMemoryMB = 1024
+	DefaultMemoryMB = vmm.DefaultMemoryMB
 )
 
 // DefaultTopology is used when neither the test nor its scheduler names one.

@@ -178,7 +178,7 @@ func BuildACPI(t topology.Topology, base uint64, mem []NodeMemory) (*ACPITables,
 	slit = le64(slit, uint64(t.NUMANodes))
 	for a := 0; a < t.NUMANodes; a++ {
 		for b := 0; b < t.NUMANodes; b++ {
-			slit = append(slit, uint8(NUMADistance(a, b)))
+			slit = append(slit, uint8(topology.NodeDistance(a, b)))
 		}
 	}
 	slit = finish(slit)

@@ -121,7 +121,7 @@ func TestACPITablesDisassembleCleanly(t *testing.T) {
 			for a := 0; a < tp.NUMANodes; a++ {
 				var row []string
 				for b := 0; b < tp.NUMANodes; b++ {
-					row = append(row, fmt.Sprintf("%02X", NUMADistance(a, b)))
+					row = append(row, fmt.Sprintf("%02X", topology.NodeDistance(a, b)))
 				}
 				if !strings.Contains(dsl["SLIT"], fmt.Sprintf("Locality %3d : %s", a, strings.Join(row, " "))) {
 					t.Errorf("SLIT row %d want %v:\n%s", a, row, dsl["SLIT"])

@@ -2,7 +2,6 @@ package vmm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -70,17 +69,10 @@ const (
 
 // Start boots a VM and returns at once; the vCPUs run in their own threads.
 func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
-	log := cfg.Log
-	if log == nil {
-		log = zap.NewNop()
-	}
-	t := cfg.Topology
-	if err := t.Validate(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	if cfg.Kernel == "" {
-		return nil, errors.New("vmm: Config.Kernel is empty: resolve a kernel first (see `ktstr kernel list`)")
-	}
+	log, t := cfg.Logger(), cfg.Topology
 	kernel, err := os.ReadFile(cfg.Kernel)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: reading kernel: %w", err)
@@ -95,7 +87,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			return nil, fmt.Errorf("vmm: reading initramfs: %w", err)
 		}
 	}
-	nodes, err := splitMemory(cfg.MemoryMB, t.NUMANodes)
+	nodes, err := splitMemory(cfg.GuestMemoryMB(), t.NUMANodes)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +197,7 @@ func (k *KVM) Start(ctx context.Context, cfg Config) (Machine, error) {
 			m.runVCPU(v)
 		}()
 	}
-	go m.watch(ctx, cfg.Timeout)
+	go Watch(ctx, cfg.Timeout, m.done, m.stop)
 	go func() {
 		wg.Wait()
 		m.finish()

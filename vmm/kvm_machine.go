@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -117,22 +116,6 @@ func (m *kvmMachine) stop(reason ExitReason, detail string) {
 			v.kick()
 		}
 	})
-}
-
-func (m *kvmMachine) watch(ctx context.Context, timeout time.Duration) {
-	var timer <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-timer:
-		m.stop(ExitTimeout, fmt.Sprintf("no power-off within %s; VM killed", timeout))
-	case <-ctx.Done():
-		m.stop(ExitKilled, "VM killed: "+ctx.Err().Error())
-	case <-m.done:
-	}
 }
 
 // runVCPU is one vCPU's thread: KVM_RUN until the VM stops. The OS thread

@@ -488,7 +488,7 @@ func checkTopology(t *testing.T, tp topology.Topology, rep topoReport) {
 		}
 		var dist []string
 		for m := 0; m < tp.NUMANodes; m++ {
-			dist = append(dist, strconv.Itoa(vmm.NUMADistance(n, m)))
+			dist = append(dist, strconv.Itoa(topology.NodeDistance(n, m)))
 		}
 		if node.Distance != strings.Join(dist, " ") {
 			t.Errorf("node%d distance %q, want %q", n, node.Distance, strings.Join(dist, " "))

@@ -2,24 +2,16 @@ package vmm
 
 import "fmt"
 
-const (
-	// defaultMemoryMB is the guest RAM of a Config without MemoryMB.
-	defaultMemoryMB = 1024
-	// minNodeMB is the least RAM each NUMA node gets.
-	minNodeMB = 128
-)
+// minNodeMB is the least RAM each NUMA node gets.
+const minNodeMB = 128
 
-// splitMemory lays memoryMB of guest RAM (zero means defaultMemoryMB) out
-// from guest-physical 0 over nodes NUMA nodes. The shares add up to
+// splitMemory lays memoryMB of guest RAM out from guest-physical 0 over nodes NUMA nodes. The shares add up to
 // exactly memoryMB and differ by at most 2 MiB: each is whole 2 MiB steps,
 // so node boundaries stay huge-page aligned, and an odd last MiB goes to
 // the last node, after which no boundary follows.
 func splitMemory(memoryMB, nodes int) ([]NodeMemory, error) {
 	if nodes < 1 {
 		return nil, fmt.Errorf("vmm: cannot split guest RAM over %d NUMA nodes", nodes)
-	}
-	if memoryMB == 0 {
-		memoryMB = defaultMemoryMB
 	}
 	steps := memoryMB / 2
 	if least := steps / nodes * 2; least < minNodeMB {

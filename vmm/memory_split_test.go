@@ -12,7 +12,7 @@ func TestSplitMemory(t *testing.T) {
 		wantMB    []uint64 // per node
 		wantErr   string
 	}{
-		{0, 1, []uint64{1024}, ""},
+		{0, 1, nil, "give at least 128 MiB"},
 		{1000, 3, []uint64{334, 334, 332}, ""},
 		{1001, 1, []uint64{1001}, ""},
 		{1001, 3, []uint64{334, 334, 333}, ""},

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/kvm"
+	"github.com/ktstr-go/ktstr/topology"
 )
 
 // QEMU runs guests with qemu-system-x86_64: under KVM when /dev/kvm is
@@ -67,16 +68,13 @@ const qemuTailLines = 60
 // socket the data channel (the guest's ttyS1) connects to; memDir holds
 // the guest-RAM files and the QMP socket.
 func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
-	t := cfg.Topology
-	if err := t.Validate(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	if cfg.Kernel == "" {
-		return nil, errors.New("vmm: Config.Kernel is empty: resolve a kernel first (see `ktstr kernel list`)")
-	}
+	t := cfg.Topology
 	// Each NUMA node's share is backed by its own file, so the host can
 	// read guest RAM (Memory()).
-	nodes, err := splitMemory(cfg.MemoryMB, t.NUMANodes)
+	nodes, err := splitMemory(cfg.GuestMemoryMB(), t.NUMANodes)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +111,7 @@ func (q *QEMU) Args(cfg Config, dataSock, memDir string) ([]string, error) {
 	for a := 0; a < t.NUMANodes && t.NUMANodes > 1; a++ {
 		for b := 0; b < t.NUMANodes; b++ {
 			if a != b {
-				args = append(args, "-numa", fmt.Sprintf("dist,src=%d,dst=%d,val=%d", a, b, NUMADistance(a, b)))
+				args = append(args, "-numa", fmt.Sprintf("dist,src=%d,dst=%d,val=%d", a, b, topology.NodeDistance(a, b)))
 			}
 		}
 	}
@@ -142,15 +140,6 @@ func qmpSocket(workDir string) string { return filepath.Join(workDir, "qmp.sock"
 // addresses map 1:1 onto the backing files.
 const maxLowMemMB = 2816
 
-// NUMADistance is the SLIT distance between nodes the VM describes: 10
-// local, 20 for any remote node.
-func NUMADistance(a, b int) int {
-	if a == b {
-		return 10
-	}
-	return 20
-}
-
 // KernelCmdline is the command line every backend boots with: serial
 // console, panics that end the VM (pvpanic/reboot with -no-reboot), the
 // kernel at its link address (nokaslr: the host monitor translates
@@ -170,10 +159,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 	if err := q.Available(); err != nil {
 		return nil, err
 	}
-	log := cfg.Log
-	if log == nil {
-		log = zap.NewNop()
-	}
+	log := cfg.Logger()
 	workDir, cleanup, err := machineWorkDir(cfg.WorkDir)
 	if err != nil {
 		return nil, err
@@ -194,7 +180,7 @@ func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
 		ln.Close()
 		return nil, err
 	}
-	nodes, err := splitMemory(cfg.MemoryMB, cfg.Topology.NUMANodes)
+	nodes, err := splitMemory(cfg.GuestMemoryMB(), cfg.Topology.NUMANodes)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -261,12 +247,13 @@ type qemuMachine struct {
 	cpus    int
 	qmp     string // QMP socket path
 
-	mu       sync.Mutex
-	killedAs ExitReason // set before a deliberate kill
-	killed   bool
-	vcpus    []VCPUState // where the vCPUs were when it was killed
-	exit     Exit
-	done     chan struct{}
+	mu         sync.Mutex
+	killedAs   ExitReason // set before a deliberate kill
+	killDetail string     // the kill's Exit.Detail, before the vCPUs
+	killed     bool
+	vcpus      []VCPUState // where the vCPUs were when it was killed
+	exit       Exit
+	done       chan struct{}
 }
 
 func (m *qemuMachine) Backend() string    { return m.name }
@@ -280,7 +267,7 @@ func (m *qemuMachine) Wait() Exit {
 	return m.exit
 }
 
-func (m *qemuMachine) Kill() { m.kill(ExitKilled) }
+func (m *qemuMachine) Kill() { m.kill(ExitKilled, "VM killed") }
 
 // qmpTimeout bounds a question to QEMU over QMP: it answers at once or
 // not at all.
@@ -296,7 +283,7 @@ func (m *qemuMachine) VCPUStates() ([]VCPUState, error) {
 	return qmpVCPUs(m.qmp, qmpTimeout)
 }
 
-func (m *qemuMachine) kill(reason ExitReason) {
+func (m *qemuMachine) kill(reason ExitReason, detail string) {
 	// Asked before taking the lock: QEMU answers at once or not at all,
 	// and a kill must not wait longer than the deadline.
 	vcpus, err := qmpVCPUs(m.qmp, qmpTimeout)
@@ -305,7 +292,7 @@ func (m *qemuMachine) kill(reason ExitReason) {
 	}
 	m.mu.Lock()
 	if !m.killed {
-		m.killed, m.killedAs, m.vcpus = true, reason, vcpus
+		m.killed, m.killedAs, m.killDetail, m.vcpus = true, reason, detail, vcpus
 		if m.cmd.Process != nil {
 			_ = m.cmd.Process.Kill()
 		}
@@ -314,38 +301,20 @@ func (m *qemuMachine) kill(reason ExitReason) {
 }
 
 func (m *qemuMachine) wait(ctx context.Context, timeout time.Duration) {
-	stop := make(chan struct{})
-	go func() {
-		var timer <-chan time.Time
-		if timeout > 0 {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			timer = t.C
-		}
-		select {
-		case <-timer:
-			m.kill(ExitTimeout)
-		case <-ctx.Done():
-			m.kill(ExitKilled)
-		case <-stop:
-		}
-	}()
+	// The watchdog ends when qemu does, before the exit is classified:
+	// a kill after that would misreport a guest that stopped by itself.
+	exited := make(chan struct{})
+	go Watch(ctx, timeout, exited, m.kill)
 	err := m.cmd.Wait()
-	close(stop)
+	close(exited)
 	ex := Exit{Duration: time.Since(m.started), ConsoleTail: m.tail.String()}
 	m.mu.Lock()
-	killed, reason := m.killed, m.killedAs
+	killed, reason, detail := m.killed, m.killedAs, m.killDetail
 	ex.VCPUs = m.vcpus
 	m.mu.Unlock()
 	switch {
 	case killed:
-		ex.Reason = reason
-		if reason == ExitTimeout {
-			ex.Detail = fmt.Sprintf("no power-off within %s; VM killed", timeout)
-		} else {
-			ex.Detail = "VM killed"
-		}
-		ex.Detail += vcpusDetail(ex.VCPUs)
+		ex.Reason, ex.Detail = reason, detail+vcpusDetail(ex.VCPUs)
 	default:
 		ex.Reason, ex.Detail = qemuExit(err, ex.ConsoleTail, m.tail.Panicked())
 	}
