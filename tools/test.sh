@@ -33,7 +33,7 @@ step "nested KVM proof of the in-repo VMM"
 # the harness, guest-memory reads (docs/kvm.md). L2 console lines are
 # left out here; KTSTR_NESTED_LOG=file keeps them.
 nested_rc=0
-KTSTR_NESTED=1 timeout 1260 go test -count=1 -timeout 20m -run TestKVMBackendNested -v ./vmm 2>&1 |
+KTSTR_NESTED=1 timeout 1260 go test -count=1 -timeout 20m -run TestKVMBackendNested -v ./vmm/native 2>&1 |
   grep -a -v '^L2|' | tail -40 || nested_rc=$?
 if [ "$nested_rc" != 0 ]; then
   echo "nested KVM proof: FAILED (exit $nested_rc)"

@@ -78,11 +78,22 @@ type VCPUInspector interface {
 	VCPUStates() ([]VCPUState, error)
 }
 
-// stackWords is how much of a vCPU's stack a backend reads.
-const stackWords = 64
+// VCPUTimer is implemented by machines that can tell how much host CPU
+// time each vCPU has had. The monitor uses it to tell a guest CPU that
+// stopped ticking from one the host did not run.
+type VCPUTimer interface {
+	// VCPUTimes returns each vCPU's host CPU time so far, indexed by
+	// vCPU; zero where it is unknown.
+	VCPUTimes() ([]time.Duration, error)
+}
 
-// vcpusDetail formats VCPUs for an Exit's Detail.
-func vcpusDetail(vs []VCPUState) string {
+// StackWords is how much of a vCPU's stack a backend reads into
+// VCPUState.Stack.
+const StackWords = 64
+
+// VCPUsDetail formats an Exit's VCPUs for its Detail: " (vCPU 0 at rip
+// 0x…, …)", or "" without any.
+func VCPUsDetail(vs []VCPUState) string {
 	if len(vs) == 0 {
 		return ""
 	}
