@@ -322,7 +322,7 @@ func runHarness(r nested.Run) nested.Result {
 	}
 	res.Backend = out.Backend
 	res.Reason, res.Detail, res.Duration = out.Exit.Reason.String(), out.Exit.Detail, out.Exit.Duration
-	res.Verdict, res.Reasons = out.Verdict, out.Reasons
+	res.Verdict, res.Reasons = out.Verdict.String(), out.Reasons
 	res.Records = map[string]int{}
 	for _, rec := range out.Records {
 		res.Records[rec.Kind]++
