@@ -77,7 +77,7 @@ func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 		}
 		return verdict.Fail, nil, fmt.Errorf("setting up the scenario: %w", err)
 	}
-	bodyErr, stopped := b.call(ctx)
+	stopped, bodyErr := b.call(ctx)
 	if stopped != "" {
 		// The deferred teardown kills whatever the body started.
 		if sched != nil {
@@ -103,7 +103,7 @@ func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 
 // call runs the body. The body has no context to cancel, so a signal or
 // the limit ends the wait from here; stopped then says why.
-func (b *bodyRun) call(ctx *scenario.Ctx) (bodyErr error, stopped string) {
+func (b *bodyRun) call(ctx *scenario.Ctx) (stopped string, bodyErr error) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -117,11 +117,11 @@ func (b *bodyRun) call(ctx *scenario.Ctx) (bodyErr error, stopped string) {
 	}
 	select {
 	case err := <-done:
-		return err, ""
+		return "", err
 	case sig := <-sigs:
-		return nil, fmt.Sprintf("interrupted by %v", sig)
+		return fmt.Sprintf("interrupted by %v", sig), nil
 	case <-limit:
-		return nil, fmt.Sprintf("test body did not return within %s", b.limit)
+		return fmt.Sprintf("test body did not return within %s", b.limit), nil
 	}
 }
 
