@@ -25,7 +25,7 @@ type bodyRun struct {
 	duration time.Duration
 	// cgroup is the test's cgroup2 directory: created here with the cpu
 	// and cpuset controllers below it, removed here with whatever is
-	// still in it.
+	// still in it. Empty runs the body without cgroups (host-only).
 	cgroup string
 	// startSched brings up the scheduler under test once the cgroup
 	// exists, or finds it; nil runs under EEVDF.
@@ -51,22 +51,25 @@ type schedUnderTest interface {
 // returns the verdict with every reason behind it, or an error when the
 // test could not run at all.
 func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
-	if err := cgroupfs.Create(b.cgroup); err != nil {
-		return verdict.Fail, nil, err
-	}
-	defer func() {
-		if cerr := cgroupfs.RemoveTree(b.cgroup); cerr != nil && err == nil {
-			reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
-			v = v.Merge(verdict.Fail)
+	if b.cgroup != "" {
+		top, err := createCgroupPath(b.cgroup)
+		if err != nil {
+			return verdict.Fail, nil, err
 		}
-	}()
+		defer func() {
+			if cerr := cgroupfs.RemoveTree(top); cerr != nil && err == nil {
+				reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
+				v = v.Merge(verdict.Fail)
+			}
+		}()
+	}
 	var sched schedUnderTest
 	if b.startSched != nil {
 		if sched, err = b.startSched(); err != nil {
 			return verdict.Fail, nil, err
 		}
 	}
-	cfg := scenario.CtxConfig{Topology: b.topology, Duration: b.duration, CgroupRoot: b.cgroup, Emit: b.emit, Log: b.log}
+	cfg := scenario.CtxConfig{Topology: b.topology, Duration: b.duration, CgroupRoot: b.cgroup, NoCgroups: b.cgroup == "", Emit: b.emit, Log: b.log}
 	if sched != nil {
 		cfg.Scheduler = sched
 	}

@@ -25,6 +25,23 @@ type Result struct {
 	// Monitor is what the host-side monitor read from the guest's
 	// runqueues; nil when the kernel has no vmlinux to read them by.
 	Monitor *monitor.Report
+	// Watchdog is the sched_ext watchdog timeout that was in force for
+	// the scheduler under test, and why (e.g. "2s (override; the
+	// scheduler asked for 5s)"); empty without a sched_ext scheduler.
+	Watchdog string
+}
+
+// watchdogRecord finds the watchdog in force in the guest's last
+// scheduler attach.
+func watchdogRecord(records []guest.Record) string {
+	w := ""
+	for _, r := range records {
+		var ev guest.SchedEvent
+		if r.Kind == guest.KindSched && r.Decode(&ev) == nil && ev.Event == "attached" && ev.Watchdog != nil {
+			w = ev.Watchdog.String()
+		}
+	}
+	return w
 }
 
 // Passed reports whether the run passed.

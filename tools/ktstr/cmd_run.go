@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests
 	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/verdict"
 )
 
 // defaultTest is what `ktstr run` runs without --test: a real sched_ext
@@ -33,6 +35,11 @@ func runRun(ctx context.Context, args []string) int {
 	kernelFlag := fs.String("kernel", "", "kernel to boot (path, version or cache key; default: KTSTR_KERNEL, then the cache)")
 	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
 	verbose := fs.Bool("v", false, "stream the guest console")
+	sched := fs.String("scheduler", "", "scheduler file replacing the test's: a binary (static, or dynamic with its libraries) or a BPF object loaded by scxload (default: $"+ktstr.EnvScheduler+")")
+	var schedArgs, mapWrites stringList
+	fs.Var(&schedArgs, "sched-arg", "argument appended to the scheduler's command line; repeatable")
+	fs.Var(&mapWrites, "map-write", "BPF map write at each attach, read back: "+bpfmap.Syntax+"; repeatable")
+	wd := fs.Duration("watchdog", 0, "sched_ext watchdog timeout for any scheduler (at most 30s; default: the test's, else the scheduler's own)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,7 +54,16 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
 		return 2
 	}
-	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
+	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord,
+		Scheduler: *sched, SchedArgs: schedArgs, Watchdog: *wd}
+	for _, mw := range mapWrites {
+		w, err := bpfmap.ParseWrite(mw)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ktstr run: --map-write: %v\n", err)
+			return 2
+		}
+		ro.MapWrites = append(ro.MapWrites, w)
+	}
 	if *topo != "" {
 		tp, err := topology.Parse(*topo)
 		if err != nil {
@@ -76,16 +92,21 @@ func runRun(ctx context.Context, args []string) int {
 			fmt.Printf("host monitor: %s\n", m.Summarize())
 		}
 	}
+	if res.Watchdog != "" {
+		fmt.Printf("sched_ext watchdog in force: %s\n", res.Watchdog)
+	}
 	fmt.Printf("%s: %s (%s, %s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
 		res.Topology, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)
 	}
-	if !res.Passed() {
+	switch {
+	case res.Passed(), res.Verdict == verdict.Skip:
+		return 0
+	case res.Backend != ktstr.HostBackend:
 		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
-		return 1
 	}
-	return 0
+	return 1
 }
 
 // printRecord shows the guest's progress as it happens.
