@@ -26,7 +26,6 @@ const (
 	SchedExtOps   = SchedExtDir + "/root/ops"
 )
 
-
 // Defaults for SchedSpec. Loading under emulation (BPF verification) takes
 // seconds per scheduler, so the attach wait is generous.
 const (

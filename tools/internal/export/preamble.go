@@ -135,7 +135,7 @@ func Preamble(s ScriptSpec) (string, error) {
 		"Watchdog": ceilSeconds(s.Watchdog),
 		"HasSched": s.Scheduler != "",
 		// The test binary's supervisor mode (guest/watchdog).
-		"Supervisor": watchdog.Marker,
+		"Supervisor":  watchdog.Marker,
 		"MaxWatchdog": ceilSeconds(watchdog.MaxTimeout),
 		"Sysctls":     sysctlLines(s.Sysctls),
 		"KernelArgs":  quoteAll(s.KernelArgs),
