@@ -63,15 +63,15 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err := checkKernelArgs(spec.opts.KernelArgs); err != nil {
 		return nil, err
 	}
-	backend, err := selectBackend(ro.Backend, log)
-	if err != nil {
-		return nil, err
-	}
 	schedFiles, err := set.schedulerFiles()
 	if err != nil {
 		return nil, err
 	}
 	if err := set.checkMapWrites(schedFiles); err != nil {
+		return nil, err
+	}
+	backend, err := selectBackend(ro.Backend, log)
+	if err != nil {
 		return nil, err
 	}
 	if spec.judged() {

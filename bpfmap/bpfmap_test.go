@@ -148,3 +148,24 @@ func TestWriteString(t *testing.T) {
 		t.Errorf("String = %q", s)
 	}
 }
+
+func TestRead(t *testing.T) {
+	u32 := &btf.Int{Name: "u32", Size: 4}
+	ds := &btf.Datasec{Name: ".rodata", Size: 8, Vars: []btf.VarSecinfo{
+		{Type: &btf.Var{Name: "a", Type: u32, Linkage: btf.GlobalVar}, Offset: 0, Size: 4},
+		{Type: &btf.Var{Name: "b", Type: u32, Linkage: btf.GlobalVar}, Offset: 4, Size: 4},
+	}}
+	m := hostMap(t, &ebpf.MapSpec{Name: "obj.rodata", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1,
+		Key: u32, Value: ds, Contents: []ebpf.MapKV{{Key: uint32(0), Value: append(U32(1), U32(2)...)}}})
+	got, err := m.read(nil, "b")
+	if err != nil || !bytes.Equal(got, U32(2)) {
+		t.Fatalf("read b = %x, %v", got, err)
+	}
+	whole, err := m.read(nil, "")
+	if err != nil || len(whole) != 8 {
+		t.Fatalf("read whole = %x, %v", whole, err)
+	}
+	if _, err := m.read(U32(3), ""); err == nil || !strings.Contains(err.Error(), "has no key") {
+		t.Errorf("missing key: %v", err)
+	}
+}

@@ -9,8 +9,8 @@ import (
 )
 
 // Syntax is the command-line form ParseWrite reads, for flag help.
-const Syntax = "MAP[\\[KEY\\]][:VAR|+OFFSET]=VALUE; KEY and VALUE are integers " +
-	"(decimal or 0x, 32 bits unless suffixed /8, /16 or /64) or hex:BYTES, e.g. .bss:test_error_cnt=100"
+const Syntax = "MAP:VAR=VALUE, MAP+OFFSET=VALUE or MAP=VALUE, MAP optionally followed by [KEY]; " +
+	"KEY and VALUE are integers (decimal or 0x, 32 bits unless suffixed /8, /16 or /64) or hex:BYTES, e.g. .bss:test_error_cnt=100"
 
 // ParseWrite reads a write from its command-line form (Syntax):
 //

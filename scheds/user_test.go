@@ -164,10 +164,10 @@ func TestCheckMapWrites(t *testing.T) {
 		want string
 	}{
 		{bpfmap.Write{Map: "ktstr_exit", Value: []byte{1}}, ""},
-		{bpfmap.Write{Map: "ktstr_unfair.rodata", Var: "other_slice_us", Value: bpfmap.U64(1)}, ""},
+		{bpfmap.Write{Map: "ktstr_unfair.rodata", Var: "victim", Value: make([]byte, 32)}, ""},
 		{bpfmap.Write{Map: "nope", Value: []byte{1}}, `have no map "nope"`},
 		{bpfmap.Write{Map: ".rodata", Var: "nope", Value: []byte{1}}, "has no variable nope"},
-		{bpfmap.Write{Map: ".rodata", Var: "other_slice_us", Value: bpfmap.U32(1)}, "is 8 bytes"},
+		{bpfmap.Write{Map: ".rodata", Var: "victim", Value: bpfmap.U32(1)}, "is 32 bytes"},
 	} {
 		err := CheckMapWrites(files, []bpfmap.Write{tc.w})
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
@@ -249,5 +249,26 @@ func TestInvocationArgv(t *testing.T) {
 	builtin.ExtraArgs = []string{"-v"}
 	if _, err := builtin.Argv(); err == nil {
 		t.Error("a kernel-builtin scheduler must refuse arguments")
+	}
+}
+
+func TestVerifyTargetsFor(t *testing.T) {
+	obj := refObject(t, "fifo")
+	ts, err := VerifyTargetsFor(obj)
+	if err != nil || len(ts) != 1 || ts[0].Name != "fifo" || ts[0].Path != obj {
+		t.Fatalf("VerifyTargetsFor(object) = %+v, %v", ts, err)
+	}
+	if p, err := ts[0].HostObject(&Built{}); err != nil || p != obj {
+		t.Errorf("HostObject = %q, %v", p, err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyTargetsFor(self); err == nil || !strings.Contains(err.Error(), "embeds none") {
+		t.Errorf("a binary without objects: %v", err)
+	}
+	if _, err := (VerifyTarget{Name: "x", Object: "x"}).HostObject(&Built{}); err == nil {
+		t.Error("an unbuilt object was found")
 	}
 }

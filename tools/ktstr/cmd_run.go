@@ -95,8 +95,11 @@ func runRun(ctx context.Context, args []string) int {
 	if res.Watchdog != "" {
 		fmt.Printf("sched_ext watchdog in force: %s\n", res.Watchdog)
 	}
-	fmt.Printf("%s: %s (%s, %s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
-		res.Topology, time.Since(start).Round(100*time.Millisecond))
+	where := fmt.Sprintf("%s, %s", res.Backend, res.Topology)
+	if res.Backend == ktstr.HostBackend {
+		where = "on this host, without a VM"
+	}
+	fmt.Printf("%s: %s (%s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), where, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)
 	}
