@@ -39,11 +39,11 @@ func TestSettleSchedulerCascade(t *testing.T) {
 	base := &scheds.Scheduler{Name: "base", Source: scheds.HostBinary{Path: "/bin/true"}, Args: []string{"--base"}}
 	opts := Opts{Scheduler: base, SchedArgs: []string{"--test"}}
 	for _, tc := range []struct {
-		name     string
-		env      map[string]string
-		ro       RunOptions
-		from     string
-		argv     string
+		name      string
+		env       map[string]string
+		ro        RunOptions
+		from      string
+		argv      string
 		schedName string
 	}{
 		{"test's", nil, RunOptions{}, "test", "/sched/true --base --test", "base"},
