@@ -18,9 +18,6 @@ import (
 	"github.com/ktstr-go/ktstr/verdict"
 )
 
-// guestCgroup is the cgroup2 directory a test owns in the guest.
-const guestCgroup = "/sys/fs/cgroup/ktstr"
-
 // guestSession is the work process's link to the host, set while it runs.
 var guestSession struct {
 	sync.Mutex
