@@ -108,33 +108,10 @@ func Objects(path string) ([]string, error) {
 	return out, nil
 }
 
-// cacheObject writes an extracted object once (temp + rename).
+// cacheObject writes an extracted object once, named by its content.
 func cacheObject(obj []byte, from string) (string, error) {
 	sum := sha256.Sum256(obj)
-	dir := cachedir.Dir("objects")
-	dst := filepath.Join(dir, from+"-"+hex.EncodeToString(sum[:8])+".bpf.o")
-	if _, err := os.Stat(dst); err == nil {
-		return dst, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("object cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return "", fmt.Errorf("object cache: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(obj); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("writing %s: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("installing %s: %w", dst, err)
-	}
-	return dst, nil
+	return writeCached(cachedir.Dir("objects"), from+"-"+hex.EncodeToString(sum[:8])+".bpf.o", obj)
 }
 
 // OpsName is the sched_ext ops name a BPF object declares: the name

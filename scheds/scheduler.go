@@ -465,7 +465,7 @@ func (c *Config) guestPath() string {
 }
 
 // hostFile returns the config's host path, writing inline content once to
-// a content-addressed cache file (temp + rename, so never half-written).
+// a content-addressed cache file.
 func (c *Config) hostFile() (string, error) {
 	if c.HostPath != "" {
 		if _, err := os.Stat(c.HostPath); err != nil {
@@ -474,28 +474,34 @@ func (c *Config) hostFile() (string, error) {
 		return c.HostPath, nil
 	}
 	sum := sha256.Sum256([]byte(c.Content))
-	dir := cachedir.Dir("config")
-	dst := filepath.Join(dir, hex.EncodeToString(sum[:12]))
+	return writeCached(cachedir.Dir("config"), hex.EncodeToString(sum[:12]), []byte(c.Content))
+}
+
+// writeCached writes data once to dir/name (temp + rename, so never
+// half-written) and returns the path; an existing file is taken as it is,
+// so name must identify the content.
+func writeCached(dir, name string, data []byte) (string, error) {
+	dst := filepath.Join(dir, name)
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("config cache: %w", err)
+		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-")
 	if err != nil {
-		return "", fmt.Errorf("config cache: %w", err)
+		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(c.Content); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("writing config: %w", err)
+		return "", fmt.Errorf("writing %s: %w", dst, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing config: %w", err)
+		return "", fmt.Errorf("writing %s: %w", dst, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("installing config: %w", err)
+		return "", fmt.Errorf("installing %s: %w", dst, err)
 	}
 	return dst, nil
 }
