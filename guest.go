@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/verdict"
@@ -137,7 +136,7 @@ func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []stri
 	log := zap.NewNop()
 	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: plan.Cgroup, emit: emit, log: log}
 	if sp := plan.Scheduler; sp != nil {
-		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan.MapWrites, log) }
+		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan, log) }
 	}
 	v, reasons, err := b.run()
 	if err != nil {
@@ -150,7 +149,7 @@ func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []stri
 // one by its commands, a sched_ext one by its command line (under the
 // watchdog supervisor when the run overrides the watchdog), with the map
 // writes made at every attach.
-func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, writes []bpfmap.Write, log *zap.Logger) (schedUnderTest, error) {
+func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, plan *guest.Plan, log *zap.Logger) (schedUnderTest, error) {
 	if sp.Builtin() {
 		h, err := guest.StartBuiltin(sp.Name, sp.Enable, sp.Disable)
 		if err != nil {
@@ -160,9 +159,9 @@ func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, writes []bpfmap.
 		return h, nil
 	}
 	spec := guest.SchedSpec{
-		Name: sp.Name, Argv: sp.Argv, Watchdog: wd, AttachTimeout: sp.AttachTimeout, Emit: emit, Log: log,
+		Name: sp.Name, Argv: sp.Argv, Watchdog: wd, AttachTimeout: sp.AttachTimeout, OpsLayout: plan.OpsLayout, Emit: emit, Log: log,
 	}
-	if len(writes) > 0 {
+	if writes := plan.MapWrites; len(writes) > 0 {
 		spec.OnAttach = func() error { return applyMapWrites(writes, emit) }
 	}
 	h, err := guest.StartScheduler(context.Background(), spec)

@@ -74,16 +74,16 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: set.kernel, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	if spec.judged() {
-		rp, err := set.guestPlan(&spec.opts)
+		rp, err := set.guestPlan(&spec.opts, k.Vmlinux, log)
 		if err != nil {
 			return nil, err
 		}
 		spec.data = map[string][]byte{guest.PlanPath: rp}
-	}
-	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: set.kernel, Logger: log})
-	if err != nil {
-		return nil, err
 	}
 	initrd, err := initramfsFor(spec, schedFiles, set.sched != nil && set.sched.Sched.IsKernelBuiltin())
 	if err != nil {

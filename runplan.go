@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -100,9 +103,18 @@ func (s *settings) checkMapWrites(files map[string]string) error {
 }
 
 // guestPlan is the Plan the guest runs the test by, as JSON for the
-// initramfs.
-func (s *settings) guestPlan(opts *Opts) ([]byte, error) {
+// initramfs. vmlinux, if known, gives the sched_ext ops layout the
+// watchdog needs, so the guest does not parse its own BTF (a second or
+// more under emulation).
+func (s *settings) guestPlan(opts *Opts, vmlinux string, log *zap.Logger) ([]byte, error) {
 	p := guest.Plan{Cgroup: s.cgroupDir(opts), Sysctls: opts.Sysctls, MapWrites: s.mapWrites}
+	if s.sched != nil && !s.sched.Sched.IsKernelBuiltin() && vmlinux != "" {
+		if l, err := watchdog.VmlinuxLayout(vmlinux); err == nil {
+			p.OpsLayout = &l
+		} else {
+			log.Info("the guest reads the sched_ext ops layout itself", zap.Error(err))
+		}
+	}
 	for _, sc := range opts.Sysctls {
 		if err := sc.Check(); err != nil {
 			return nil, err

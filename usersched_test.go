@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scenario"
@@ -186,7 +188,7 @@ func TestGuestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.guestPlan(&opts)
+	b, err := s.guestPlan(&opts, "", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestGuestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err = s.guestPlan(&builtin); err != nil || !strings.Contains(string(b), `"enable":["echo on"]`) || strings.Contains(string(b), "argv") {
+	if b, err = s.guestPlan(&builtin, "", zap.NewNop()); err != nil || !strings.Contains(string(b), `"enable":["echo on"]`) || strings.Contains(string(b), "argv") {
 		t.Fatalf("builtin plan %s, %v", b, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/bpfmap"
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 )
 
 // PlanPath is where the host packs a test run's Plan in the initramfs.
@@ -32,6 +33,10 @@ type Plan struct {
 	// MapWrites are applied, and read back, each time the scheduler
 	// attaches.
 	MapWrites []bpfmap.Write `json:"map_writes,omitempty"`
+	// OpsLayout is where the kernel keeps the watchdog timeout in a
+	// scheduler's ops, read by the host from the kernel's vmlinux (nil:
+	// the guest reads its own BTF).
+	OpsLayout *watchdog.Layout `json:"ops_layout,omitempty"`
 }
 
 // SchedPlan is the scheduler as the guest launches it.

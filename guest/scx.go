@@ -55,6 +55,9 @@ type SchedSpec struct {
 	// OnAttach runs after every attach (e.g. BPF map writes); its error
 	// fails the attach and stops the scheduler.
 	OnAttach func() error
+	// OpsLayout, if known (the host reads it from the kernel's vmlinux),
+	// spares the guest parsing its kernel's BTF for the watchdog.
+	OpsLayout *watchdog.Layout
 	// Emit, if set, receives scheduler events (KindSched, KindKmsg).
 	Emit func(kind string, payload any)
 	Log  *zap.Logger
@@ -329,7 +332,7 @@ func (h *SchedHandle) command() (cmd *exec.Cmd, report string, err error) {
 		}
 		report = f.Name()
 		f.Close()
-		argv = watchdog.Command(self, h.spec.Watchdog, report, argv)
+		argv = watchdog.Command(self, h.spec.Watchdog, watchdog.Options{Report: report, Layout: h.spec.OpsLayout}, argv)
 	}
 	cmd = exec.Command(argv[0], argv[1:]...)
 	cmd.Env = os.Environ()
@@ -383,7 +386,7 @@ func (h *SchedHandle) waitAttach(ctx context.Context, done <-chan struct{}, out 
 // finishAttach finishes an attach: records the ops name and the watchdog in
 // force, starts the death watch, runs OnAttach and reports the attach.
 func (h *SchedHandle) finishAttach(ops string, took time.Duration, report string) error {
-	wd := watchdogInForce(ops, h.spec.Watchdog, report)
+	wd := watchdogInForce(ops, h.spec.Watchdog, report, h.spec.OpsLayout)
 	h.mu.Lock()
 	h.name, h.watchdog = ops, wd
 	h.attached, h.attachedAt = true, time.Now()

@@ -55,7 +55,7 @@ func (w *Watchdog) String() string {
 
 // watchdogInForce reads the timeout the kernel took for ops and what the
 // supervisor's report says it rewrote.
-func watchdogInForce(ops string, override time.Duration, report string) *Watchdog {
+func watchdogInForce(ops string, override time.Duration, report string, layout *watchdog.Layout) *Watchdog {
 	w := &Watchdog{Override: override}
 	if report != "" {
 		rws, err := watchdog.ReadReport(report)
@@ -68,7 +68,13 @@ func watchdogInForce(ops string, override time.Duration, report string) *Watchdo
 			}
 		}
 	}
-	d, err := watchdog.InForce(ops)
+	var d time.Duration
+	var err error
+	if layout != nil {
+		d, err = watchdog.InForceWith(ops, *layout)
+	} else {
+		d, err = watchdog.InForce(ops)
+	}
 	if err != nil {
 		w.Err = err.Error()
 		return w

@@ -20,10 +20,12 @@ func InForce(ops string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return inForce(ops, l)
+	return InForceWith(ops, l)
 }
 
-func inForce(ops string, l Layout) (time.Duration, error) {
+// InForceWith is InForce with the layout known (e.g. read by the host
+// from the kernel's vmlinux).
+func InForceWith(ops string, l Layout) (time.Duration, error) {
 	var (
 		found bool
 		ms    uint32

@@ -76,6 +76,33 @@ func LayoutFrom(spec *btf.Spec) (Layout, error) {
 	}, nil
 }
 
+// String is the layout's command-line form, "VALUESIZE:TIMEOUT:NAME:NAMELEN".
+func (l Layout) String() string {
+	return fmt.Sprintf("%d:%d:%d:%d", l.ValueSize, l.TimeoutOff, l.NameOff, l.NameLen)
+}
+
+// ParseLayout reads Layout.String's form.
+func ParseLayout(s string) (Layout, error) {
+	var l Layout
+	if n, err := fmt.Sscanf(s, "%d:%d:%d:%d", &l.ValueSize, &l.TimeoutOff, &l.NameOff, &l.NameLen); err != nil || n != 4 {
+		return Layout{}, fmt.Errorf("ops layout %q: want VALUESIZE:TIMEOUT:NAME:NAMELEN", s)
+	}
+	if l.TimeoutOff+4 > int(l.ValueSize) || l.NameOff+l.NameLen > int(l.ValueSize) || l.TimeoutOff < 0 || l.NameOff < 0 {
+		return Layout{}, fmt.Errorf("ops layout %q: fields outside the %d-byte value", s, l.ValueSize)
+	}
+	return l, nil
+}
+
+// VmlinuxLayout reads the layout from a kernel image's vmlinux (its .BTF),
+// so a guest need not parse its own BTF.
+func VmlinuxLayout(vmlinux string) (Layout, error) {
+	spec, err := btf.LoadSpec(vmlinux)
+	if err != nil {
+		return Layout{}, fmt.Errorf("loading BTF from %s: %w", vmlinux, err)
+	}
+	return LayoutFrom(spec)
+}
+
 func member(s *btf.Struct, name string) (btf.Member, bool) {
 	for _, m := range s.Members {
 		if m.Name == name {

@@ -21,14 +21,24 @@ import (
 // -timeout 2s [-report FILE] -- SCHEDULER [ARGS]...`.
 const Marker = "ktstr-scx-watchdog"
 
+// Options tune a supervised run beyond its timeout.
+type Options struct {
+	// Report, if set, is a file the supervisor appends each Rewrite to as
+	// a JSON line.
+	Report string
+	// Layout, if set, spares the supervisor reading the kernel's BTF.
+	Layout *Layout
+}
+
 // Command is the command line that runs argv under the supervisor in
-// binary self (normally os.Executable()), with the given timeout; report,
-// if not empty, is a file the supervisor appends each Rewrite to as a
-// JSON line.
-func Command(self string, timeout time.Duration, report string, argv []string) []string {
+// binary self (normally os.Executable()), with the given timeout.
+func Command(self string, timeout time.Duration, o Options, argv []string) []string {
 	cmd := []string{self, Marker, "-timeout", timeout.String()}
-	if report != "" {
-		cmd = append(cmd, "-report", report)
+	if o.Report != "" {
+		cmd = append(cmd, "-report", o.Report)
+	}
+	if o.Layout != nil {
+		cmd = append(cmd, "-layout", o.Layout.String())
 	}
 	return append(append(cmd, "--"), argv...)
 }
@@ -46,15 +56,25 @@ func supervisorMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(Marker, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 0, "sched_ext watchdog timeout to set (at most 30s)")
-	report := fs.String("report", "", "append each rewrite to this file as a JSON line")
+	var o Options
+	fs.StringVar(&o.Report, "report", "", "append each rewrite to this file as a JSON line")
+	layout := fs.String("layout", "", "the sched_ext ops value layout, VALUESIZE:TIMEOUT:NAME:NAMELEN (default: from the kernel's BTF)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "usage: %s -timeout DUR [-report FILE] -- SCHEDULER [ARGS]...\n", Marker)
+		fmt.Fprintf(stderr, "usage: %s -timeout DUR [-report FILE] [-layout L] -- SCHEDULER [ARGS]...\n", Marker)
 		return 2
 	}
-	code, err := Supervise(fs.Args(), *timeout, *report, stderr)
+	if *layout != "" {
+		l, err := ParseLayout(*layout)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", Marker, err)
+			return 2
+		}
+		o.Layout = &l
+	}
+	code, err := Supervise(fs.Args(), *timeout, o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", Marker, err)
 	}
@@ -79,11 +99,11 @@ func CheckTimeout(d time.Duration) error {
 // SIGINT and SIGHUP to it. It returns the exit code to leave with: the
 // scheduler's own, or 128+N after re-raising the signal N that killed it
 // (so the supervisor's parent sees the scheduler's fate).
-func Supervise(argv []string, timeout time.Duration, report string, stderr io.Writer) (int, error) {
+func Supervise(argv []string, timeout time.Duration, o Options, stderr io.Writer) (int, error) {
 	if err := CheckTimeout(timeout); err != nil {
 		return 2, err
 	}
-	rep, err := openReport(report)
+	rep, err := openReport(o.Report)
 	if err != nil {
 		return 1, err
 	}
@@ -94,6 +114,9 @@ func Supervise(argv []string, timeout time.Duration, report string, stderr io.Wr
 			rep.add(r)
 		},
 		func(err error) { fmt.Fprintf(stderr, "%s: cannot set the watchdog: %v\n", Marker, err) })
+	if l := o.Layout; l != nil {
+		rw.layout = func() (Layout, error) { return *l, nil }
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 

@@ -120,7 +120,7 @@ func TestSuperviseExitStatus(t *testing.T) {
 		{script: "exit 7", code: 7},
 		{script: "kill -TERM $$", code: -1, signal: syscall.SIGTERM},
 	} {
-		argv := Command(self, time.Second, "", []string{"/bin/sh", "-c", tc.script})
+		argv := Command(self, time.Second, Options{Layout: &fakeLayout}, []string{"/bin/sh", "-c", tc.script})
 		err := exec.Command(argv[0], argv[1:]...).Run()
 		var ee *exec.ExitError
 		switch {
@@ -191,5 +191,17 @@ func TestLayoutFromKernelWithoutSchedExt(t *testing.T) {
 		t.Skip("this kernel has sched_ext")
 	} else if !strings.Contains(err.Error(), "CONFIG_SCHED_CLASS_EXT") {
 		t.Fatalf("LayoutFrom = %v, want the missing-sched_ext hint", err)
+	}
+}
+
+func TestLayoutString(t *testing.T) {
+	l, err := ParseLayout(fakeLayout.String())
+	if err != nil || l != fakeLayout {
+		t.Fatalf("ParseLayout(%q) = %+v, %v", fakeLayout.String(), l, err)
+	}
+	for _, bad := range []string{"", "1:2:3", "16:14:0:8", "x:1:2:3"} {
+		if _, err := ParseLayout(bad); err == nil {
+			t.Errorf("ParseLayout(%q) accepted", bad)
+		}
 	}
 }
