@@ -94,7 +94,7 @@ func TestSettleRejectsBadSchedulerInputs(t *testing.T) {
 		want string
 	}{
 		{"missing file", Opts{}, nil, RunOptions{Scheduler: filepath.Join(dir, "scx_gone")}, "--scheduler: scheduler " + dir + "/scx_gone: no such file (build it first or fix the path)"},
-		{"not executable", Opts{}, map[string]string{EnvScheduler: noexec}, RunOptions{}, "KTSTR_SCHEDULER: scheduler " + noexec + " is not executable: chmod +x it"},
+		{"not executable", Opts{Scheduler: sched}, map[string]string{EnvScheduler: noexec}, RunOptions{}, "KTSTR_SCHEDULER: scheduler " + noexec + " is not executable: chmod +x it"},
 		{"arguments under EEVDF", Opts{SchedArgs: []string{"-v"}}, nil, RunOptions{}, "scheduler arguments given, but the test runs under EEVDF"},
 		{"map write under EEVDF", Opts{}, nil, RunOptions{MapWrites: []bpfmap.Write{{Map: ".bss", Value: []byte{1}}}}, "BPF map writes given, but the test runs under EEVDF"},
 		{"watchdog too long", Opts{Scheduler: sched, Watchdog: time.Minute}, nil, RunOptions{}, "sched_ext accepts at most 30s"},

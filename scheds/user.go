@@ -116,13 +116,15 @@ func Replace(base *Scheduler, src Source, name string) *Scheduler {
 }
 
 // ResolveOverride applies the override cascade for the scheduler a test
-// runs, highest first: the launcher's path (a command-line flag), then
-// $KTSTR_SCHEDULER, then the test's own. env looks a variable up. The
-// second result says where the choice came from ("--scheduler",
+// runs, highest first: the launcher's path (a command-line flag, for the
+// one test it runs), then $KTSTR_SCHEDULER (for every test of a process
+// that has a sched_ext scheduler: EEVDF and kernel-builtin tests keep
+// theirs), then the test's own. env looks a variable up. The second
+// result says where the choice came from ("--scheduler",
 // "KTSTR_SCHEDULER", "test").
 func ResolveOverride(base *Scheduler, flagPath string, env func(string) (string, bool)) (*Scheduler, string, error) {
 	path, from := strings.TrimSpace(flagPath), "--scheduler"
-	if path == "" {
+	if path == "" && base != nil && !base.IsKernelBuiltin() {
 		v, _ := env(EnvScheduler)
 		path, from = strings.TrimSpace(v), EnvScheduler
 	}

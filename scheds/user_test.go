@@ -206,6 +206,9 @@ func TestResolveOverride(t *testing.T) {
 	if err != nil || from != "--scheduler" || s == nil {
 		t.Fatalf("flag beats env: %+v %q %v", s, from, err)
 	}
+	if s, from, err := ResolveOverride(nil, "", env(self)); err != nil || s != nil || from != "test" {
+		t.Fatalf("KTSTR_SCHEDULER must leave an EEVDF test under EEVDF: %+v %q %v", s, from, err)
+	}
 	_, _, err = ResolveOverride(base, "", env("/nonexistent/scx"))
 	if err == nil || !strings.HasPrefix(err.Error(), "KTSTR_SCHEDULER: scheduler /nonexistent/scx: no such file") {
 		t.Fatalf("bad env path: %v", err)
