@@ -387,6 +387,10 @@ func (h *SchedHandle) waitAttach(ctx context.Context, done <-chan struct{}, out 
 // force, starts the death watch, runs OnAttach and reports the attach.
 func (h *SchedHandle) finishAttach(ops string, took time.Duration, report string) error {
 	wd := watchdogInForce(ops, h.spec.Watchdog, report, h.spec.OpsLayout)
+	if report != "" {
+		// The supervisor holds it open; nothing reads it again.
+		_ = os.Remove(report)
+	}
 	h.mu.Lock()
 	h.name, h.watchdog = ops, wd
 	h.attached, h.attachedAt = true, time.Now()
