@@ -52,8 +52,8 @@ type schedUnderTest interface {
 // test could not run at all.
 func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 	if b.cgroup != "" {
-		top, err := createCgroupPath(b.cgroup)
-		if err != nil {
+		var top string
+		if top, err = createCgroupPath(b.cgroup); err != nil {
 			return verdict.Fail, nil, err
 		}
 		defer func() {
