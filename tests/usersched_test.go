@@ -8,8 +8,11 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -365,4 +368,119 @@ func TestUserSchedConstraintsSkip(t *testing.T) {
 	if res.Exit.Duration != 0 {
 		t.Errorf("a VM ran for %v", res.Exit.Duration)
 	}
+}
+
+// unfairCells is ktstr_unfair told its cgroup parent through a flag.
+var unfairCells = func() *scheds.Scheduler {
+	s := *scheds.Unfair
+	s.CgroupParent = "ktstr.cells"
+	s.CgroupParentArgs = []string{"-set", "cgroup_parent={cgroup}"}
+	return &s
+}()
+
+// UserSchedExport is configured as in production for the export
+// end-to-end test: exported, it runs on a "bare-metal" host with the
+// sysctl set, the kernel argument present, the cgroup parent given, the
+// map write made by the test binary (which makes the scheduler fair),
+// and the watchdog override applied by the supervisor. Its body checks
+// each of them from inside; in a VM (TestRegistered) it passes the same.
+var UserSchedExport = ktstr.Register("usersched_export", ktstr.Opts{
+	Topology:   topology.Must("1n1l2c1t"),
+	Scheduler:  unfairCells,
+	Sysctls:    []ktstr.Sysctl{{Key: "kernel.sched_rt_runtime_us", Value: "900000"}},
+	KernelArgs: []string{"loglevel=4"}, // ktstr's own VMs boot with it: the stand-in host has it
+	MapWrites:  []bpfmap.Write{unfairFair},
+	Watchdog:   3 * time.Second,
+	Duration:   3 * time.Second,
+}, func(ctx *scenario.Ctx) error {
+	if b, err := os.ReadFile("/proc/sys/kernel/sched_rt_runtime_us"); err != nil || strings.TrimSpace(string(b)) != "900000" {
+		return fmt.Errorf("sysctl sched_rt_runtime_us = %q (%v), want 900000", b, err)
+	}
+	if root := ctx.Cgroups.Root(); root != "/sys/fs/cgroup/ktstr.cells" {
+		return fmt.Errorf("scenario cgroups under %s, want /sys/fs/cgroup/ktstr.cells", root)
+	}
+	seen, err := bpfmap.Read(".rodata", nil, "cgroup_parent")
+	if err != nil {
+		return err
+	}
+	if got := string(bytes.TrimRight(seen, "\x00")); got != "/ktstr.cells" {
+		return fmt.Errorf("the scheduler holds cgroup_parent %q, want /ktstr.cells", got)
+	}
+	return twoEqualCgroups(scenario.ShareRatio("cg_0", "cg_1", 0.5, 2))(ctx)
+})
+
+// userSchedExportScript runs the exported usersched_export in the VM that
+// plays the bare-metal host, then prints what must be back as it was.
+const userSchedExportScript = `export KTSTR_ATTACH_TIMEOUT_SECS=60
+echo "--- run"
+/include/usersched_export.run
+echo "exit=$?"
+echo "sysctl-after=$(cat /proc/sys/kernel/sched_rt_runtime_us)"
+echo "state=$(cat /sys/kernel/sched_ext/state)"
+echo "cgroups=$(cd /sys/fs/cgroup && ls -d ktstr* 2>/dev/null | tr '\n' ' ')"
+echo "tmpdirs=$(ls -d /tmp/ktstr-export-* 2>/dev/null | tr '\n' ' ')"
+echo "procs=$(for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep 'ktstr-expor[t]-'; done | tr '\n' ' ')"
+`
+
+// TestUserSchedExportRunfileInVM: the .run of a test configured as in
+// production applies it all on "bare metal" (a busybox VM): sysctls set
+// and restored, the kernel argument checked, the cgroup fixed by the
+// cgroup parent, the map write and the watchdog override made, and
+// nothing left behind.
+func TestUserSchedExportRunfileInVM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("VM test skipped under -short")
+	}
+	const bash = "/bin/bash-static"
+	if _, err := os.Stat(bash); err != nil {
+		t.Skipf("the guest needs bash for the .run file: install bash-static (tools/setup/install-deps.sh): %v", err)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("building the ktstr command needs the go tool in PATH")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ktstrCmd := filepath.Join(dir, "ktstr")
+	if out, err := command(t, "..", goTool, "build", "-o", ktstrCmd, "./tools/ktstr"); err != nil {
+		t.Fatalf("building the ktstr command: %v\n%s", err, out)
+	}
+	runfile := filepath.Join(dir, "usersched_export.run")
+	if out, err := command(t, ".", ktstrCmd, "export", "--test-binary", self, "-o", runfile, "usersched_export"); err != nil {
+		t.Fatalf("ktstr export: %v\n%s", err, out)
+	}
+	script := filepath.Join(dir, "usersched_export.sh")
+	if err := os.WriteFile(script, []byte(userSchedExportScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := ktstr.Shell(context.Background(), ktstr.ShellOptions{
+		Topology: topology.Must("1n1l2c1t"),
+		Exec:     "sh /include/usersched_export.sh",
+		Includes: []string{runfile, script},
+		Files:    map[string]string{"/bin/bash": bash},
+		Stdout:   &out,
+		Stderr:   &out,
+	}, ktstr.RunOptions{})
+	if errors.Is(err, ktstr.ErrNoKernel) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("VM: %v\n%s", err, out.String())
+	}
+	t.Logf("VM (exit %d):\n%s", res.ExitCode, out.String())
+	run := section(out.String(), "run")
+	expect(t, "run", run,
+		"ktstr export: launching scheduler ktstr_unfair\n",
+		"ktstr-scx-watchdog: scheduler ktstr_unfair asked for no watchdog timeout (the kernel's 30s); set 3s\n",
+		"ktstr: scheduler ktstr_unfair attached; sched_ext watchdog in force: 3s\n",
+		"ktstr: running usersched_export on this host: duration 3s, watchdog 3s, cgroup /sys/fs/cgroup/ktstr.cells\n",
+		`ktstr: mapwrite {"write":{"map":".data","var":"victim_slice_us"`,
+		"ktstr: usersched_export passed\n",
+		"\nexit=0\n",
+		"\nsysctl-after=950000\n")
+	noLeftovers(t, "run", run)
 }

@@ -28,11 +28,10 @@ type Rewrite struct {
 }
 
 func (r Rewrite) String() string {
-	asked := r.Asked.String()
 	if r.Asked == 0 {
-		asked = "none (the kernel's " + MaxTimeout.String() + ")"
+		return fmt.Sprintf("scheduler %s asked for no watchdog timeout (the kernel's %s); set %s", r.Ops, MaxTimeout, r.Set)
 	}
-	return fmt.Sprintf("scheduler %s asked for a %s watchdog; set %s", r.Ops, asked, r.Set)
+	return fmt.Sprintf("scheduler %s asked for a %s watchdog timeout; set %s", r.Ops, r.Asked, r.Set)
 }
 
 // rewriter sets timeout_ms in every sched_ext ops value a traced process

@@ -96,7 +96,7 @@ func TestTraceRewritesMapUpdate(t *testing.T) {
 	if len(rewrites) != 1 || rewrites[0] != want || len(failures) > 0 {
 		t.Fatalf("rewrites %v, failures %v; want exactly %v", rewrites, failures, want)
 	}
-	if s := want.String(); s != "scheduler probe asked for a 5s watchdog; set 2s" {
+	if s := want.String(); s != "scheduler probe asked for a 5s watchdog timeout; set 2s" {
 		t.Errorf("Rewrite.String = %q", s)
 	}
 }

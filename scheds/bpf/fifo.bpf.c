@@ -4,15 +4,8 @@
  *
  * Every runnable task goes to the built-in global DSQ with the default
  * slice; idle CPUs are picked by the kernel's default select_cpu. No bug.
- *
- * cgroup_parent is where a runner may tell it its cgroup parent
- * (`scxload -set cgroup_parent=/path`), as cell schedulers are told
- * theirs; the FIFO policy ignores it, the harness's cgroup-parent test
- * reads it back from the loaded scheduler.
  */
 #include "ktstr_scx.bpf.h"
-
-const volatile char cgroup_parent[128];
 
 s32 BPF_STRUCT_OPS(fifo_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
