@@ -26,25 +26,38 @@ type Map struct {
 // Close releases the map.
 func (m *Map) Close() error { return m.m.Close() }
 
-// SchedulerMaps opens every map the loaded struct_ops programs (the
-// sched_ext scheduler's callbacks) use. It fails when no such program is
-// loaded: no scheduler to write.
+// SchedulerMaps opens the maps of the loaded sched_ext scheduler: every
+// map its struct_ops programs (the scheduler's callbacks) use, and every
+// map loaded with the same BTF as those programs, i.e. the rest of the
+// scheduler's BPF object (a global section no program reads, a map only
+// user space touches). It fails when no struct_ops program is loaded: no
+// scheduler to write.
 func SchedulerMaps() ([]*Map, error) {
-	ids, err := structOpsMapIDs()
+	used, btfs, err := structOpsMaps()
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(used) == 0 && len(btfs) == 0 {
 		return nil, errors.New("no sched_ext scheduler is loaded (no struct_ops BPF program): BPF map writes need the scheduler attached")
 	}
 	var out []*Map
-	for _, id := range ids {
+	var id ebpf.MapID
+	for {
+		next, err := ebpf.MapGetNextID(id)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			closeAll(out)
+			return nil, fmt.Errorf("listing BPF maps (needs root): %w", err)
+		}
+		id = next
 		m, err := ebpf.NewMapFromID(id)
 		if err != nil {
 			continue // freed meanwhile
 		}
 		info, err := m.Info()
-		if err != nil {
+		if err != nil || !(slices.Contains(used, id) || sameObject(info, btfs)) {
 			m.Close()
 			continue
 		}
@@ -53,9 +66,15 @@ func SchedulerMaps() ([]*Map, error) {
 	return out, nil
 }
 
-// structOpsMapIDs lists the maps of every loaded struct_ops program.
-func structOpsMapIDs() ([]ebpf.MapID, error) {
-	var ids []ebpf.MapID
+// sameObject reports whether a map was loaded with one of the BTFs.
+func sameObject(info *ebpf.MapInfo, btfs []btf.ID) bool {
+	id, ok := info.BTFID()
+	return ok && slices.Contains(btfs, id)
+}
+
+// structOpsMaps lists the maps every loaded struct_ops program uses and
+// the BTF each was loaded with.
+func structOpsMaps() (maps []ebpf.MapID, btfs []btf.ID, err error) {
 	var id ebpf.ProgramID
 	for {
 		next, err := ebpf.ProgramGetNextID(id)
@@ -63,7 +82,7 @@ func structOpsMapIDs() ([]ebpf.MapID, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing BPF programs (needs root): %w", err)
+			return nil, nil, fmt.Errorf("listing BPF programs (needs root): %w", err)
 		}
 		id = next
 		p, err := ebpf.NewProgramFromID(id)
@@ -77,13 +96,15 @@ func structOpsMapIDs() ([]ebpf.MapID, error) {
 		}
 		mids, _ := info.MapIDs()
 		for _, mid := range mids {
-			if !slices.Contains(ids, mid) {
-				ids = append(ids, mid)
+			if !slices.Contains(maps, mid) {
+				maps = append(maps, mid)
 			}
 		}
+		if b, ok := info.BTFID(); ok && !slices.Contains(btfs, b) {
+			btfs = append(btfs, b)
+		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids, nil
+	return maps, btfs, nil
 }
 
 func closeAll(maps []*Map) {

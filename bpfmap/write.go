@@ -3,9 +3,10 @@
 // the scheduler runs: in the test VM's guest, or on the host of a
 // bare-metal run, through the bpf() system call (cilium/ebpf).
 //
-// A scheduler's maps are found through the kernel's map ID iterator,
-// among the maps the loaded struct_ops programs use (so another BPF user
-// on a bare-metal host cannot be written by mistake).
+// A scheduler's maps are found through the kernel's map ID iterator: the
+// maps the loaded struct_ops programs use and the rest of their BPF
+// object (loaded with the same BTF), so another BPF user on a bare-metal
+// host cannot be written by mistake.
 package bpfmap
 
 import (
