@@ -204,7 +204,7 @@ func (r *run) addDefs(defs []CgroupDef) error {
 // spawn starts d's workers, places them in g's cgroup and applies d's
 // affinity; they wait for Start.
 func (r *run) spawn(g *group, d CgroupDef) (*Workload, error) {
-	w, err := r.ctx.Spawn(WorkloadConfig{Workers: d.workers, Work: d.work, Policy: d.policy, Nice: d.nice, Label: g.def.name})
+	w, err := r.ctx.Spawn(WorkloadConfig{Workers: d.workers, Work: d.work, MemPolicy: d.mempol, Policy: d.policy, Nice: d.nice, Label: g.def.name})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", g.def.name, err)
 	}

@@ -53,6 +53,8 @@ type tracker struct {
 	openSince int64
 	openCPU   int
 	began     int64
+	// counters are the work type's own counts (WorkerReport.Counters).
+	counters map[string]uint64
 }
 
 func newTracker(seed uint64) *tracker {
@@ -128,6 +130,14 @@ func (t *tracker) tick(n uint64) {
 	t.last = now
 	t.work.Add(n)
 	t.sampleCPU(now)
+}
+
+// count adds n to the counter name.
+func (t *tracker) count(name string, n uint64) {
+	if t.counters == nil {
+		t.counters = map[string]uint64{}
+	}
+	t.counters[name] += n
 }
 
 // block marks the start of a voluntary wait: time until unblock is not a
