@@ -32,7 +32,9 @@ type CgroupDef struct {
 
 // Cgroup starts a def for cgroup name (a path below the test's cgroup
 // root, e.g. "cg_0" or "outer/a") with one SpinWork worker.
-func Cgroup(name string) CgroupDef { return CgroupDef{name: name, workers: 1, work: Work{Type: SpinWork}} }
+func Cgroup(name string) CgroupDef {
+	return CgroupDef{name: name, workers: 1, work: Work{Type: SpinWork}}
+}
 
 // Name is the cgroup's name.
 func (d CgroupDef) Name() string { return d.name }

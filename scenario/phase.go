@@ -22,7 +22,7 @@ const (
 
 // Phase is one step of a sequence worker: a kind and how long it lasts.
 type Phase struct {
-	Kind PhaseKind    `json:"kind"`
+	Kind PhaseKind     `json:"kind"`
 	For  time.Duration `json:"for"`
 }
 

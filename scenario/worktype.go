@@ -157,7 +157,7 @@ var builtinWork = map[WorkType]workImpl{
 		defaults: Work{Size: 4 << 20}, check: checkFaultSize, allocates: always, setup: setupPageFaultChurn},
 	MutexContentionWork: {desc: "N threads (4) on K locks (1): hold, release, burn", params: pFanout | pLocks | pHold | pBurn,
 		defaults: Work{Fanout: 4, Locks: 1, Hold: 200 * time.Microsecond, Burn: 200 * time.Microsecond},
-		threads: threadsFanout, check: minFanout(1), setup: setupMutexContention},
+		threads:  threadsFanout, check: minFanout(1), setup: setupMutexContention},
 }
 
 // handoffWakes is the wake floor of types whose threads wake each other:

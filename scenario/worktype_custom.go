@@ -91,8 +91,8 @@ func customImpl(t WorkType) (workImpl, bool) {
 	}
 	threads := max(c.Threads, 1)
 	impl := workImpl{
-		desc:     c.Description,
-		threads:  func(Work) int { return threads },
+		desc:      c.Description,
+		threads:   func(Work) int { return threads },
 		cpuBound:  c.CPUBound,
 		allocates: always,
 		setup: func(w *workerEnv) (func(int, *tracker), func(), error) {
