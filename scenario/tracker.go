@@ -144,9 +144,13 @@ func (t *tracker) count(name string, n uint64) {
 // gap.
 func (t *tracker) block() { t.last = 0 }
 
-// unblock ends a voluntary wait.
+// unblock ends a voluntary wait. The loop may come back from a blocking
+// system call on another thread (the Go runtime hands the P over while
+// it blocks), so the thread is noted every time, not only when the
+// CPU sample is due: the report's CPU time counts the threads noted.
 func (t *tracker) unblock() {
 	t.last = monoNow()
+	t.noteTID()
 	t.sampleCPU(t.last)
 }
 
