@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,13 +50,6 @@ func (p Phase) validate() error {
 	}
 	if p.For <= 0 {
 		return fmt.Errorf("%s phase needs a positive duration, got %s", p.Kind, p.For)
-	}
-	return nil
-}
-
-func checkSequence(w Work) error {
-	if len(w.Phases) == 0 {
-		return errors.New("work type sequence needs Phases (e.g. scenario.Sequence(scenario.Burn(5*time.Millisecond), scenario.Sleep(5*time.Millisecond)))")
 	}
 	return nil
 }

@@ -167,6 +167,9 @@ func (w Work) withDefaults() Work {
 	if w.Locks == 0 {
 		w.Locks = d.Locks
 	}
+	if len(w.Phases) == 0 {
+		w.Phases = d.Phases
+	}
 	return w
 }
 
