@@ -170,7 +170,9 @@ func TestPayloadValidate(t *testing.T) {
 // TestRunPayload runs real programs the way the guest does.
 func TestRunPayload(t *testing.T) {
 	c := &Ctx{Log: zap.NewNop()}
-	sh := func(script string) Payload { return Payload{Name: "sh", Program: "/bin/sh", Args: []string{"-c", script}} }
+	sh := func(script string) Payload {
+		return Payload{Name: "sh", Program: "/bin/sh", Args: []string{"-c", script}}
+	}
 	tests := []struct {
 		name    string
 		p       Payload

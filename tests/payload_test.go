@@ -24,7 +24,7 @@ var (
 	// test, not the RT class, decides its wake-ups.
 	cyclictest = scenario.Payload{
 		Program: "cyclictest", Args: []string{"-q", "-t", "2", "-p", "0", "-i", "2000", "-l", "500"},
-		Format:  scenario.RegexpOutput(`Avg:\s*(?P<avg>\d+)\s+Max:\s*(?P<max>\d+)`),
+		Format: scenario.RegexpOutput(`Avg:\s*(?P<avg>\d+)\s+Max:\s*(?P<max>\d+)`),
 		Metrics: []scenario.Metric{
 			{Name: "avg_latency", Key: "avg", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMean},
 			{Name: "max_latency", Key: "max", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMax},
@@ -32,7 +32,7 @@ var (
 	}
 	stressng = scenario.Payload{
 		Program: "stress-ng", Args: []string{"--cpu", "2", "--timeout", "2s", "--metrics-brief"},
-		Format:  scenario.RegexpOutput(`\] cpu\s+(?P<bogo_ops>\d+)\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+(?P<rate>[0-9.]+)`),
+		Format: scenario.RegexpOutput(`\] cpu\s+(?P<bogo_ops>\d+)\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+(?P<rate>[0-9.]+)`),
 		Metrics: []scenario.Metric{
 			{Name: "bogo_ops", Polarity: scenario.HigherBetter},
 			{Name: "bogo_ops_per_s", Key: "rate", Unit: "ops/s", Polarity: scenario.HigherBetter},
