@@ -36,6 +36,10 @@ type WorkloadConfig struct {
 	// ReadyTimeout bounds the wait for the workers to come up; zero means
 	// 60 s (a large test binary starts slowly under emulation).
 	ReadyTimeout time.Duration
+	// StopTimeout bounds the wait for the workers' reports at Stop; a
+	// worker silent past it is judged from the collector's view. Zero
+	// means DefaultStopTimeout.
+	StopTimeout time.Duration
 	Log          *zap.Logger
 }
 
@@ -75,6 +79,10 @@ type workerProc struct {
 	exited chan struct{}
 	stderr *tailbuf.Buffer
 }
+
+// DefaultStopTimeout is how long Stop waits for reports: a worker's own
+// stop grace, and time for a starved one to get the CPU it needs.
+const DefaultStopTimeout = stopGrace + 20*time.Second
 
 // SpawnWorkload starts cfg.Workers worker processes and waits until every
 // one has set up its threads and blocks on the start signal. The binary
@@ -362,7 +370,11 @@ func (w *Workload) Stop() ([]WorkerReport, error) {
 	if w.outside != nil {
 		views = w.outside.stopAndView()
 	}
-	timeout := time.NewTimer(stopGrace + 20*time.Second)
+	wait := w.cfg.StopTimeout
+	if wait <= 0 {
+		wait = DefaultStopTimeout
+	}
+	timeout := time.NewTimer(wait)
 	defer timeout.Stop()
 	reports := make([]WorkerReport, len(w.workers))
 	for i, p := range w.workers {
