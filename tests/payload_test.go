@@ -123,3 +123,24 @@ func TestPayloadBenchmarks(t *testing.T) {
 	}
 	t.Logf("benchmarks, EEVDF vs sched_ext (ktstr_fifo), 1n1l2c1t:\n%s", scenario.FormatMetricTable(all))
 }
+
+// TestPayloadUnreadableOutput: hackbench read as key=value cannot be
+// read; the run fails naming the line.
+func TestPayloadUnreadableOutput(t *testing.T) {
+	misread := hackbench
+	misread.Format = scenario.KeyValueOutput("")
+	misread.Metrics = []scenario.Metric{{Name: "Time"}}
+	res := ktstr.RunResult(t, ktstr.Opts{Includes: misread.Includes(), Timeout: 3 * time.Minute}, func(ctx *scenario.Ctx) error {
+		_, err := ctx.RunPayload(misread)
+		return err
+	})
+	if res == nil {
+		return
+	}
+	const want = `payload hackbench: output could not be read: line 1 "Running in process mode with 2 groups using 8 file descriptors each (== 16 tasks)": not key=value`
+	all := strings.Join(res.Reasons, "\n")
+	if res.Verdict != verdict.Fail || !strings.Contains(all, want) {
+		t.Fatalf("verdict %s, reasons lack %q:\n%s", res.Verdict, want, all)
+	}
+	t.Logf("failed as it must: %s", all)
+}
