@@ -83,6 +83,21 @@ func (f *fanout) await(tr *tracker, seen uint32) (uint32, bool) {
 	return g, true
 }
 
+// serve is a waiter's loop: wait for each round, do share, check in,
+// until the stop.
+func (f *fanout) serve(tr *tracker, share func()) {
+	var seen uint32
+	for {
+		g, ok := f.await(tr, seen)
+		if !ok {
+			return
+		}
+		seen = g
+		share()
+		f.checkIn()
+	}
+}
+
 // checkIn reports a waiter's share of the round done.
 func (f *fanout) checkIn() {
 	if f.done.Add(1) == f.n {
@@ -108,17 +123,10 @@ func setupFutexFanOut(w *workerEnv) (func(int, *tracker), func(), error) {
 			}
 			return
 		}
-		var seen uint32
-		for {
-			g, ok := f.await(tr, seen)
-			if !ok {
-				return
-			}
-			seen = g
+		f.serve(tr, func() {
 			w.burn(spinUnit / 64)
 			tr.tick(1)
-			f.checkIn()
-		}
+		})
 	}, nil, nil
 }
 
@@ -159,18 +167,11 @@ func setupFanOutCompute(w *workerEnv) (func(int, *tracker), func(), error) {
 			}
 			return
 		}
-		var seen uint32
-		for {
-			g, ok := f.await(tr, seen)
-			if !ok {
-				return
-			}
-			seen = g
+		f.serve(tr, func() {
 			w.burnFor(tr, w.work.Burn)
 			for off := 0; off < len(bufs[i]); off += 64 {
 				bufs[i][off]++
 			}
-			f.checkIn()
-		}
+		})
 	}, nil, nil
 }
