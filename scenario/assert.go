@@ -192,7 +192,7 @@ func (a Assert) checkWake(r *WorkerReport) Detail {
 		return detail("wake_latency", verdict.Skip, r, "%s work times no wake-ups", r.Type)
 	case timed && a.MinWakeEvidence > 0 && exp >= minWakeEvidence && float64(n) < a.MinWakeEvidence*exp:
 		msg := fmt.Sprintf("worker %s starved of wake-ups: woke %d times in %.1fs where %s should give about %.0f (%.0f%%, bound %.0f%%)",
-			r.Name(), n, r.Wall.Seconds(), why, exp, 100*float64(n)/exp, 100*a.MinWakeEvidence)
+			r.Name(), n, evidenceWindow(r).Seconds(), why, exp, 100*float64(n)/exp, 100*a.MinWakeEvidence)
 		if v := starvation(r); v != nil {
 			msg += "; " + v.Starved()
 		}
@@ -210,10 +210,10 @@ func (a Assert) checkWake(r *WorkerReport) Detail {
 		// Known before the run: as declared, the scenario cannot give
 		// the evidence. Nothing the scheduler did took it away.
 		return detail("wake_latency", verdict.Skip, r, "scenario too short to judge wake latency: %s gives about %.0f wake-ups in %.1fs, a p99 needs %d (hold longer)",
-			why, exp, r.Wall.Seconds(), need)
+			why, exp, evidenceWindow(r).Seconds(), need)
 	}
 	return detail("wake_latency", verdict.Inconclusive, r, "worker %s recorded %d wake samples, a p99 needs %d, where %s should give about %.0f in %.1fs",
-		r.Name(), n, need, why, exp, r.Wall.Seconds())
+		r.Name(), n, need, why, exp, evidenceWindow(r).Seconds())
 }
 
 func (a Assert) checkMigrations(r *WorkerReport) Detail {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -29,7 +30,18 @@ func expectedWakes(r *WorkerReport) (n float64, why string, timed bool) {
 	if rate <= 0 {
 		return 0, "", false
 	}
-	return rate * r.Wall.Seconds(), why, true
+	return rate * evidenceWindow(r).Seconds(), why, true
+}
+
+// evidenceWindow is the time r's worker had to produce evidence: from the
+// start signal to the stop request as the collector timed them. The
+// worker's own Wall starts and ends when its main thread next ran, which
+// for a starved worker is long after both.
+func evidenceWindow(r *WorkerReport) time.Duration {
+	if r.Outside != nil && r.Outside.Wall > 0 {
+		return r.Outside.Wall
+	}
+	return r.Wall
 }
 
 // starvedShare is the CPU share below which a worker that did nothing
