@@ -49,9 +49,12 @@ type collector struct {
 }
 
 type procView struct {
-	base    map[int][2]uint64 // tid → cpu, wait at its first sample
+	base    map[int][2]uint64 // tid → cpu, wait at the start signal
 	threads map[int]*threadView
 	view    OutsideView
+	// started is set after the sample at the start signal: a thread first
+	// seen later was created in the window, and all its time counts.
+	started bool
 }
 
 type threadView struct {
@@ -98,6 +101,7 @@ func (c *collector) sample() {
 			p.sampleThread(dir+"/"+strconv.Itoa(tid), tid, now, c.start)
 		}
 		p.sum()
+		p.started = true
 		p.view.Samples++
 		p.view.Wall = time.Duration(now - c.start)
 	}
@@ -110,7 +114,9 @@ func (p *procView) sampleThread(dir string, tid int, now, start int64) {
 	}
 	t, ok := p.threads[tid]
 	if !ok {
-		p.base[tid] = [2]uint64{cpu, wait}
+		if !p.started {
+			p.base[tid] = [2]uint64{cpu, wait}
+		}
 		p.threads[tid] = &threadView{cpu: cpu, wait: wait, progress: now}
 		return
 	}

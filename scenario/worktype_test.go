@@ -187,6 +187,7 @@ func TestCollectorLongestWait(t *testing.T) {
 		p.sum()
 	}
 	step(0, 100, "R", 500, "S")
+	p.started = true
 	step(time.Second, 5_000_100, "R", 500, "S")   // 1 ran, 2 slept
 	step(2*time.Second, 5_000_100, "R", 500, "S") // 1 waits
 	step(5*time.Second, 5_000_100, "R", 500, "S") // still
@@ -196,6 +197,12 @@ func TestCollectorLongestWait(t *testing.T) {
 	}
 	if p.view.CPUTime != 7*time.Millisecond {
 		t.Errorf("cpu %s, want 7ms", p.view.CPUTime)
+	}
+	// A thread born after the start signal counts from zero.
+	p.sampleThread(write(3, 3_000_000, "S"), 3, int64(7*time.Second), 0)
+	p.sum()
+	if p.view.CPUTime != 10*time.Millisecond {
+		t.Errorf("cpu %s with a new thread, want 10ms", p.view.CPUTime)
 	}
 }
 
