@@ -71,7 +71,7 @@ func DefaultAssert() Assert {
 		// flags real stalls; tighten it per test on KVM.
 		MaxWakeP99:      500 * time.Millisecond,
 		MinWakeSamples:  100,
-		MinWakeEvidence: 0.25,
+		MinWakeEvidence: 0.1,
 		NumaPlacement:   true,
 		// Bind leaves no room; 10% covers pages the kernel places
 		// before mbind (none, for the work's own fresh mappings) and
