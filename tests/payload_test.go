@@ -137,7 +137,8 @@ func TestPayloadUnreadableOutput(t *testing.T) {
 	if res == nil {
 		return
 	}
-	const want = `payload hackbench: output could not be read: line 1 "Running in process mode with 2 groups using 8 file descriptors each (== 16 tasks)": not key=value`
+	// Line 1, "Running in process mode ... (== 16 tasks)", holds an '='.
+	const want = `payload hackbench: output could not be read: line 2 "Each sender will pass 50 messages of 100 bytes": not key=value`
 	all := strings.Join(res.Reasons, "\n")
 	if res.Verdict != verdict.Fail || !strings.Contains(all, want) {
 		t.Fatalf("verdict %s, reasons lack %q:\n%s", res.Verdict, want, all)
