@@ -91,7 +91,7 @@ func ExampleWork() {
 func ExamplePayload() {
 	cyclictest := scenario.Payload{
 		Program: "cyclictest", Args: []string{"-q", "-t", "2", "-i", "1000", "-l", "1000"},
-		Format:  scenario.RegexpOutput(`Avg:\s*(?P<avg>\d+)\s+Max:\s*(?P<max>\d+)`),
+		Format: scenario.RegexpOutput(`Avg:\s*(?P<avg>\d+)\s+Max:\s*(?P<max>\d+)`),
 		Metrics: []scenario.Metric{
 			{Name: "avg_latency", Key: "avg", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMean},
 			{Name: "max_latency", Key: "max", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMax},

@@ -40,7 +40,7 @@ type WorkloadConfig struct {
 	// worker silent past it is judged from the collector's view. Zero
 	// means DefaultStopTimeout.
 	StopTimeout time.Duration
-	Log          *zap.Logger
+	Log         *zap.Logger
 }
 
 // Workload is a running set of worker processes in one process group.
