@@ -55,7 +55,8 @@ func (m *futexMutex) unlock() {
 
 // setupMutexContention: Fanout threads share Locks locks; each takes
 // the next lock in turn, holds it for Hold (burning), releases it and
-// burns Burn outside. One work unit per critical section.
+// burns Burn outside. Work units are the burns' (inside and outside the
+// lock); the counters count the acquisitions.
 func setupMutexContention(w *workerEnv) (func(int, *tracker), func(), error) {
 	locks := make([]futexMutex, w.work.Locks)
 	return func(i int, tr *tracker) {
