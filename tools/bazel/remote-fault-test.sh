@@ -7,17 +7,21 @@
 #     worker (a second VM is seen) and that run's verdict is reported.
 # Needs a running tools/bazel/buildbarn.sh; run it under the VM lock.
 # Usage: tools/bazel/remote-fault-test.sh [bazel flags...]   (e.g. --config=remote)
+# KTSTR_FAULT_TARGET (default //tests:smoke_default) and KTSTR_FAULT_PROCESS
+# (default qemu-system: what marks the test as running) swap the VM test for
+# another long-running one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-target=//tests:smoke_default
+target=${KTSTR_FAULT_TARGET:-//tests:smoke_default}
+marker=${KTSTR_FAULT_PROCESS:-qemu-system}
 out=$root/.cache/remote
 mkdir -p "$out"
 bb() { bash tools/bazel/buildbarn.sh "$@"; }
 fail() { echo "fault test: FAIL: $*" >&2; exit 1; }
 
 # The PIDs of VMs the worker runs (qemu started by an action).
-vms() { bb pids | grep qemu-system || true; }
+vms() { bb pids | grep -- "$marker" || true; }
 
 wait_vm() { # TIMEOUT_S
   local i
@@ -57,7 +61,7 @@ fi
 rc=0
 wait "$bazel_pid" || rc=$?
 trap - EXIT
-grep -E '^(//tests|INFO: [0-9]+ processes|ERROR|.*(UNAVAILABLE|disappeared|never completed))' "$out/fault.log" | cut -c1-300 | head -n 8
+grep -E '^(//|INFO: [0-9]+ processes|ERROR|.*(UNAVAILABLE|disappeared|never completed))' "$out/fault.log" | cut -c1-300 | head -n 8
 if [[ $rc == 0 ]]; then
   [[ $rerun == yes ]] || fail "bazel reported $target passed, but no VM ran after the kill: the killed run was taken as a pass"
   echo "fault test: PASS (retried on the restarted worker; that run passed)"
