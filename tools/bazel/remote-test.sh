@@ -72,7 +72,13 @@ if bazel test "${cfg[@]}" "${probe[@]}" --nocache_test_results "$@" -- //tools/b
   echo "remote: a test read undeclared files on the worker: the worker is not hermetic" >&2
   exit 1
 fi
-echo "on the worker: failed, as it must: $(grep -m1 -E 'No such file|cannot access|Permission denied' bazel-testlogs/tools/bazel/hermetic/undeclared_test/test.log)"
+why=$(grep -m1 -E 'No such file|Permission denied' bazel-testlogs/tools/bazel/hermetic/undeclared_test/test.log || true)
+if [[ -z $why ]]; then
+  echo "remote: the probe test failed on the worker, but not for want of the undeclared files:" >&2
+  tail -n 20 "$out/probe-remote.log" >&2
+  exit 1
+fi
+echo "on the worker: failed, as it must: $why"
 
 step "bazel clean, then the same bazel test: served from the remote cache"
 bazel clean
