@@ -5,8 +5,13 @@
 # (tools/bazel/buildbarn.sh), so a test that reads an undeclared file fails.
 #   1. start Buildbarn, worker platform OSFamily=linux,kvm=tcg;
 #   2. bazel test --config=remote //tests:all, every test executed by the
-#      worker (--nocache_test_results: even when the remote cache has them;
-#      builds are served from it), checked in Bazel's execution log;
+#      worker, checked in Bazel's execution log. KTSTR_REMOTE_RUN, a value
+#      new to each run, is in the test actions' environment: their keys are
+#      new, so they run on the worker although an earlier run on this
+#      machine left results for the same inputs in the (persistent) remote
+#      cache; builds are served from it. (--nocache_test_results would
+#      force the runs too, but Bazel then keeps the results out of the
+#      remote cache, and step 4 would have nothing to hit.)
 #   3. //tests:smoke_kvm_hw (needs kvm=hw) must not be scheduled: Buildbarn
 #      refuses it, and the reason is shown; a probe test that reads the
 #      kernel cache and the source tree passes locally and fails remotely;
@@ -41,7 +46,8 @@ bb build
 bb start OSFamily=linux,kvm=tcg
 
 step "bazel test --config=remote //tests:all (every test executed by the worker)"
-vm bazel test "${cfg[@]}" --nocache_test_results --execution_log_json_file="$out/run1.json" "$@" -- //tests:all 2>&1 |
+run=(--test_env=KTSTR_REMOTE_RUN="$(date +%s)-$$")
+vm bazel test "${cfg[@]}" "${run[@]}" --execution_log_json_file="$out/run1.json" "$@" -- //tests:all 2>&1 |
   tee "$out/run1.log"
 processes "$out/run1.log"
 execlog -tests executed "$out/run1.json"
@@ -82,7 +88,7 @@ echo "on the worker: failed, as it must: $why"
 
 step "bazel clean, then the same bazel test: served from the remote cache"
 bazel clean
-vm bazel test "${cfg[@]}" --execution_log_json_file="$out/run2.json" "$@" -- //tests:all 2>&1 | tee "$out/run2.log"
+vm bazel test "${cfg[@]}" "${run[@]}" --execution_log_json_file="$out/run2.json" "$@" -- //tests:all 2>&1 | tee "$out/run2.log"
 processes "$out/run2.log"
 execlog -tests cached "$out/run2.json"
 
