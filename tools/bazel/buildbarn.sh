@@ -192,12 +192,17 @@ start() {
 # The scheduler lists a platform queue once a worker of that platform has
 # synchronized; before that, Execute fails with "No workers exist".
 wait_worker() {
-  local _
+  local _ first=${1%%,*}
   for _ in $(seq 1 100); do
-    grep -q 'kvm' <(curl -fsS http://127.0.0.1:7982/ 2>/dev/null) && return 0
+    scheduler_page | grep -q "${first%%=*}" && return 0
     sleep 0.1
   done
   echo "buildbarn: warning: the scheduler lists no worker yet for $1" >&2
+}
+
+# The scheduler's admin page (its platform queues), without needing curl.
+scheduler_page() {
+  (exec 3<>/dev/tcp/127.0.0.1/7982 && printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && cat <&3) 2>/dev/null || true
 }
 
 kill_pidfile() { # SIG NAME...
