@@ -205,12 +205,23 @@ scheduler_page() {
   (exec 3<>/dev/tcp/127.0.0.1/7982 && printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 && cat <&3) 2>/dev/null || true
 }
 
+# Whether PID is still one of ours: a stale pid file must not make us
+# signal whatever process reused the number.
+ours() {
+  local cmd
+  cmd=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+  case $cmd in
+  *bb_storage* | *bb_scheduler* | *bb_worker* | *buildbarn-isolate.sh*) return 0 ;;
+  esac
+  return 1
+}
+
 kill_pidfile() { # SIG NAME...
   local sig=$1 n pid; shift
   for n in "$@"; do
     [[ -f $state/$n.pid ]] || continue
     pid=$(cat "$state/$n.pid")
-    kill "-$sig" "$pid" 2>/dev/null || true
+    if ours "$pid"; then kill "-$sig" "$pid" 2>/dev/null || true; fi
   done
 }
 
@@ -219,8 +230,8 @@ wait_pidfiles() { # NAME...
   for n in "$@"; do
     [[ -f $state/$n.pid ]] || continue
     pid=$(cat "$state/$n.pid")
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do ours "$pid" || break; sleep 0.1; done
+    if ours "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
     rm -f "$state/$n.pid"
   done
 }
