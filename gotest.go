@@ -97,6 +97,9 @@ func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
 	if ro.OnRecord == nil {
 		ro.OnRecord = logRecord(t)
 	}
+	if ro.Out == "" {
+		ro.Out = testResultsDir(t)
+	}
 	return ro
 }
 
@@ -110,6 +113,9 @@ func report(t *testing.T, res *Result, err error) {
 	}
 	if res.Watchdog != "" {
 		t.Logf("ktstr: %s: sched_ext watchdog in force: %s", res.Test, res.Watchdog)
+	}
+	if res.Dir != "" {
+		t.Logf("ktstr: results in %s (report.html)", res.Dir)
 	}
 	switch res.Verdict {
 	case verdict.Pass:

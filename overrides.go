@@ -42,6 +42,11 @@ const (
 	EnvKernel     = kernel.EnvKernel    // any kernel.ID form
 	EnvScheduler  = scheds.EnvScheduler // a scheduler file replacing the test's
 	EnvSchedArgs  = "KTSTR_SCHED_ARGS"  // scheduler arguments, space-separated, appended
+	// EnvBackend names the VMM: auto, kvm, qemu or qemu-tcg. The Bazel
+	// launcher sets it to "kvm" for tests that need hardware KVM, so such
+	// a test fails on an emulating executor instead of passing there
+	// under QEMU.
+	EnvBackend = "KTSTR_BACKEND"
 )
 
 // settings are one run's values once every override has been applied.
@@ -51,7 +56,9 @@ type settings struct {
 	flags    []string
 	watchdog time.Duration
 	// kernel is a kernel.ID spec, "" to let kernel.Resolve search.
-	kernel     string
+	kernel string
+	// backend is the VMM's name, "" for auto.
+	backend    string
 	memoryMB   int
 	thresholds *monitor.Thresholds
 	// schedFiles are prebuilt scheduler files (KTSTR_SCHED_FILES) packed
@@ -133,6 +140,9 @@ func (s *settings) fromEnv(env func(string) (string, bool)) error {
 	if v := get(EnvKernel); v != "" {
 		s.kernel = v
 	}
+	if v := get(EnvBackend); v != "" {
+		s.backend = v
+	}
 	if v := get(EnvSchedFiles); v != "" {
 		s.schedFiles = strings.Fields(v)
 	}
@@ -155,6 +165,9 @@ func (s *settings) fromCaller(ro *RunOptions) {
 	}
 	if k := strings.TrimSpace(ro.Kernel); k != "" {
 		s.kernel = k
+	}
+	if b := strings.TrimSpace(ro.Backend); b != "" {
+		s.backend = b
 	}
 }
 

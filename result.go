@@ -29,6 +29,8 @@ type Result struct {
 	// the scheduler under test, and why (e.g. "2s (override; the
 	// scheduler asked for 5s)"); empty without a sched_ext scheduler.
 	Watchdog string
+	// Dir is the run's results directory; "" when none was written.
+	Dir string
 }
 
 // watchdogRecord finds the watchdog in force in the guest's last

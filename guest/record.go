@@ -19,6 +19,7 @@ import (
 const (
 	KindStart    = "start"    // guest init is up; payload: Start
 	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
+	KindOp       = "op"       // a scenario op was applied; payload: {"step", "op", "took"}
 	KindWorkers  = "workers"  // per-worker telemetry: {"scenario": name, "reports": []scenario.WorkerReport}
 	KindSched    = "sched"    // scheduler state change (attached, exited, ...)
 	KindAssert   = "assert"   // one assertion result (scenario.AssertResult)
@@ -28,6 +29,7 @@ const (
 	KindTopology = "topology" // what the guest saw; payload: free-form map
 	KindSysctl   = "sysctl"   // a sysctl set and read back: {"key": ..., "value": ...}
 	KindMapWrite = "mapwrite" // a BPF map write read back; payload: bpfmap.Applied
+	KindPayload  = "payload"  // one payload run: scenario.PayloadResult (metrics, TAP cases)
 )
 
 // Record is one framed message on the guest→host channel.
@@ -52,6 +54,10 @@ type Start struct {
 	Kernel  string `json:"kernel"` // uname -r
 	CPUs    int    `json:"cpus"`
 	Cmdline string `json:"cmdline"`
+	// Mono is the guest's CLOCK_MONOTONIC (ns) when the record was
+	// made: with the record's Elapsed it places in-guest monotonic
+	// times (worker gaps) on the host's timeline.
+	Mono int64 `json:"mono,omitempty"`
 }
 
 // Final is the payload of KindFinal: the guest's own verdict.

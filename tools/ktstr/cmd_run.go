@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests
 	"github.com/ktstr-go/ktstr/topology"
@@ -35,6 +37,7 @@ func runRun(ctx context.Context, args []string) int {
 	kernelFlag := fs.String("kernel", "", "kernel to boot (path, version or cache key; default: KTSTR_KERNEL, then the cache)")
 	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
 	verbose := fs.Bool("v", false, "stream the guest console")
+	out := fs.String("out", "", "results directory of the run (default: a new one under "+ktstr.RunsRoot()+")")
 	sched := fs.String("scheduler", "", "scheduler file replacing the test's: a binary (static, or dynamic with its libraries) or a BPF object loaded by scxload (default: $"+ktstr.EnvScheduler+")")
 	var schedArgs, mapWrites stringList
 	fs.Var(&schedArgs, "sched-arg", "argument appended to the scheduler's command line; repeatable")
@@ -54,7 +57,7 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
 		return 2
 	}
-	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord,
+	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Out: *out, Log: newLogger(), OnRecord: printRecord,
 		Scheduler: *sched, SchedArgs: schedArgs, Watchdog: *wd}
 	for _, mw := range mapWrites {
 		w, err := bpfmap.ParseWrite(mw)
@@ -92,6 +95,7 @@ func runRun(ctx context.Context, args []string) int {
 			fmt.Printf("host monitor: %s\n", m.Summarize())
 		}
 	}
+	printSummary(res.Dir)
 	if res.Watchdog != "" {
 		fmt.Printf("sched_ext watchdog in force: %s\n", res.Watchdog)
 	}
@@ -103,13 +107,27 @@ func runRun(ctx context.Context, args []string) int {
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)
 	}
-	switch {
-	case res.Passed(), res.Verdict == verdict.Skip:
-		return 0
-	case res.Backend != ktstr.HostBackend:
+	if !res.Passed() && res.Verdict != verdict.Skip && res.Backend != ktstr.HostBackend {
 		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
 	}
-	return 1
+	if res.Dir != "" {
+		fmt.Printf("results: %s\n", filepath.Join(res.Dir, results.FileReport))
+	}
+	if !res.Passed() && res.Verdict != verdict.Skip {
+		return 1
+	}
+	return 0
+}
+
+// printSummary draws the run's per-CPU sparklines and wake-latency
+// histograms: block characters and colors on a terminal, ASCII otherwise.
+func printSummary(dir string) {
+	if dir == "" {
+		return
+	}
+	if err := results.WriteSummary(os.Stdout, dir, results.TerminalStyle(os.Stdout)); err != nil {
+		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
+	}
 }
 
 // printRecord shows the guest's progress as it happens.
