@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -107,6 +106,36 @@ var fifoCells = func() *scheds.Scheduler {
 	return &s
 }()
 
+// sysctlIs checks a sysctl's value (name as /proc/sys path).
+func sysctlIs(name, want string) error {
+	b, err := os.ReadFile("/proc/sys/" + name)
+	if err != nil || strings.TrimSpace(string(b)) != want {
+		return fmt.Errorf("sysctl %s = %q (%v), want %s", name, b, err, want)
+	}
+	return nil
+}
+
+// cellsSetUp checks what a test of a scheduler told its cgroup parent
+// "ktstr.cells" sees: the sysctl kernel.sched_rt_runtime_us set to 900000
+// before the scheduler started, the scenario's cgroups under the parent,
+// and the parent as the scheduler holds it in its BPF .rodata.
+func cellsSetUp(ctx *scenario.Ctx) error {
+	if err := sysctlIs("kernel/sched_rt_runtime_us", "900000"); err != nil {
+		return err
+	}
+	if root := ctx.Cgroups.Root(); root != "/sys/fs/cgroup/ktstr.cells" {
+		return fmt.Errorf("scenario cgroups under %s, want /sys/fs/cgroup/ktstr.cells", root)
+	}
+	seen, err := bpfmap.Read(".rodata", nil, "cgroup_parent")
+	if err != nil {
+		return err
+	}
+	if got := string(bytes.TrimRight(seen, "\x00")); got != "/ktstr.cells" {
+		return fmt.Errorf("the scheduler holds cgroup_parent %q, want /ktstr.cells", got)
+	}
+	return nil
+}
+
 // TestUserSchedProductionConfig: sysctls set and read back before the
 // scheduler starts, a kernel argument in /proc/cmdline, the scenario's
 // cgroups under the cgroup parent, and the parent as the scheduler itself
@@ -126,23 +155,11 @@ func TestUserSchedProductionConfig(t *testing.T) {
 		if err != nil || !slices.Contains(strings.Fields(string(cmdline)), "ktstr_usersched_karg=42") {
 			return fmt.Errorf("/proc/cmdline %q lacks ktstr_usersched_karg=42 (%v)", cmdline, err)
 		}
-		for path, want := range map[string]string{
-			"/proc/sys/kernel/sched_rt_runtime_us":          "900000",
-			"/proc/sys/kernel/sched_cfs_bandwidth_slice_us": "3000",
-		} {
-			if b, err := os.ReadFile(path); err != nil || strings.TrimSpace(string(b)) != want {
-				return fmt.Errorf("%s = %q (%v), want %s", path, b, err, want)
-			}
-		}
-		if root := ctx.Cgroups.Root(); root != "/sys/fs/cgroup/ktstr.cells" {
-			return fmt.Errorf("scenario cgroups under %s, want /sys/fs/cgroup/ktstr.cells", root)
-		}
-		seen, err := bpfmap.Read(".rodata", nil, "cgroup_parent")
-		if err != nil {
+		if err := sysctlIs("kernel/sched_cfs_bandwidth_slice_us", "3000"); err != nil {
 			return err
 		}
-		if got := string(bytes.TrimRight(seen, "\x00")); got != "/ktstr.cells" {
-			return fmt.Errorf("the scheduler holds cgroup_parent %q, want /ktstr.cells", got)
+		if err := cellsSetUp(ctx); err != nil {
+			return err
 		}
 		if err := scenario.ExecuteDefs(ctx, scenario.Cgroup("cg_0").Workers(2)); err != nil {
 			return err
@@ -393,18 +410,8 @@ var UserSchedExport = ktstr.Register("usersched_export", ktstr.Opts{
 	Watchdog:   3 * time.Second,
 	Duration:   3 * time.Second,
 }, func(ctx *scenario.Ctx) error {
-	if b, err := os.ReadFile("/proc/sys/kernel/sched_rt_runtime_us"); err != nil || strings.TrimSpace(string(b)) != "900000" {
-		return fmt.Errorf("sysctl sched_rt_runtime_us = %q (%v), want 900000", b, err)
-	}
-	if root := ctx.Cgroups.Root(); root != "/sys/fs/cgroup/ktstr.cells" {
-		return fmt.Errorf("scenario cgroups under %s, want /sys/fs/cgroup/ktstr.cells", root)
-	}
-	seen, err := bpfmap.Read(".rodata", nil, "cgroup_parent")
-	if err != nil {
+	if err := cellsSetUp(ctx); err != nil {
 		return err
-	}
-	if got := string(bytes.TrimRight(seen, "\x00")); got != "/ktstr.cells" {
-		return fmt.Errorf("the scheduler holds cgroup_parent %q, want /ktstr.cells", got)
 	}
 	return twoEqualCgroups(scenario.ShareRatio("cg_0", "cg_1", 0.5, 2))(ctx)
 })
@@ -428,30 +435,7 @@ echo "procs=$(for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | 
 // cgroup parent, the map write and the watchdog override made, and
 // nothing left behind.
 func TestUserSchedExportRunfileInVM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("VM test skipped under -short")
-	}
-	const bash = "/bin/bash-static"
-	if _, err := os.Stat(bash); err != nil {
-		t.Skipf("the guest needs bash for the .run file: install bash-static (tools/setup/install-deps.sh): %v", err)
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("building the ktstr command needs the go tool in PATH")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ktstrCmd := filepath.Join(dir, "ktstr")
-	if out, err := command(t, "..", goTool, "build", "-o", ktstrCmd, "./tools/ktstr"); err != nil {
-		t.Fatalf("building the ktstr command: %v\n%s", err, out)
-	}
-	runfile := filepath.Join(dir, "usersched_export.run")
-	if out, err := command(t, ".", ktstrCmd, "export", "--test-binary", self, "-o", runfile, "usersched_export"); err != nil {
-		t.Fatalf("ktstr export: %v\n%s", err, out)
-	}
+	runfile, dir := exportFromThisBinary(t, "usersched_export")
 	script := filepath.Join(dir, "usersched_export.sh")
 	if err := os.WriteFile(script, []byte(userSchedExportScript), 0o644); err != nil {
 		t.Fatal(err)
@@ -461,7 +445,7 @@ func TestUserSchedExportRunfileInVM(t *testing.T) {
 		Topology: topology.Must("1n1l2c1t"),
 		Exec:     "sh /include/usersched_export.sh",
 		Includes: []string{runfile, script},
-		Files:    map[string]string{"/bin/bash": bash},
+		Files:    map[string]string{"/bin/bash": bashStatic},
 		Stdout:   &out,
 		Stderr:   &out,
 	}, ktstr.RunOptions{})
