@@ -3,6 +3,7 @@ package bpfmap
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,5 +168,19 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := m.read(U32(3), ""); err == nil || !strings.Contains(err.Error(), "has no key") {
 		t.Errorf("missing key: %v", err)
+	}
+}
+
+// The rest of a scheduler's object is found through the process holding
+// its maps: this test process holds both maps, so either finds the other.
+func TestHeldWith(t *testing.T) {
+	a := hostMap(t, &ebpf.MapSpec{Name: "a", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	b := hostMap(t, &ebpf.MapSpec{Name: "b", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	got := heldWith([]ebpf.MapID{a.ID})
+	if !slices.Contains(got, b.ID) || !slices.Contains(got, a.ID) {
+		t.Fatalf("heldWith(%d) = %v, want both %d and %d", a.ID, got, a.ID, b.ID)
+	}
+	if got := heldWith([]ebpf.MapID{1 << 30}); len(got) != 0 {
+		t.Errorf("a map nobody holds: %v", got)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -28,36 +30,33 @@ func (m *Map) Close() error { return m.m.Close() }
 
 // SchedulerMaps opens the maps of the loaded sched_ext scheduler: every
 // map its struct_ops programs (the scheduler's callbacks) use, and every
-// map loaded with the same BTF as those programs, i.e. the rest of the
-// scheduler's BPF object (a global section no program reads, a map only
-// user space touches). It fails when no struct_ops program is loaded: no
-// scheduler to write.
+// other map its process holds open, i.e. the rest of its BPF object (a
+// global section no program reads, a map only user space touches): a
+// loader keeps each map of its object open, libbpf and cilium/ebpf alike.
+// It fails when no struct_ops program is loaded: no scheduler to write.
 func SchedulerMaps() ([]*Map, error) {
-	used, btfs, err := structOpsMaps()
+	used, err := structOpsMaps()
 	if err != nil {
 		return nil, err
 	}
-	if len(used) == 0 && len(btfs) == 0 {
-		return nil, errors.New("no sched_ext scheduler is loaded (no struct_ops BPF program): BPF map writes need the scheduler attached")
+	if len(used) == 0 {
+		return nil, errors.New("no sched_ext scheduler is loaded (no struct_ops BPF program using maps): BPF map writes need the scheduler attached")
 	}
+	ids := slices.Clone(used)
+	for _, id := range heldWith(used) {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
 	var out []*Map
-	var id ebpf.MapID
-	for {
-		next, err := ebpf.MapGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			closeAll(out)
-			return nil, fmt.Errorf("listing BPF maps (needs root): %w", err)
-		}
-		id = next
+	for _, id := range ids {
 		m, err := ebpf.NewMapFromID(id)
 		if err != nil {
 			continue // freed meanwhile
 		}
 		info, err := m.Info()
-		if err != nil || !(slices.Contains(used, id) || sameObject(info, btfs)) {
+		if err != nil {
 			m.Close()
 			continue
 		}
@@ -66,15 +65,9 @@ func SchedulerMaps() ([]*Map, error) {
 	return out, nil
 }
 
-// sameObject reports whether a map was loaded with one of the BTFs.
-func sameObject(info *ebpf.MapInfo, btfs []btf.ID) bool {
-	id, ok := info.BTFID()
-	return ok && slices.Contains(btfs, id)
-}
-
-// structOpsMaps lists the maps every loaded struct_ops program uses and
-// the BTF each was loaded with.
-func structOpsMaps() (maps []ebpf.MapID, btfs []btf.ID, err error) {
+// structOpsMaps lists the maps every loaded struct_ops program uses.
+func structOpsMaps() ([]ebpf.MapID, error) {
+	var maps []ebpf.MapID
 	var id ebpf.ProgramID
 	for {
 		next, err := ebpf.ProgramGetNextID(id)
@@ -82,7 +75,7 @@ func structOpsMaps() (maps []ebpf.MapID, btfs []btf.ID, err error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("listing BPF programs (needs root): %w", err)
+			return nil, fmt.Errorf("listing BPF programs (needs root): %w", err)
 		}
 		id = next
 		p, err := ebpf.NewProgramFromID(id)
@@ -100,11 +93,49 @@ func structOpsMaps() (maps []ebpf.MapID, btfs []btf.ID, err error) {
 				maps = append(maps, mid)
 			}
 		}
-		if b, ok := info.BTFID(); ok && !slices.Contains(btfs, b) {
-			btfs = append(btfs, b)
+	}
+	return maps, nil
+}
+
+// procRoot is where processes are listed; a variable for tests.
+var procRoot = "/proc"
+
+// heldWith returns the maps held open by every process that holds one of
+// the given maps (the scheduler's loader).
+func heldWith(ids []ebpf.MapID) []ebpf.MapID {
+	var out []ebpf.MapID
+	procs, _ := os.ReadDir(procRoot)
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		held := processMaps(filepath.Join(procRoot, p.Name()))
+		if slices.ContainsFunc(held, func(id ebpf.MapID) bool { return slices.Contains(ids, id) }) {
+			out = append(out, held...)
 		}
 	}
-	return maps, btfs, nil
+	return out
+}
+
+// processMaps lists the IDs of the BPF maps a process holds descriptors
+// of, from its fdinfo.
+func processMaps(proc string) []ebpf.MapID {
+	fds, _ := os.ReadDir(filepath.Join(proc, "fdinfo"))
+	var out []ebpf.MapID
+	for _, fd := range fds {
+		b, err := os.ReadFile(filepath.Join(proc, "fdinfo", fd.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "map_id:"); ok {
+				if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+					out = append(out, ebpf.MapID(n))
+				}
+			}
+		}
+	}
+	return out
 }
 
 func closeAll(maps []*Map) {

@@ -3,10 +3,9 @@
 // the scheduler runs: in the test VM's guest, or on the host of a
 // bare-metal run, through the bpf() system call (cilium/ebpf).
 //
-// A scheduler's maps are found through the kernel's map ID iterator: the
-// maps the loaded struct_ops programs use and the rest of their BPF
-// object (loaded with the same BTF), so another BPF user on a bare-metal
-// host cannot be written by mistake.
+// A scheduler's maps are the maps the loaded struct_ops programs use and
+// the rest of their BPF object, which the scheduler's process holds open,
+// so another BPF user on a bare-metal host cannot be written by mistake.
 package bpfmap
 
 import (
