@@ -2,6 +2,7 @@ package bpfmap
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -182,5 +183,20 @@ func TestHeldWith(t *testing.T) {
 	}
 	if got := heldWith([]ebpf.MapID{1 << 30}); len(got) != 0 {
 		t.Errorf("a map nobody holds: %v", got)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	w := Write{Map: ".bss", Key: U32(1), Var: "n", Value: U32(100), Volatile: true}
+	b, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"map":".bss","key":"01000000","var":"n","value":"64000000","volatile":true}` {
+		t.Errorf("JSON %s", b)
+	}
+	var back Write
+	if err := json.Unmarshal(b, &back); err != nil || back.Map != w.Map || !bytes.Equal(back.Key, w.Key) || !bytes.Equal(back.Value, w.Value) || !back.Volatile || back.Var != "n" {
+		t.Errorf("round trip %+v, %v", back, err)
 	}
 }

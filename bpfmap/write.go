@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,28 +20,29 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// Write is one write of a BPF map of the scheduler under test.
+// Write is one write of a BPF map of the scheduler under test. In JSON
+// (records, the run plan) its key and value are hex strings.
 type Write struct {
 	// Map names the map as the kernel does (`bpftool map list`; names
 	// longer than 15 characters are cut there), or by a suffix starting
 	// at a '.': ".bss" is the global-variable section of whichever object
 	// (libbpf calls it "scx_qmap.bss", cilium/ebpf ".bss").
-	Map string `json:"map"`
+	Map string
 	// Key is the key's bytes; nil is a 4-byte zero, the only key of a
 	// global-variable section and the first slot of an array.
-	Key []byte `json:"key,omitempty"`
+	Key []byte
 	// Var names a global variable of a data-section map (.bss, .data):
 	// its offset and size come from the map's BTF, and Value must have
 	// that size. Empty: Value goes at Offset.
-	Var string `json:"var,omitempty"`
+	Var string
 	// Offset is where Value goes in the map's value, in bytes.
-	Offset int `json:"offset,omitempty"`
+	Offset int
 	// Value is written over the value's bytes at Offset (or the
 	// variable); the rest of the value is kept.
-	Value []byte `json:"value"`
+	Value []byte
 	// Volatile marks a value the scheduler changes by itself (a counter it
 	// decrements): the read-back is reported, not compared.
-	Volatile bool `json:"volatile,omitempty"`
+	Volatile bool
 }
 
 // U32 and U64 encode integers in the machine's byte order, as BPF
@@ -189,4 +191,30 @@ func perCPU(t ebpf.MapType) bool {
 		return true
 	}
 	return false
+}
+
+// writeJSON is Write as records and the run plan carry it: key and value
+// in hex, like Applied's bytes.
+type writeJSON struct {
+	Map      string   `json:"map"`
+	Key      hexBytes `json:"key,omitempty"`
+	Var      string   `json:"var,omitempty"`
+	Offset   int      `json:"offset,omitempty"`
+	Value    hexBytes `json:"value"`
+	Volatile bool     `json:"volatile,omitempty"`
+}
+
+// MarshalJSON renders the key and value in hex.
+func (w Write) MarshalJSON() ([]byte, error) {
+	return json.Marshal(writeJSON{Map: w.Map, Key: w.Key, Var: w.Var, Offset: w.Offset, Value: w.Value, Volatile: w.Volatile})
+}
+
+// UnmarshalJSON reads MarshalJSON's form.
+func (w *Write) UnmarshalJSON(b []byte) error {
+	var j writeJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*w = Write{Map: j.Map, Key: j.Key, Var: j.Var, Offset: j.Offset, Value: j.Value, Volatile: j.Volatile}
+	return nil
 }
