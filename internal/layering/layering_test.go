@@ -69,6 +69,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"guest imports the monitor", "guest", []string{"monitor"}, 1, "inside the VM"},
 		{"internal imports root", "internal/tailbuf", []string{"."}, 1, "internal helpers"},
 		{"vmm imports the runner", "vmm/native", []string{"."}, 1, "VMM layer"},
+		{"root imports the gauntlet", ".", []string{"gauntlet"}, 1, "on top of the runner"},
+		{"allowed: the gauntlet imports the runner", "gauntlet", []string{".", "kernel", "scheds", "monitor"}, 0, ""},
 		{"allowed: root imports everything product", ".", []string{"scenario", "vmm", "vmm/qemu", "kernel", "scheds", "internal/tailbuf"}, 0, ""},
 		{"allowed: scenario imports guest and leaves", "scenario", []string{"guest", "topology", "verdict", "internal/cgroupfs"}, 0, ""},
 		{"allowed: tests import anything", "tests", []string{".", "vmm/native", "tools/internal/export"}, 0, ""},
