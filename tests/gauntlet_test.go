@@ -16,10 +16,13 @@ import (
 	"github.com/ktstr-go/ktstr/scenario"
 )
 
-// gauntletPresets are the CI gauntlet's shapes: 2 CPUs in one LLC, an SMT
-// pair, two LLCs and two NUMA nodes; small enough to boot quickly under
-// emulation.
-var gauntletPresets = []string{"pair", "smt-pair", "2llc", "numa2"}
+// gauntletPresets are the CI gauntlet's shapes: two and four cores in one
+// LLC, two LLCs, two NUMA nodes; small enough to boot quickly under
+// emulation. No SMT preset: under QEMU 7.2's TCG a 6.1 guest sees no SMT
+// siblings (TCG lacks the topoext CPUID feature 6.1's AMD topology code
+// reads; 6.12 finds them), so smt-pair fails its topology check on 6.1
+// there, as the gauntlet reports.
+var gauntletPresets = []string{"pair", "quad", "2llc", "numa2"}
 
 // TestGauntlet fans the demo scenario out over four presets and every
 // kernel of KTSTR_KERNEL_LIST (tools/test.sh gives 6.12 and 6.1), under
@@ -65,9 +68,18 @@ func TestGauntletFailsOnlyItsCase(t *testing.T) {
 	cmd.Env = append(os.Environ(), envPlanted+"=1", gauntlet.EnvParallelism+"=1", gauntlet.EnvPresets+"=", gauntlet.EnvBudget+"=", "KTSTR_KERNEL_LIST=")
 	out, err := cmd.CombinedOutput()
 	leaf := regexp.MustCompile(`--- (PASS|FAIL|SKIP): (TestGauntletPlanted/[^/\s]+/[^/\s]+/[^/\s]+) `)
-	got := map[string][]string{}
+	// A case's verdict is its worst line: the failing case's console
+	// tail quotes the guest's own go test, which passed the body's run.
+	rank := map[string]int{"SKIP": 0, "PASS": 1, "FAIL": 2}
+	worst := map[string]string{}
 	for _, m := range leaf.FindAllStringSubmatch(string(out), -1) {
-		got[m[1]] = append(got[m[1]], m[2])
+		if v, seen := worst[m[2]]; !seen || rank[m[1]] > rank[v] {
+			worst[m[2]] = m[1]
+		}
+	}
+	got := map[string][]string{}
+	for name, v := range worst {
+		got[v] = append(got[v], name)
 	}
 	for _, l := range got {
 		sort.Strings(l)

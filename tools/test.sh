@@ -33,7 +33,7 @@ go test -p 1 -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
 step "gauntlet: the demo on four presets x 6.12 and 6.1, side by side (docs/gauntlet.md)"
 # The table and the per-dimension summary of the cases TestGauntlet ran,
 # with a budget so a cold duration history cannot run away.
-.cache/ktstr gauntlet --test demo --test demo_eevdf --preset pair,smt-pair,2llc,numa2 \
+.cache/ktstr gauntlet --test demo --test demo_eevdf --preset pair,quad,2llc,numa2 \
   --kernel "$k612" --kernel "$k61" --budget 6m --junit .cache/gauntlet-junit.xml
 
 step "scheduler matrix: every reference and broken scheduler judged as expected"
