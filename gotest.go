@@ -94,6 +94,9 @@ func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
 	if ro.OnRecord == nil {
 		ro.OnRecord = logRecord(t)
 	}
+	if ro.Out == "" {
+		ro.Out = testResultsDir(t)
+	}
 	return ro
 }
 
@@ -104,6 +107,9 @@ func report(t *testing.T, res *Result, err error) {
 	}
 	if err != nil {
 		t.Fatalf("ktstr: %v", err)
+	}
+	if res.Dir != "" {
+		t.Logf("ktstr: results in %s (report.html)", res.Dir)
 	}
 	switch res.Verdict {
 	case verdict.Pass:

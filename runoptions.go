@@ -35,5 +35,9 @@ type RunOptions struct {
 	// OnMachine is called once the VM is running, e.g. to read guest
 	// memory with Machine.Memory while the test runs.
 	OnMachine func(vmm.Machine)
-	Log       *zap.Logger
+	// Out is the directory a test run's results go to; "" picks one
+	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
+	// NoResults writes none.
+	Out string
+	Log *zap.Logger
 }

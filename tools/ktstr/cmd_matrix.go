@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scheds/matrix"
 )
 
@@ -24,6 +26,7 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	backend := fs.String("backend", "auto", "VMM backend: auto, qemu, qemu-tcg")
 	kernel := fs.String("kernel", "", "kernel to boot (any KTSTR_KERNEL form)")
 	retries := fs.Int("retries", 0, "run a row that did not go as expected up to this many more times; a later match prints FLAKY and does not fail the run")
+	out := fs.String("out", "", "results directory: one run per row and an index.html (default: a new one under "+ktstr.RunsRoot()+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,6 +41,10 @@ func cmdMatrix(ctx context.Context, args []string) int {
 		}
 	}
 	opts := ktstr.RunOptions{Backend: *backend, Kernel: *kernel}
+	if *out == "" {
+		*out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", time.Now()))
+	}
+	var cases []results.IndexCase
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
 	fmt.Printf(matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
 	allOK, ran := true, 0
@@ -47,14 +54,21 @@ func cmdMatrix(ctx context.Context, args []string) int {
 			continue
 		}
 		ran++
-		ok := false
+		ok, wrote := false, false
+		// A retry replaces the row's earlier run in the results.
+		opts.Out = filepath.Join(*out, r.Name)
 		for attempt := 0; attempt <= *retries && !ok && ctx.Err() == nil; attempt++ {
-			ok = runMatrixRow(ctx, r, opts, attempt > 0)
+			var dir string
+			ok, dir = runMatrixRow(ctx, r, opts, attempt > 0)
+			wrote = wrote || dir != ""
 			if ok && attempt > 0 {
 				flaky = append(flaky, r.Name)
 			}
 		}
 		allOK = allOK && ok
+		if wrote {
+			cases = append(cases, results.IndexCase{Name: r.Name, Dir: r.Name, Expected: r.Expect.String(), Match: &ok})
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -65,6 +79,13 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	}
 	if len(flaky) > 0 {
 		fmt.Printf("flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
+	}
+	if len(cases) > 0 {
+		if err := results.WriteIndex(*out, "ktstr matrix", cases); err != nil {
+			fmt.Fprintf(os.Stderr, "ktstr matrix: %v\n", err)
+		} else {
+			fmt.Printf("results: %s\n", filepath.Join(*out, results.FileIndexHTML))
+		}
 	}
 	if !allOK {
 		return 1
@@ -82,7 +103,7 @@ var matrixBoot = ktstr.Boot
 // needs when it did not go as expected) and reports whether it matched.
 // A retry that matches is marked FLAKY so the earlier mismatch stays
 // visible.
-func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retry bool) bool {
+func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retry bool) (ok bool, dir string) {
 	rt, _ := ktstr.Lookup(r.TestName())
 	t0 := time.Now()
 	res, err := matrixBoot(ctx, rt, opts)
@@ -92,7 +113,7 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 	} else {
 		actual, reason = res.Verdict.String(), strings.Join(res.Reasons, "; ")
 	}
-	ok := actual == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
+	ok = actual == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
 	mark := "ok"
 	switch {
 	case !ok:
@@ -108,7 +129,10 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 	if !ok && res != nil {
 		fmt.Print(mismatchDetail(res))
 	}
-	return ok
+	if res != nil {
+		dir = res.Dir
+	}
+	return ok, dir
 }
 
 // mismatchDetail is what a CI log needs to diagnose a row that did not go
