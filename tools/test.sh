@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 step() { printf '\n=== %s (t+%ds)\n' "$*" $((SECONDS - start)); }
 
-step "setup: packages and the default kernel"
+step "setup: packages, the default kernel (6.12) and the gauntlet's 6.1"
 bash tools/setup/setup.sh
 
 export CGO_ENABLED=0
