@@ -2,6 +2,7 @@ package gauntlet
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/monitor"
@@ -46,6 +47,6 @@ func judgeLoad(v verdict.Verdict, reasons []string, res *ktstr.Result) (_ verdic
 		return v, reasons, false
 	}
 	why := fmt.Sprintf("inconclusive, host overloaded: while the guest had work the VM got %.0f%% of the host CPU it could use (%d of %d intervals starved, longest %v; measured from the vCPU times); rerun with fewer parallel VMs (%s)",
-		100*h.Share, h.Starved, int(h.Busy/max(res.Monitor.Interval, 1)), h.LongestStarved, EnvParallelism)
+		100*h.Share, h.Starved, int(h.Busy/max(res.Monitor.Interval, 1)), h.LongestStarved.Round(time.Millisecond), EnvParallelism)
 	return verdict.Inconclusive, append([]string{why}, reasons...), true
 }
