@@ -40,6 +40,11 @@ type Opts struct {
 	Includes []string
 	// HostOnly tests run on the host without a VM (not exportable).
 	HostOnly bool
+	// Constraints say which VM shapes the test needs: the gauntlet runs
+	// it only on topology presets that meet them, and a run whose settled
+	// topology does not meet them and the scheduler's is skipped before
+	// boot, naming the mismatch.
+	Constraints topology.Constraints
 	// Monitor bounds what the host-side monitor may see in the guest's
 	// runqueues (monitor.Thresholds); nil means the scheduler's, else
 	// monitor.DefaultThresholds. A test that loads CPUs unevenly on
@@ -66,10 +71,6 @@ type Opts struct {
 	// KernelArgs are appended to the guest kernel's command line
 	// (visible in /proc/cmdline).
 	KernelArgs []string
-	// Constraints bound the topologies the test can run on (with the
-	// scheduler's): a run whose settled topology does not fit is skipped
-	// before boot, naming the mismatch.
-	Constraints topology.Constraints
 	// MapWrites are written to the scheduler's BPF maps each time it
 	// attaches, and read back (for writes at a scenario step see
 	// scenario.WriteBPFMap).

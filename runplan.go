@@ -26,8 +26,8 @@ func (s *skipped) Error() string { return s.why }
 // checkConstraints skips a run whose settled topology falls outside the
 // test's or the scheduler's constraints.
 func (s *settings) checkConstraints() error {
-	if why := s.constraints.Mismatch(s.topology); why != "" {
-		return &skipped{why: why + " (constraints: " + s.constraints.String() + ")"}
+	if err := s.constraints.Check(s.topology); err != nil {
+		return &skipped{why: err.Error() + " (" + s.constraints.String() + ")"}
 	}
 	return nil
 }

@@ -173,7 +173,7 @@ func TestConstraintsSkipBeforeBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Verdict != verdict.Skip || !strings.Contains(res.Reasons[0], "topology 1n1l2c1t has 1 LLCs, needs at least 2") {
+	if res.Verdict != verdict.Skip || !strings.Contains(res.Reasons[0], "topology 1n1l2c1t does not meet the test's constraints: 1 LLCs, needs at least 2 (LLCs>=2)") {
 		t.Fatalf("%s %q, want a skip naming the LLCs", res.Verdict, res.Reasons)
 	}
 }

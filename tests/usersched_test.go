@@ -373,12 +373,12 @@ func TestUserSchedByPath(t *testing.T) {
 func TestUserSchedConstraintsSkip(t *testing.T) {
 	res := ktstr.RunResult(t, ktstr.Opts{
 		Topology:    topology.Must("1n1l2c1t"),
-		Constraints: topology.Constraints{MinCPUs: 4, RequireSMT: true},
+		Constraints: topology.Constraints{MinCPUs: 4, SMT: true},
 	}, holdWorkers)
 	if res == nil {
 		return
 	}
-	want := "topology 1n1l2c1t has 2 CPUs, needs at least 4; needs SMT (2 threads per core), has 1"
+	want := "topology 1n1l2c1t does not meet the test's constraints: 2 CPUs, needs at least 4; no SMT, needs SMT"
 	if res.Verdict != verdict.Skip || len(res.Reasons) == 0 || !strings.HasPrefix(res.Reasons[0], want) {
 		t.Fatalf("%s %q, want a skip starting %q", res.Verdict, res.Reasons, want)
 	}

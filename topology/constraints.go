@@ -5,26 +5,49 @@ import (
 	"strings"
 )
 
-// Constraints bound the shapes a test or a scheduler can run on: a
-// scheduler that needs several LLCs to mean anything, a test of SMT
-// siblings, a design that cannot spread past one NUMA node. Zero fields
-// do not constrain. A runner checks them against the settled topology
-// before it boots anything and skips a run whose shape does not fit,
-// naming the mismatch; a gauntlet uses them to pick the shapes worth
-// booting.
+// Constraints are what a test (or a scheduler) needs of its VM's shape:
+// the gauntlet runs it only on presets that meet them, and a runner
+// checks the settled topology against them before it boots anything,
+// skipping a run whose shape does not fit with the mismatch named. Zero
+// fields do not constrain.
 type Constraints struct {
 	MinCPUs, MaxCPUs           int
 	MinLLCs, MaxLLCs           int
 	MinNUMANodes, MaxNUMANodes int
-	// RequireSMT wants at least two threads per core.
-	RequireSMT bool
+	// SMT requires two threads per core; NoSMT forbids them.
+	SMT, NoSMT bool
+}
+
+// Check returns nil when t meets c, else an error naming every mismatch.
+func (c Constraints) Check(t Topology) error {
+	var why []string
+	have := map[string]int{"CPUs": t.CPUs(), "LLCs": t.LLCs, "NUMA nodes": t.NUMANodes}
+	for _, b := range c.bounds() {
+		n := have[b.what]
+		if b.min > 0 && n < b.min {
+			why = append(why, fmt.Sprintf("%d %s, needs at least %d", n, b.what, b.min))
+		}
+		if b.max > 0 && n > b.max {
+			why = append(why, fmt.Sprintf("%d %s, allows at most %d", n, b.what, b.max))
+		}
+	}
+	if c.SMT && t.ThreadsPerCore < 2 {
+		why = append(why, "no SMT, needs SMT")
+	}
+	if c.NoSMT && t.ThreadsPerCore > 1 {
+		why = append(why, "has SMT, needs none")
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return fmt.Errorf("topology %s does not meet the test's constraints: %s", t, strings.Join(why, "; "))
 }
 
 // IsZero reports whether c constrains nothing.
 func (c Constraints) IsZero() bool { return c == Constraints{} }
 
-// Validate reports a constraint that no topology can meet: a negative
-// bound or a minimum above its maximum.
+// Validate reports constraints that no topology can meet: a negative
+// bound, a minimum above its maximum, SMT both required and forbidden.
 func (c Constraints) Validate() error {
 	for _, b := range c.bounds() {
 		switch {
@@ -34,17 +57,21 @@ func (c Constraints) Validate() error {
 			return fmt.Errorf("topology constraints: at least %d %s but at most %d can never hold", b.min, b.what, b.max)
 		}
 	}
+	if c.SMT && c.NoSMT {
+		return fmt.Errorf("topology constraints: SMT both required and forbidden can never hold")
+	}
 	return nil
 }
 
 // Merge returns constraints that hold only where both c and o hold: the
-// larger minimum and the smaller (non-zero) maximum of each bound.
+// larger minimum and the smaller (non-zero) maximum of each bound, either
+// SMT requirement. A test's and its scheduler's constraints merge so.
 func (c Constraints) Merge(o Constraints) Constraints {
 	return Constraints{
 		MinCPUs: max(c.MinCPUs, o.MinCPUs), MaxCPUs: minBound(c.MaxCPUs, o.MaxCPUs),
 		MinLLCs: max(c.MinLLCs, o.MinLLCs), MaxLLCs: minBound(c.MaxLLCs, o.MaxLLCs),
 		MinNUMANodes: max(c.MinNUMANodes, o.MinNUMANodes), MaxNUMANodes: minBound(c.MaxNUMANodes, o.MaxNUMANodes),
-		RequireSMT: c.RequireSMT || o.RequireSMT,
+		SMT: c.SMT || o.SMT, NoSMT: c.NoSMT || o.NoSMT,
 	}
 }
 
@@ -59,30 +86,6 @@ func minBound(a, b int) int {
 	return min(a, b)
 }
 
-// Mismatch says every way t falls outside c, e.g. "topology 1n1l2c1t has
-// 2 CPUs, needs at least 4; needs SMT (2 threads per core), has 1", or ""
-// when t fits.
-func (c Constraints) Mismatch(t Topology) string {
-	have := map[string]int{"CPUs": t.CPUs(), "LLCs": t.LLCs, "NUMA nodes": t.NUMANodes}
-	var why []string
-	for _, b := range c.bounds() {
-		n := have[b.what]
-		switch {
-		case b.min > 0 && n < b.min:
-			why = append(why, fmt.Sprintf("has %d %s, needs at least %d", n, b.what, b.min))
-		case b.max > 0 && n > b.max:
-			why = append(why, fmt.Sprintf("has %d %s, allows at most %d", n, b.what, b.max))
-		}
-	}
-	if c.RequireSMT && t.ThreadsPerCore < 2 {
-		why = append(why, fmt.Sprintf("needs SMT (2 threads per core), has %d", t.ThreadsPerCore))
-	}
-	if len(why) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("topology %s %s", t, strings.Join(why, "; "))
-}
-
 // String lists the bounds set, e.g. "CPUs>=4 LLCs<=2 SMT", or "none".
 func (c Constraints) String() string {
 	var parts []string
@@ -94,8 +97,11 @@ func (c Constraints) String() string {
 			parts = append(parts, fmt.Sprintf("%s<=%d", b.what, b.max))
 		}
 	}
-	if c.RequireSMT {
+	if c.SMT {
 		parts = append(parts, "SMT")
+	}
+	if c.NoSMT {
+		parts = append(parts, "no SMT")
 	}
 	if len(parts) == 0 {
 		return "none"
