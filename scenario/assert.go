@@ -223,8 +223,12 @@ func (a Assert) checkWake(r *WorkerReport) Detail {
 	// allows: judge the ones there are. Their max bounds their p99 from
 	// above, so a max within the bound passes and one over it fails.
 	if r.WakeMax > a.MaxWakeP99 {
-		return detail("wake_latency", verdict.Fail, r, "worker %s wake latency max %s over %d samples (p50 %s; fewer than the %d a p99 needs, so the max stands for it), bound %s",
+		msg := fmt.Sprintf("worker %s wake latency max %s over %d samples (p50 %s; fewer than the %d a p99 needs, so the max stands for it), bound %s",
 			r.Name(), ms(r.WakeMax), n, ms(r.WakeP50), need, ms(a.MaxWakeP99))
+		if v := starvation(r); v != nil {
+			msg += "; " + v.Starved()
+		}
+		return detail("wake_latency", verdict.Fail, r, "%s", msg)
 	}
 	return detail("wake_latency", verdict.Pass, r, "max %s over %d samples (fewer than the %d a p99 needs: the max bounds it)", ms(r.WakeMax), n, need)
 }
