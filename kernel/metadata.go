@@ -31,10 +31,13 @@ type Metadata struct {
 	// KconfigHash is the KconfigHash of the fragment the kernel was built
 	// with; empty means untracked (built by something that did not record
 	// it), which resolution keeps using.
-	KconfigHash  string            `json:"kconfig_hash,omitempty"`
-	BuiltAt      time.Time         `json:"built_at"`
-	BuildSeconds float64           `json:"build_seconds,omitempty"`
-	Toolchain    map[string]string `json:"toolchain,omitempty"`
+	KconfigHash  string    `json:"kconfig_hash,omitempty"`
+	BuiltAt      time.Time `json:"built_at"`
+	BuildSeconds float64   `json:"build_seconds,omitempty"`
+	// BuildSteps is how many steps make bzImage reported; the next build
+	// estimates its progress from it.
+	BuildSteps int               `json:"build_steps,omitempty"`
+	Toolchain  map[string]string `json:"toolchain,omitempty"`
 }
 
 // KconfigStatus compares an entry's recorded kconfig hash with the current
