@@ -95,9 +95,9 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 	if s == nil || m.Exportable() != "" {
 		return m, nil
 	}
-	files, err := s.Files()
+	files, err := s.Files() // its errors name the scheduler
 	if err != nil {
-		return nil, fmt.Errorf("scheduler %s of test %s: files: %w", s.Name, t.Name, err)
+		return nil, err
 	}
 	argv, err := s.Argv(t.Flags)
 	if err != nil {

@@ -42,9 +42,9 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 			}
 		}
 	} else if s != nil {
-		sf, err := s.Files()
+		sf, err := s.Files() // its errors name the scheduler
 		if err != nil {
-			return "", fmt.Errorf("scheduler %s: %w", s.Name, err)
+			return "", err
 		}
 		for gp, hp := range sf {
 			if err := addBinary(files, gp, hp); err != nil {
@@ -67,12 +67,18 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 		files[gp] = hp
 	}
 	ir := &guest.Initramfs{Files: files}
+	if prebuilt == "" {
+		linkToInit(ir)
+	}
 	if spec.shell {
 		if _, err := os.Stat(BusyboxPath); err != nil {
 			return "", fmt.Errorf("shell needs %s: install busybox-static (tools/setup/install-deps.sh)", BusyboxPath)
 		}
 		files["/bin/busybox"] = BusyboxPath
-		ir.Symlinks = map[string]string{"/bin/sh": "busybox"}
+		if ir.Symlinks == nil {
+			ir.Symlinks = map[string]string{}
+		}
+		ir.Symlinks["/bin/sh"] = "busybox"
 	}
 	dir := initramfsCacheDir()
 	out, err := ir.Build(dir)
@@ -84,6 +90,26 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 		return out, nil
 	}
 	return concatInitramfs(dir, prebuilt, out)
+}
+
+// linkToInit packs a file that is /init's binary again (the ktstr
+// command is its own scheduler loader, /sched/scxload) as a symlink to
+// /init: a multi-call binary keys on the name it is run under, and the
+// archive stays one binary smaller.
+func linkToInit(ir *guest.Initramfs) {
+	self, err := os.Stat(ir.Files["/init"])
+	if err != nil {
+		return
+	}
+	for gp, hp := range ir.Files {
+		if st, err := os.Stat(hp); gp != "/init" && err == nil && os.SameFile(st, self) {
+			delete(ir.Files, gp)
+			if ir.Symlinks == nil {
+				ir.Symlinks = map[string]string{}
+			}
+			ir.Symlinks[gp] = "/init"
+		}
+	}
 }
 
 // addBinary adds a program and, if it is dynamically linked, its loader

@@ -57,6 +57,9 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	if _, err := guest.ResolveIncludes(spec.opts.Includes, ""); err != nil {
+		return nil, err
+	}
 	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: set.kernel, Logger: log})
 	if err != nil {
 		return nil, err
@@ -72,7 +75,7 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 		Cmdline:     p.cmdline(),
 		Topology:    set.topology,
 		MemoryMB:    set.memoryMB,
-		Timeout:     p.timeout(),
+		Timeout:     ro.fitTimeout(p.timeout()),
 		Console:     ro.Console,
 		Interactive: spec.interact,
 		Stdin:       spec.stdin,
