@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
@@ -16,87 +16,184 @@ import (
 	"github.com/ktstr-go/ktstr/topology"
 )
 
-// defaultTest is what `ktstr run` runs without --test: a real sched_ext
+// defaultTest is what `ktstr run` runs without a name: a real sched_ext
 // scheduler on two cgroups of workers.
 const defaultTest = "demo"
 
-func init() {
-	register("run", "boot a VM and run a registered test (default: "+defaultTest+"), printing the verdict", runRun)
+func init() { register("", newRunCmd) }
+
+// runFlags are `ktstr run`'s flags.
+type runFlags struct {
+	test, kernel, junit string
+	list, verbose, json bool
+	topology            topology.Topology
+	duration            time.Duration
+	backend             backendValue
 }
 
-func runRun(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	name := fs.String("test", defaultTest, "registered test to run")
-	list := fs.Bool("list", false, "list registered tests and exit")
-	topo := fs.String("topology", "", "override the test's topology (N,L,C,T or 1n2l2c1t)")
-	dur := fs.Duration("duration", 0, "override the scenario duration")
-	kernelFlag := fs.String("kernel", "", "kernel to boot (path, version or cache key; default: KTSTR_KERNEL, then the cache)")
-	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
-	verbose := fs.Bool("v", false, "stream the guest console")
-	if err := fs.Parse(args); err != nil {
-		return 2
+func newRunCmd(e *env) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run [NAME]",
+		Short: "Boot a VM, run a registered test (default " + defaultTest + ") and print the verdict",
+		Long: `Boots a VM with the test's topology (or --topology), runs the registered test
+NAME in it and prints what the guest reports, what the host monitor read from
+the guest's runqueues, and the verdict. --list lists the registered tests.`,
+		Example: `  ktstr run
+  ktstr run fifo_two_llcs --topology 2n4l2c1t --duration 10
+  ktstr run --list --json
+  git bisect run ktstr run demo --kernel ./linux   # 0 good, 1 bad, 125 skip`,
+		GroupID:           groupTest,
+		Args:              positional("[NAME]"),
+		ValidArgsFunction: completeTests,
+		RunE:              func(c *cobra.Command, args []string) error { return runRun(c.Context(), e, &f, args) },
 	}
-	if *list {
-		for _, t := range ktstr.Registered() {
-			fmt.Println(t.Name)
+	fl := c.Flags()
+	fl.StringVar(&f.test, "test", "", "registered test to run (same as the NAME argument)")
+	_ = c.RegisterFlagCompletionFunc("test", completeTestFlag)
+	fl.BoolVar(&f.list, "list", false, "list the registered tests (those named, if any) instead of running one")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "stream the guest console to stderr")
+	addTopologyFlag(c, &f.topology, "override the test's topology")
+	addDurationFlag(c, &f.duration, "duration", "override the scenario duration")
+	addKernelFlag(c, &f.kernel)
+	addBackendFlag(c, &f.backend)
+	addJSONFlag(c, &f.json, "the result (with --list: the tests)")
+	addJUnitFlag(c, &f.junit)
+	return c
+}
+
+func runRun(ctx context.Context, e *env, f *runFlags, args []string) error {
+	name, err := oneOf(args, "test", f.test, defaultTest)
+	if err != nil {
+		return err
+	}
+	if f.list {
+		if len(args) == 0 && f.test == "" {
+			name = ""
 		}
-		return 0
+		return listTests(e, name, f.json)
 	}
-	t, ok := ktstr.Lookup(*name)
-	if !ok {
-		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
-		return 2
+	t, err := ktstr.LookupTest(name)
+	if err != nil {
+		return usageErr(err)
 	}
-	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
-	if *topo != "" {
-		tp, err := topology.Parse(*topo)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
-			return 2
-		}
-		ro.Topology = tp
+	if err := checkKernel(f.kernel); err != nil {
+		return err
 	}
-	if *verbose {
-		ro.Console = os.Stderr
+	if err := checkOutputFile("junit", f.junit); err != nil {
+		return err
+	}
+	ro := ktstr.RunOptions{Kernel: f.kernel, Backend: string(f.backend), Topology: f.topology, Duration: f.duration,
+		Log: e.logger(), OnRecord: func(r guest.Record) { printRecord(e, r) }}
+	if f.verbose {
+		ro.Console = e.stderr
 	}
 	start := time.Now()
 	res, err := ktstr.Boot(ctx, t, ro)
-	if errors.Is(err, ktstr.ErrNoKernel) {
-		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
-		return 1
+	took := time.Since(start)
+	rep := newRunReport(t.Name, res, err, took)
+	code := exitCouldNotTest
+	if err == nil {
+		code = verdictExit(res)
+		printRun(e, t.Name, res, took, !f.json)
+	}
+	if f.junit != "" {
+		s := junitSuite{Name: "ktstr run"}
+		msg, detail := junitMessageOf(rep)
+		s.add(t.Name, took, junitOutcomeOf(rep, code), msg, detail)
+		if werr := s.write(f.junit, took, start); werr != nil {
+			return werr
+		}
+	}
+	if f.json {
+		if jerr := writeJSON(e.stdout, rep); jerr != nil {
+			return jerr
+		}
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
-		return 1
+		return err
+	}
+	return exitCode(code)
+}
+
+// printRun prints a finished run: the monitor's summary, the verdict and
+// its reasons and, for a run that did not pass, the console's tail. With
+// toStdout false (--json) it all goes to stderr.
+func printRun(e *env, name string, res *ktstr.Result, took time.Duration, toStdout bool) {
+	w := e.stdout
+	if !toStdout {
+		w = e.stderr
 	}
 	if m := res.Monitor; m != nil {
 		if m.Err != "" && len(m.Samples) == 0 {
-			fmt.Printf("host monitor: off (%s)\n", m.Err)
+			fmt.Fprintf(w, "host monitor: off (%s)\n", m.Err)
 		} else {
-			fmt.Printf("host monitor: %s\n", m.Summarize())
+			fmt.Fprintf(w, "host monitor: %s\n", m.Summarize())
 		}
 	}
-	fmt.Printf("%s: %s (%s, %s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
-		res.Topology, time.Since(start).Round(100*time.Millisecond))
+	word := strings.ToUpper(res.Verdict.String())
+	if toStdout {
+		word = e.paint(word)
+	}
+	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", name, word, res.Backend, res.Topology, took.Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
-		fmt.Printf("  - %s\n", r)
+		fmt.Fprintf(w, "  - %s\n", r)
 	}
 	if !res.Passed() {
-		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
-		return 1
+		fmt.Fprintf(w, "--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
 	}
-	return 0
 }
 
-// printRecord shows the guest's progress as it happens.
-func printRecord(r guest.Record) {
+// listedTest is one test as `run --list --json` prints it.
+type listedTest struct {
+	Name string `json:"name"`
+	// Scheduler is the sched_ext ops name, or "eevdf" for the kernel's
+	// default scheduler.
+	Scheduler string   `json:"scheduler"`
+	Topology  string   `json:"topology"`
+	DurationS float64  `json:"duration_s"`
+	Flags     []string `json:"flags"`
+}
+
+// listTests prints the registered tests, or only the one named.
+func listTests(e *env, name string, asJSON bool) error {
+	tests := ktstr.Registered()
+	if name != "" {
+		t, err := ktstr.LookupTest(name)
+		if err != nil {
+			return usageErr(err)
+		}
+		tests = []*ktstr.Test{t}
+	}
+	out := make([]listedTest, 0, len(tests))
+	for _, t := range tests {
+		l := listedTest{Name: t.Name, Scheduler: "eevdf", Topology: t.EffectiveTopology().String(),
+			DurationS: t.EffectiveDuration().Seconds(), Flags: append([]string{}, t.Flags...)}
+		if t.Scheduler != nil {
+			l.Scheduler = t.Scheduler.Name
+		}
+		out = append(out, l)
+	}
+	if asJSON {
+		return writeJSON(e.stdout, out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCHEDULER\tTOPOLOGY\tDURATION\tFLAGS")
+	for _, l := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%gs\t%s\n", l.Name, l.Scheduler, l.Topology, l.DurationS, strings.Join(l.Flags, ","))
+	}
+	return tw.Flush()
+}
+
+// printRecord shows the guest's progress on stderr as it happens.
+func printRecord(e *env, r guest.Record) {
 	switch r.Kind {
 	case guest.KindWorkers:
 		var w struct {
 			Reports []scenario.WorkerReport `json:"reports"`
 		}
 		if r.Decode(&w) == nil && len(w.Reports) > 0 {
-			fmt.Fprintf(os.Stderr, "  guest +%-7s workers\n%s", r.Elapsed.Round(10*time.Millisecond), scenario.FormatReports(w.Reports))
+			fmt.Fprintf(e.stderr, "  guest +%-7s workers\n%s", r.Elapsed.Round(10*time.Millisecond), scenario.FormatReports(w.Reports))
 			return
 		}
 		fallthrough
@@ -105,6 +202,6 @@ func printRecord(r guest.Record) {
 		if len(data) > 300 {
 			data = data[:300] + "…"
 		}
-		fmt.Fprintf(os.Stderr, "  guest +%-7s %-8s %s\n", r.Elapsed.Round(10*time.Millisecond), r.Kind, data)
+		fmt.Fprintf(e.stderr, "  guest +%-7s %-8s %s\n", r.Elapsed.Round(10*time.Millisecond), r.Kind, data)
 	}
 }
