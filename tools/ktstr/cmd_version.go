@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -25,7 +26,8 @@ type buildInfo struct {
 func readBuildInfo() buildInfo {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return buildInfo{Version: "unknown"}
+		// Built without module information (Bazel's rules_go).
+		return buildInfo{Module: "github.com/ktstr-go/ktstr", Version: "unknown", Go: runtime.Version()}
 	}
 	b := buildInfo{Module: bi.Main.Path, Version: bi.Main.Version, Go: bi.GoVersion}
 	for _, s := range bi.Settings {
