@@ -36,10 +36,12 @@ func main() {
 	if filepath.Base(os.Args[0]) == scxloadName {
 		os.Exit(scxload.Main(os.Args[1:]))
 	}
+	// Before MainProgram: `ktstr ktstr manifest` (an export asking this
+	// binary about a test) builds the test's scheduler files too.
+	scheds.UseSelfAsLoader()
 	// The guest's init, a scenario worker, or `ktstr ktstr ...` (the
 	// in-binary tool) never return from here.
 	ktstr.MainProgram()
-	scheds.UseSelfAsLoader()
 	if err := enterBazelWorkingDirectory(); err != nil {
 		os.Stderr.WriteString("ktstr: " + err.Error() + "\n")
 		os.Exit(exitCouldNotTest)
