@@ -3,6 +3,7 @@ package ktstr
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,7 +62,12 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 		if prev, dup := files[gp]; dup {
 			return "", fmt.Errorf("include files %s and %s share the basename %s: rename one", prev, inc, filepath.Base(inc))
 		}
-		files[gp] = inc
+		// A program comes with its shared libraries (payloads).
+		withLibs, err := guest.IncludeFiles(inc)
+		if err != nil {
+			return "", err
+		}
+		maps.Copy(files, withLibs)
 	}
 	for gp, hp := range spec.files {
 		files[gp] = hp

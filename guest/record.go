@@ -26,6 +26,7 @@ const (
 	KindOutput   = "output"   // arbitrary test output lines
 	KindFinal    = "final"    // the verdict; payload: Final
 	KindTopology = "topology" // what the guest saw; payload: free-form map
+	KindPayload  = "payload"  // one payload run: scenario.PayloadResult (metrics, TAP cases)
 )
 
 // Record is one framed message on the guest→host channel.
