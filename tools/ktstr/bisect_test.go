@@ -82,7 +82,7 @@ func TestGitBisectRun(t *testing.T) {
 	if strings.Contains(log, "# bad: ["+commits[2]) || strings.Contains(log, "# good: ["+commits[2]) {
 		t.Errorf("the commit that could not be tested was judged, not skipped:\n%s", log)
 	}
-	git("bisect", "reset", "-q")
+	git("bisect", "reset")
 }
 
 func lastLines(s string, n int) string {
