@@ -26,6 +26,7 @@
 //	collect.go     collect: the guest's records and how the VM ended
 //	judge.go       judge: one Result from the exit, the final record and the monitor
 //	result.go      Result: the host's verdict on a run
+//	results_write.go  the run's results directory (results package): whole console, record times
 //	guest.go       the guest's work process: boot parameters in, records out
 //	body.go        runBody: one test body, in a VM or on bare metal, judged the same
 //	baremetal.go   a registered test on a real host (what an exported .run runs)

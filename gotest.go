@@ -121,6 +121,9 @@ func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
 		}
 		ro.Deadline = d
 	}
+	if ro.Out == "" {
+		ro.Out = testResultsDir(t)
+	}
 	return ro
 }
 
@@ -141,6 +144,9 @@ func report(t *testing.T, res *Result, err error) {
 	t.Helper()
 	if err != nil {
 		noKernelOrFatal(t, err)
+	}
+	if res.Dir != "" {
+		t.Logf("ktstr: results in %s (report.html)", res.Dir)
 	}
 	switch res.Verdict {
 	case verdict.Pass:

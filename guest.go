@@ -44,7 +44,7 @@ func runGuest(m *testing.M) int {
 	guestSession.Unlock()
 
 	p, err := guestParams()
-	_ = w.Send(guest.KindStart, guest.Start{Test: p.Test, Kernel: unameRelease(), CPUs: onlineCPUs(), Cmdline: guest.Cmdline()})
+	_ = w.Send(guest.KindStart, guest.Start{Test: p.Test, Kernel: unameRelease(), CPUs: onlineCPUs(), Cmdline: guest.Cmdline(), Mono: guest.Monotonic()})
 	if err != nil {
 		sendFinal(verdict.Fail, 1, err.Error())
 		return 1

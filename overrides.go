@@ -32,6 +32,11 @@ const (
 	EnvDuration   = "KTSTR_DURATION"    // e.g. 5s
 	EnvSchedFiles = "KTSTR_SCHED_FILES" // prebuilt scheduler files, space-separated
 	EnvKernel     = kernel.EnvKernel    // any kernel.ID form
+	// EnvBackend names the VMM: auto, kvm, qemu or qemu-tcg. The Bazel
+	// launcher sets it to "kvm" for tests that need hardware KVM, so such
+	// a test fails on an emulating executor instead of passing there
+	// under QEMU.
+	EnvBackend = "KTSTR_BACKEND"
 )
 
 // settings are one run's values once every override has been applied.
@@ -41,7 +46,9 @@ type settings struct {
 	flags    []string
 	watchdog time.Duration
 	// kernel is a kernel.ID spec, "" to let kernel.Resolve search.
-	kernel     string
+	kernel string
+	// backend is the VMM's name, "" for auto.
+	backend    string
 	memoryMB   int
 	thresholds *monitor.Thresholds
 	// schedFiles are prebuilt scheduler files (KTSTR_SCHED_FILES) packed
@@ -109,6 +116,9 @@ func (s *settings) fromEnv(env func(string) (string, bool)) error {
 	if v := get(EnvKernel); v != "" {
 		s.kernel = v
 	}
+	if v := get(EnvBackend); v != "" {
+		s.backend = v
+	}
 	if v := get(EnvSchedFiles); v != "" {
 		s.schedFiles = strings.Fields(v)
 	}
@@ -128,6 +138,9 @@ func (s *settings) fromCaller(ro *RunOptions) {
 	}
 	if k := strings.TrimSpace(ro.Kernel); k != "" {
 		s.kernel = k
+	}
+	if b := strings.TrimSpace(ro.Backend); b != "" {
+		s.backend = b
 	}
 }
 

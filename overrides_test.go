@@ -96,6 +96,23 @@ func TestSettleRejects(t *testing.T) {
 	}
 }
 
+func TestSettleBackend(t *testing.T) {
+	tests := []struct {
+		name, option, env, want string
+	}{
+		{"neither: auto", "", "", ""},
+		{"environment", "", "kvm", "kvm"},
+		{"caller wins", "qemu-tcg", "kvm", "qemu-tcg"},
+		{"blank caller falls back", "  ", "qemu", "qemu"},
+	}
+	for _, tc := range tests {
+		s, err := settle(&Opts{}, &RunOptions{Backend: tc.option}, lookup(map[string]string{EnvBackend: tc.env}))
+		if err != nil || s.backend != tc.want {
+			t.Errorf("%s: backend %q, %v; want %q", tc.name, s.backend, err, tc.want)
+		}
+	}
+}
+
 func TestSettleSchedFiles(t *testing.T) {
 	s, err := settle(&Opts{}, &RunOptions{}, lookup(map[string]string{EnvSchedFiles: " /a/x  /b/y "}))
 	if err != nil || !slices.Equal(s.schedFiles, []string{"/a/x", "/b/y"}) {

@@ -53,7 +53,7 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	backend, err := selectBackend(ro.Backend, log)
+	backend, err := selectBackend(set.backend, log)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ type Result struct {
 	// Monitor is what the host-side monitor read from the guest's
 	// runqueues; nil when the kernel has no vmlinux to read them by.
 	Monitor *monitor.Report
+	// Dir is the run's results directory; "" when none was written.
+	Dir string
 }
 
 // Passed reports whether the run passed.

@@ -40,7 +40,11 @@ type RunOptions struct {
 	// t.Deadline, so a run about to overrun -timeout fails with where
 	// the guest was instead of the test binary panicking.
 	Deadline time.Time
-	Log      *zap.Logger
+	// Out is the directory a test run's results go to; "" picks one
+	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
+	// NoResults writes none.
+	Out string
+	Log *zap.Logger
 }
 
 // DeadlineGrace is left between a VM's timeout and RunOptions.Deadline:

@@ -14,6 +14,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	sink := newResultsSink(spec, &ro) // results directory: whole console, record arrival times
 	p, err := plan(ctx, spec, ro, log)
 	if err != nil {
 		return nil, err
@@ -28,5 +29,6 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	}
 	log.Info("VM done", zap.String("test", res.Test), zap.Stringer("verdict", res.Verdict),
 		zap.Stringer("exit", res.Exit.Reason), zap.Duration("took", res.Exit.Duration))
+	res.Dir = sink.write(p, res, log)
 	return res, nil
 }

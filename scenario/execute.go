@@ -105,9 +105,11 @@ func (r *run) execute() error {
 			}
 		}
 		for _, op := range st.Ops {
+			t0 := time.Now()
 			if err := op.do(r); err != nil {
 				return fmt.Errorf("%s: %s: %w", name, op, err)
 			}
+			r.ctx.emit(guest.KindOp, map[string]any{"step": i + 1, "op": op.String(), "took": time.Since(t0)})
 		}
 		if err := r.hold(st.Hold); err != nil {
 			return fmt.Errorf("%s: %w", name, err)

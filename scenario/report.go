@@ -50,6 +50,9 @@ type WorkerReport struct {
 	WakeP50     time.Duration `json:"wake_p50"`
 	WakeP99     time.Duration `json:"wake_p99"`
 	WakeMax     time.Duration `json:"wake_max"`
+	// WakeHist counts the sampled wake-up latencies in log2 buckets:
+	// bucket i holds [2^i, 2^(i+1)) ns (bucket 0 also 0 and 1 ns).
+	WakeHist []uint64 `json:"wake_hist,omitempty"`
 
 	// Migrations is the kernel's count when known, else the CPU changes
 	// the worker observed (a lower bound).

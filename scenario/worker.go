@@ -349,6 +349,7 @@ func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat, end 
 		r.WakeP50 = time.Duration(Percentile(wake, 50))
 		r.WakeP99 = time.Duration(Percentile(wake, 99))
 		r.WakeMax = time.Duration(wake[len(wake)-1])
+		r.WakeHist = Log2Hist(wake)
 	}
 	r.excuse(nil)
 }

@@ -47,5 +47,7 @@ echo "nested KVM proof: PASS"
 if [ "${1:-}" != "--no-bazel" ] && [ -x tools/bazel/test.sh ]; then
   step "bazel"
   bash tools/bazel/test.sh
+  step "bazel --config=remote: VM tests on a loopback Buildbarn (docs/remote.md)"
+  bash tools/bazel/remote-test.sh
 fi
 step "done"

@@ -46,6 +46,8 @@ var Rules = []Rule{
 		From: []string{"vmm", "vmm/x86"}, Forbid: []string{"vmm/qemu/...", "vmm/native/..."}},
 	{Why: "the VMM layer knows nothing of tests, schedulers or the runner above it",
 		From: []string{"vmm/...", "kvm/..."}, Forbid: []string{".", "scenario/...", "scheds/...", "guest/...", "tools/..."}},
+	{Why: "results describes finished runs from records, samples and strings: no runner, VMM, kernel supply or schedulers",
+		From: []string{"results/..."}, Forbid: []string{".", "vmm/...", "kvm/...", "kernel/...", "scheds/..."}},
 	{Why: "commands are the top: no product package imports tools/",
 		From: []string{"..."}, Forbid: []string{"tools/..."}, Except: []string{"tools/..."}},
 }

@@ -79,6 +79,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"kernel imports the x86 boot parser", "kernel", []string{"vmm/x86"}, 1, "knows no VMM"},
 		{"internal imports root", "internal/tailbuf", []string{"."}, 1, "internal helpers"},
 		{"vmm imports the runner", "vmm/native", []string{"."}, 1, "VMM layer"},
+		{"results imports the runner", "results", []string{".", "vmm"}, 2, "finished runs"},
+		{"allowed: results imports what the guest sent and the monitor saw", "results", []string{"guest", "monitor", "scenario", "topology", "verdict"}, 0, ""},
 		{"allowed: root imports everything product", ".", []string{"scenario", "vmm", "vmm/qemu", "kernel", "scheds", "internal/tailbuf"}, 0, ""},
 		{"allowed: scenario imports guest and leaves", "scenario", []string{"guest", "topology", "verdict", "internal/cgroupfs"}, 0, ""},
 		{"allowed: tests import anything", "tests", []string{".", "vmm/native", "tools/internal/export"}, 0, ""},

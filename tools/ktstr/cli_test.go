@@ -39,6 +39,7 @@ func TestBadInput(t *testing.T) {
 		{name: "run duration garbage", args: []string{"run", "--duration", "5x"}, code: 2, errs: []string{"want seconds (30) or a positive duration with a unit (1m30s, 500ms)"}},
 		{name: "run duration zero", args: []string{"run", "--duration", "0"}, code: 2, errs: []string{"must be positive"}},
 		{name: "run unknown backend", args: []string{"run", "--backend", "foo"}, code: 2, errs: []string{"unknown backend: use auto, kvm, qemu, qemu-tcg"}},
+		{name: "run unknown KTSTR_BACKEND", env: map[string]string{"KTSTR_BACKEND": "kvmm"}, args: []string{"run"}, code: 2, errs: []string{"KTSTR_BACKEND=kvmm: unknown backend"}},
 		{name: "run kernel not a bzImage", args: []string{"run", "--kernel", notKernel}, code: 2, errs: []string{"--kernel " + notKernel + ": not a kernel image", "bzImage"}, once: notKernel},
 		{name: "run KTSTR_KERNEL not a bzImage", env: map[string]string{"KTSTR_KERNEL": notKernel}, args: []string{"run"}, code: 2,
 			errs: []string{"KTSTR_KERNEL=" + notKernel + ": not a kernel image"}, once: notKernel},

@@ -4,16 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scheds/matrix"
 )
 
@@ -21,11 +24,11 @@ func init() { register("", newMatrixCmd) }
 
 // matrixFlags are `ktstr matrix`'s flags.
 type matrixFlags struct {
-	only          []string
-	kernel, junit string
-	retries       int
-	json          bool
-	backend       backendValue
+	only               []string
+	kernel, junit, out string
+	retries            int
+	json               bool
+	backend            backendValue
 }
 
 func newMatrixCmd(e *env) *cobra.Command {
@@ -52,6 +55,7 @@ row could not run at all.`,
 	addBackendFlag(c, &f.backend)
 	addJSONFlag(c, &f.json, "the rows")
 	addJUnitFlag(c, &f.junit)
+	addOutFlag(c, &f.out, "one results directory per row and an index.html", ktstr.RunsRoot()+"/<id>")
 	return c
 }
 
@@ -76,7 +80,7 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := checkKernel(f.kernel); err != nil {
+	if err := checkVM(f.kernel, f.backend); err != nil {
 		return err
 	}
 	if err := checkOutputFile("junit", f.junit); err != nil {
@@ -93,11 +97,17 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 	}
 	opts := ktstr.RunOptions{Backend: string(f.backend), Kernel: f.kernel, Log: e.logger()}
 	start := time.Now()
+	if f.out == "" {
+		f.out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", start))
+	}
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
 	fmt.Fprintf(w, matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
 	var out []matrixRow
 	for _, r := range rows {
 		mr := matrixRow{Row: r.Name, Expected: r.Expect.String(), ExpectedReason: r.Reason}
+		if f.out != ktstr.NoResults {
+			opts.Out = filepath.Join(f.out, r.Name) // a retry replaces the row's earlier run
+		}
 		for mr.Attempts <= f.retries && !mr.Match && ctx.Err() == nil {
 			mr.Attempts++
 			mr.Last, mr.Match = runMatrixRow(ctx, e, w, r, opts, mr.Attempts > 1)
@@ -111,6 +121,7 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 	if flaky := flakyRows(out); len(flaky) > 0 {
 		fmt.Fprintf(w, "flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
 	}
+	writeMatrixIndex(e, w, f.out, out)
 	if f.junit != "" {
 		if err := matrixJUnit(out).write(f.junit, time.Since(start), start); err != nil {
 			return err
@@ -122,6 +133,26 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 		}
 	}
 	return exitCode(matrixExit(out))
+}
+
+// writeMatrixIndex writes dir/index.html over the rows that kept a
+// results directory.
+func writeMatrixIndex(e *env, w io.Writer, dir string, rows []matrixRow) {
+	var cases []results.IndexCase
+	for _, r := range rows {
+		if r.Last.Dir != "" {
+			match := r.Match
+			cases = append(cases, results.IndexCase{Name: r.Row, Dir: r.Row, Expected: r.Expected, Match: &match})
+		}
+	}
+	if len(cases) == 0 {
+		return
+	}
+	if err := results.WriteIndex(dir, "ktstr matrix", cases); err != nil {
+		e.logger().Warn("no matrix index", zap.Error(err))
+		return
+	}
+	fmt.Fprintf(w, "results: %s\n", filepath.Join(dir, results.FileIndexHTML))
 }
 
 // selectRows returns the rows --only names (all without it), in matrix

@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests
 	"github.com/ktstr-go/ktstr/topology"
@@ -24,11 +28,11 @@ func init() { register("", newRunCmd) }
 
 // runFlags are `ktstr run`'s flags.
 type runFlags struct {
-	test, kernel, junit string
-	list, verbose, json bool
-	topology            topology.Topology
-	duration            time.Duration
-	backend             backendValue
+	test, kernel, junit, out string
+	list, verbose, json      bool
+	topology                 topology.Topology
+	duration                 time.Duration
+	backend                  backendValue
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -59,6 +63,7 @@ the guest's runqueues, and the verdict. --list lists the registered tests.`,
 	addBackendFlag(c, &f.backend)
 	addJSONFlag(c, &f.json, "the result (with --list: the tests)")
 	addJUnitFlag(c, &f.junit)
+	addOutFlag(c, &f.out, "the run's results directory (report.html, records, metrics)", ktstr.RunsRoot()+"/<id>")
 	return c
 }
 
@@ -77,13 +82,13 @@ func runRun(ctx context.Context, e *env, f *runFlags, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	if err := checkKernel(f.kernel); err != nil {
+	if err := checkVM(f.kernel, f.backend); err != nil {
 		return err
 	}
 	if err := checkOutputFile("junit", f.junit); err != nil {
 		return err
 	}
-	ro := ktstr.RunOptions{Kernel: f.kernel, Backend: string(f.backend), Topology: f.topology, Duration: f.duration,
+	ro := ktstr.RunOptions{Kernel: f.kernel, Backend: string(f.backend), Topology: f.topology, Duration: f.duration, Out: f.out,
 		Log: e.logger(), OnRecord: func(r guest.Record) { printRecord(e, r) }}
 	if f.verbose {
 		ro.Console = e.stderr
@@ -131,6 +136,7 @@ func printRun(e *env, name string, res *ktstr.Result, took time.Duration, toStdo
 			fmt.Fprintf(w, "host monitor: %s\n", m.Summarize())
 		}
 	}
+	printSummary(e, w, res.Dir, toStdout)
 	word := strings.ToUpper(res.Verdict.String())
 	if toStdout {
 		word = e.paint(word)
@@ -141,6 +147,25 @@ func printRun(e *env, name string, res *ktstr.Result, took time.Duration, toStdo
 	}
 	if !res.Passed() {
 		fmt.Fprintf(w, "--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
+	}
+	if res.Dir != "" {
+		fmt.Fprintf(w, "results: %s\n", filepath.Join(res.Dir, results.FileReport))
+	}
+}
+
+// printSummary draws the run's per-CPU sparklines and wake-latency
+// histograms: block characters and colours on a terminal, ASCII
+// otherwise.
+func printSummary(e *env, w io.Writer, dir string, toStdout bool) {
+	if dir == "" {
+		return
+	}
+	st := results.Style{}
+	if toStdout {
+		st = results.Style{Unicode: e.tty, Color: e.color}
+	}
+	if err := results.WriteSummary(w, dir, st); err != nil {
+		e.logger().Warn("no run summary", zap.Error(err))
 	}
 }
 

@@ -49,7 +49,7 @@ Flags go before the command: everything from the first word on is the command.`,
 			if _, err := guest.ResolveIncludes(includes, ""); err != nil {
 				return usageErr(err)
 			}
-			if err := checkKernel(kern); err != nil {
+			if err := checkVM(kern, backend); err != nil {
 				return err
 			}
 			res, err := ktstr.Shell(c.Context(), ktstr.ShellOptions{Topology: topo, MemoryMB: memory, Exec: execCmd, Includes: includes,

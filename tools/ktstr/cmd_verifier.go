@@ -80,7 +80,7 @@ func runVerifier(ctx context.Context, e *env, f *verifierFlags, args []string) e
 		return usageErr(err)
 	}
 	for _, c := range configs {
-		if err := checkKernel(c.kernel); err != nil {
+		if err := checkVM(c.kernel, f.backend); err != nil {
 			return err
 		}
 	}

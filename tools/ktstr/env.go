@@ -17,8 +17,9 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	// color: stdout is a terminal that takes ANSI colours (NO_COLOR unset).
-	color bool
+	// tty: stdout is a terminal; color: one that takes ANSI colours
+	// (NO_COLOR unset).
+	tty, color bool
 	// interactive: stdin and stderr are terminals, so a question can be
 	// asked and answered.
 	interactive bool
@@ -32,6 +33,7 @@ type env struct {
 func processEnv() *env {
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		tty:         term.IsTerminal(os.Stdout),
 		color:       term.Color(os.Stdout),
 		interactive: term.IsTerminal(os.Stdin) && term.IsTerminal(os.Stderr),
 		liveStatus:  term.IsTerminal(os.Stderr),

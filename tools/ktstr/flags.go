@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/topology"
 )
@@ -24,6 +25,18 @@ const kernelUsage = "kernel to boot: a bzImage or build tree, a cached version (
 func addKernelFlag(c *cobra.Command, p *string) {
 	c.Flags().StringVar(p, "kernel", "", kernelUsage)
 	_ = c.RegisterFlagCompletionFunc("kernel", completeKernels)
+}
+
+// checkVM checks what a run boots before any slow work: the kernel
+// (checkKernel) and, when --backend is not given, KTSTR_BACKEND.
+func checkVM(kernelFlag string, backend backendValue) error {
+	if env := strings.TrimSpace(os.Getenv(ktstr.EnvBackend)); backend == "" && env != "" {
+		var b backendValue
+		if err := b.Set(env); err != nil {
+			return usagef("%s=%s: %v", ktstr.EnvBackend, env, err)
+		}
+	}
+	return checkKernel(kernelFlag)
 }
 
 // checkKernel checks the kernel a run will use, --kernel or else
@@ -56,9 +69,10 @@ func (b *backendValue) Set(s string) error {
 	return fmt.Errorf("unknown backend: use %s", strings.Join(backends, ", "))
 }
 
+// addBackendFlag is --backend; unset it leaves the choice to
+// KTSTR_BACKEND, else auto (flag > environment, as for every override).
 func addBackendFlag(c *cobra.Command, p *backendValue) {
-	*p = "auto"
-	c.Flags().Var(p, "backend", "VMM: auto (the in-repo KVM VMM when /dev/kvm is usable, else QEMU), kvm, qemu or qemu-tcg")
+	c.Flags().Var(p, "backend", "VMM: auto (the in-repo KVM VMM when /dev/kvm is usable, else QEMU), kvm, qemu or qemu-tcg (default $KTSTR_BACKEND, else auto)")
 	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -131,6 +145,12 @@ func addJSONFlag(c *cobra.Command, p *bool, what string) {
 
 func addJUnitFlag(c *cobra.Command, p *string) {
 	c.Flags().StringVar(p, "junit", "", "also write the results as JUnit XML to `FILE` (for CI test reporters)")
+}
+
+// addOutFlag is --out of the commands that keep results directories.
+func addOutFlag(c *cobra.Command, p *string, what, def string) {
+	c.Flags().StringVar(p, "out", "", what+" in `DIR` (default "+def+"; - for none)")
+	_ = c.MarkFlagDirname("out")
 }
 
 // checkOutputFile checks that a file a flag names can be written: its

@@ -77,7 +77,7 @@ func newOutside(t *testing.T, cacheDir string) outside {
 		o.env = append(o.env, kv)
 	}
 	o.env = append(o.env, "KTSTR_CACHE_DIR="+cacheDir, "KTSTR_SCHED_CACHE="+filepath.Join(o.dir, ".scheds"),
-		"KTSTR_INITRAMFS_CACHE="+filepath.Join(o.dir, ".initramfs"))
+		"KTSTR_INITRAMFS_CACHE="+filepath.Join(o.dir, ".initramfs"), "XDG_CACHE_HOME="+filepath.Join(o.dir, ".cache"))
 	return o
 }
 

@@ -35,7 +35,9 @@ type runReport struct {
 	// VMExit is how the VM ended (poweroff, timeout, panic, ...).
 	VMExit  string `json:"vm_exit,omitempty"`
 	Monitor string `json:"monitor,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// Dir is the run's results directory, if one was written.
+	Dir   string `json:"dir,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 func newRunReport(test string, res *ktstr.Result, err error, took time.Duration) runReport {
@@ -46,7 +48,7 @@ func newRunReport(test string, res *ktstr.Result, err error, took time.Duration)
 	}
 	r.Verdict, r.Backend, r.Topology, r.Kernel = res.Verdict.String(), res.Backend, res.Topology.String(), res.Kernel
 	r.Reasons = append(r.Reasons, res.Reasons...)
-	r.VMExit = res.Exit.Reason.String()
+	r.VMExit, r.Dir = res.Exit.Reason.String(), res.Dir
 	if m := res.Monitor; m != nil && len(m.Samples) > 0 {
 		r.Monitor = m.Summarize().String()
 	}

@@ -193,6 +193,7 @@ func newHelpCmd() *cobra.Command {
 // envHelp lists the environment the commands read.
 const envHelp = `Environment:
   KTSTR_KERNEL     kernel to boot when --kernel is not given
+  KTSTR_BACKEND    VMM when --backend is not given
   KTSTR_CACHE_DIR  kernel cache (default $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)
   KTSTR_LOG        log level: debug, info (default), warn, error
   NO_COLOR         no colours even on a terminal`

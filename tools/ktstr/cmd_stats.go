@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ktstr-go/ktstr"
+)
+
+func init() { register("", newStatsCmd) }
+
+func newStatsCmd(*env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stats",
+		Short: "List kept runs and compare two runs' metrics",
+		Long: `Runs keep their results directories under ` + ktstr.RunsRoot() + ` (or --out).
+` + "`stats list`" + ` lists them; ` + "`stats compare A B`" + ` prints B's metrics against A's and
+exits 1 when one regressed beyond its threshold.`,
+		GroupID: groupTest,
+		Args:    subcommandArgs,
+		RunE:    missingSubcommand,
+	}
+}
+
+// addRunsRootFlag is --root of the stats commands.
+func addRunsRootFlag(c *cobra.Command, p *string) {
+	c.Flags().StringVar(p, "root", ktstr.RunsRoot(), "`DIR` the runs are kept in")
+	_ = c.MarkFlagDirname("root")
+}
