@@ -25,7 +25,8 @@ const (
 const exitCodesHelp = `Exit codes:
   0    pass (or the command did what it was asked)
   1    the scheduler failed its checks: a test failed, a matrix row did not
-       get its expected verdict, the verifier rejected a program
+       get its expected verdict, the verifier rejected a program, stats
+       compare found a regression
   2    usage error: an unknown command, flag or argument, a bad value
   125  could not test: no kernel, a build failed, the VM could not start or
        crashed, the guest skipped the test or its verdict was inconclusive
