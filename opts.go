@@ -38,6 +38,9 @@ type Opts struct {
 	Includes []string
 	// HostOnly tests run on the host without a VM (not exportable).
 	HostOnly bool
+	// Constraints say which VM shapes the test needs: the gauntlet runs
+	// it only on topology presets that meet them.
+	Constraints topology.Constraints
 	// Monitor bounds what the host-side monitor may see in the guest's
 	// runqueues (monitor.Thresholds); nil means the scheduler's, else
 	// monitor.DefaultThresholds. A test that loads CPUs unevenly on

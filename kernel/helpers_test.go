@@ -85,12 +85,11 @@ func fakeVmlinux(t testing.TB) string {
 	return fakeVmlinuxPath
 }
 
-// fakeBzImage writes a file with an x86 setup header whose version
+// writeBzImage writes a file with an x86 setup header whose version
 // string is version: enough for CheckImage. Parent directories are made.
-func fakeBzImage(t testing.TB, path, version string) {
+func writeBzImage(t testing.TB, path, version string) {
 	t.Helper()
 	h := make([]byte, 0x1000)
-	binary.LittleEndian.PutUint16(h[x86BootFlag:], 0xaa55)
 	binary.LittleEndian.PutUint32(h[x86HeaderMagic:], hdrS)
 	binary.LittleEndian.PutUint16(h[x86KernelVersion:], 0x200) // the string at 0x400
 	copy(h[0x400:], version+"\x00")

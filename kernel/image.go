@@ -15,9 +15,9 @@ import (
 // boot.rst, Documentation/arch/arm64/booting.rst). vmm/x86 holds the full
 // bzImage parser the in-repo VMM boots with; kernel/ may not import the
 // VMM layer (it supplies kernels to every backend, QEMU included), so it
-// checks only the magic numbers, which are ABI and never change.
+// checks only the magic numbers, which are ABI and never change ("HdrS";
+// the legacy 0xAA55 boot flag proves nothing more).
 const (
-	x86BootFlag      = 0x1fe      // u16 0xAA55
 	x86HeaderMagic   = 0x202      // u32 "HdrS"
 	x86KernelVersion = 0x20e      // u16: offset of the version string, minus 0x200
 	hdrS             = 0x53726448 // "HdrS"
@@ -76,7 +76,7 @@ func checkImageHeader(h []byte, arch string) (ImageInfo, error) {
 		}
 		return ImageInfo{}, nil
 	}
-	if len(h) < x86HeaderMagic+4 || le.Uint32(h[x86HeaderMagic:]) != hdrS || le.Uint16(h[x86BootFlag:]) != 0xaa55 {
+	if len(h) < x86HeaderMagic+4 || le.Uint32(h[x86HeaderMagic:]) != hdrS {
 		return ImageInfo{}, fmt.Errorf("not a kernel image (no Linux boot-protocol \"HdrS\" header): pass %s", want)
 	}
 	var info ImageInfo

@@ -12,7 +12,7 @@ import (
 func TestCheckImage(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "bzImage")
-	fakeBzImage(t, good, "6.12.118 (ktstr@ktstr) #1 SMP Thu Dec  3 09:20:09 UTC 2026")
+	writeBzImage(t, good, "6.12.118 (ktstr@ktstr) #1 SMP Thu Dec  3 09:20:09 UTC 2026")
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {

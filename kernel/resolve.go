@@ -174,7 +174,7 @@ func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, l
 	}
 	switch id.Kind {
 	case IDVersion:
-		if e, err := c.Lookup(id.Value + "-tarball-" + HostArch() + "-kc" + KconfigHash()); err == nil {
+		if e, err := c.Lookup(id.Value + "-tarball-" + HostArch() + "-kc" + KconfigHashFor(id.Value)); err == nil {
 			return kernelFromEntry(e, "cache"), nil
 		}
 		entries, err := c.List()
@@ -213,8 +213,8 @@ func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, l
 // with the current kconfig fragment over an untracked or stale one, then
 // the newest build.
 func newestRelease(entries []Entry, want string, lg *zap.Logger) *Entry {
-	current := KconfigHash()
 	rank := map[KconfigStatus]int{KconfigMatches: 2, KconfigUntracked: 1, KconfigStale: 0}
+	status := func(e *Entry) KconfigStatus { return e.Meta.KconfigStatus(KconfigHashFor(e.Meta.Version)) }
 	var best *Entry
 	for i := range entries {
 		e := &entries[i]
@@ -228,7 +228,7 @@ func newestRelease(entries []Entry, want string, lg *zap.Logger) *Entry {
 				continue
 			}
 			// List is newest build first: of equals the first stays.
-			if c == 0 && rank[e.Meta.KconfigStatus(current)] <= rank[best.Meta.KconfigStatus(current)] {
+			if c == 0 && rank[status(e)] <= rank[status(best)] {
 				continue
 			}
 		}
@@ -251,7 +251,6 @@ func scanCache(dir string, lg *zap.Logger) *Kernel {
 		lg.Warn("kernel cache unreadable", zap.Error(err))
 		return nil
 	}
-	current := KconfigHash()
 	for _, d := range descs {
 		// Load entries one by one, newest first: the first usable one
 		// wins, so the rest are never read.
@@ -263,7 +262,12 @@ func scanCache(dir string, lg *zap.Logger) *Kernel {
 		}
 		// Untracked entries are kept: skipping them would orphan kernels
 		// whose only defect is a missing hash.
-		if e.Meta.KconfigStatus(current) == KconfigStale {
+		if e.Meta.KconfigStatus(KconfigHashFor(e.Meta.Version)) == KconfigStale {
+			continue
+		}
+		// A kernel built without some options (one that predates
+		// sched_ext) is booted only when named, never as the default.
+		if len(e.Meta.KconfigOmitted) > 0 {
 			continue
 		}
 		if e.Meta.Arch != "" && e.Meta.Arch != HostArch() {
@@ -347,6 +351,9 @@ func loadPath(p string) (*Kernel, error) {
 	}
 	if c := filepath.Join(dir, ".config"); inTree && isFile(c) {
 		k.Config = c
+	}
+	if !inTree {
+		addSidecars(k, dir) // an --out-dir layout: config and metadata.json beside the image
 	}
 	return k, nil
 }

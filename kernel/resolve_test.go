@@ -97,7 +97,7 @@ func TestResolveSpec(t *testing.T) {
 	storeFake(t, c, "same-release-other-kconfig-built-later", meta("6.12.117", "0ther", now.Add(-time.Minute)), false)
 
 	tree := t.TempDir()
-	fakeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
+	writeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
 	copyFixture(t, fakeVmlinux(t), filepath.Join(tree, "vmlinux"))
 	vmlinuxFile := filepath.Join(tree, "vmlinux")
 	passwd := filepath.Join(t.TempDir(), "passwd")
@@ -179,9 +179,9 @@ func TestResolveFallbacks(t *testing.T) {
 	t.Setenv(EnvKernel, "")
 	c := openTestCache(t)
 	tree := t.TempDir()
-	fakeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
+	writeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
 	host := filepath.Join(t.TempDir(), "vmlinuz")
-	fakeBzImage(t, host, "6.1.0-host (u@h) #1 SMP")
+	writeBzImage(t, host, "6.1.0-host (u@h) #1 SMP")
 	notKernel := filepath.Join(t.TempDir(), "vmlinuz")
 	os.WriteFile(notKernel, []byte("not a kernel"), 0o644)
 
@@ -201,5 +201,33 @@ func TestResolveFallbacks(t *testing.T) {
 	k, err = Resolve(context.Background(), o)
 	if err != nil || k.Image != e.Image {
 		t.Fatalf("cache first: %+v, %v", k, err)
+	}
+}
+
+// A kernel that predates some fragment options (6.1: no sched_ext) is
+// never the default, even when newest, but is found by its version, with
+// its omissions kept in the metadata and counted as matching.
+func TestResolveOlderKernelOnlyByName(t *testing.T) {
+	t.Setenv(EnvKernel, "")
+	c := openTestCache(t)
+	cur := storeFake(t, c, "6.12.118-tarball-x86_64-kc"+KconfigHash(), meta("6.12.118", KconfigHash(), time.Now().Add(-time.Hour)), false)
+	m := meta("6.1.192", KconfigHashFor("6.1.192"), time.Now())
+	m.KconfigOmitted = []string{"CONFIG_SCHED_CLASS_EXT", "CONFIG_EXT_GROUP_SCHED"}
+	old := storeFake(t, c, "6.1.192-tarball-x86_64-kc"+KconfigHashFor("6.1.192"), m, false)
+	k, err := Resolve(context.Background(), noFallback(c.Root()))
+	if err != nil || k.Image != cur.Image {
+		t.Fatalf("default resolution = %+v, %v; want 6.12.118", k, err)
+	}
+	o := noFallback(c.Root())
+	o.Spec = "6.1.192"
+	k, err = Resolve(context.Background(), o)
+	if err != nil || k.Image != old.Image || k.Key != old.Key {
+		t.Fatalf("6.1.192 = %+v, %v; want its entry", k, err)
+	}
+	if k.Meta.HasOption("CONFIG_SCHED_CLASS_EXT") || !k.Meta.HasOption("CONFIG_BPF") {
+		t.Fatalf("metadata omissions not kept: %v", k.Meta.KconfigOmitted)
+	}
+	if s := k.Meta.KconfigStatus(KconfigHashFor(k.Meta.Version)); s != KconfigMatches {
+		t.Fatalf("6.1 entry kconfig status %s, want matches", s)
 	}
 }

@@ -15,10 +15,10 @@ func TestFindVmlinux(t *testing.T) {
 
 	tree := t.TempDir()
 	treeImage := filepath.Join(tree, "arch/x86/boot/bzImage")
-	fakeBzImage(t, treeImage, "6.12.117 (ktstr@ktstr) #1 SMP")
+	writeBzImage(t, treeImage, "6.12.117 (ktstr@ktstr) #1 SMP")
 	copyFixture(t, fakeVmlinux(t), filepath.Join(tree, "vmlinux"))
 	lone := filepath.Join(t.TempDir(), "bzImage")
-	fakeBzImage(t, lone, "6.12.117 (ktstr@ktstr) #1 SMP")
+	writeBzImage(t, lone, "6.12.117 (ktstr@ktstr) #1 SMP")
 	explicit := filepath.Join(t.TempDir(), "vmlinux-explicit")
 	if err := os.WriteFile(explicit, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

@@ -81,6 +81,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"vmm imports the runner", "vmm/native", []string{"."}, 1, "VMM layer"},
 		{"results imports the runner", "results", []string{".", "vmm"}, 2, "finished runs"},
 		{"allowed: results imports what the guest sent and the monitor saw", "results", []string{"guest", "monitor", "scenario", "topology", "verdict"}, 0, ""},
+		{"root imports the gauntlet", ".", []string{"gauntlet"}, 1, "on top of the runner"},
+		{"allowed: the gauntlet imports the runner", "gauntlet", []string{".", "kernel", "scheds", "monitor"}, 0, ""},
 		{"allowed: root imports everything product", ".", []string{"scenario", "vmm", "vmm/qemu", "kernel", "scheds", "internal/tailbuf"}, 0, ""},
 		{"allowed: scenario imports guest and leaves", "scenario", []string{"guest", "topology", "verdict", "internal/cgroupfs"}, 0, ""},
 		{"allowed: tests import anything", "tests", []string{".", "vmm/native", "tools/internal/export"}, 0, ""},

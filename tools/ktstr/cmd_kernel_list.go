@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,18 +24,20 @@ type listedKernel struct {
 	BuiltAt       time.Time            `json:"built_at"`
 	Size          int64                `json:"size"`
 	KconfigStatus kernel.KconfigStatus `json:"kconfig_status"`
-	Corrupt       bool                 `json:"corrupt"`
-	CorruptReason string               `json:"corrupt_reason,omitempty"`
-	Image         string               `json:"image,omitempty"`
-	Vmlinux       string               `json:"vmlinux,omitempty"`
-	PulledFrom    string               `json:"pulled_from,omitempty"`
+	// KconfigOmitted are the fragment's options the kernel predates.
+	KconfigOmitted []string `json:"kconfig_omitted,omitempty"`
+	Corrupt        bool     `json:"corrupt"`
+	CorruptReason  string   `json:"corrupt_reason,omitempty"`
+	Image          string   `json:"image,omitempty"`
+	Vmlinux        string   `json:"vmlinux,omitempty"`
+	PulledFrom     string   `json:"pulled_from,omitempty"`
 }
 
-func listKernel(e kernel.Entry, hash string) listedKernel {
+func listKernel(e kernel.Entry) listedKernel {
 	return listedKernel{
 		Key: e.Key, Digest: e.Digest, Version: e.Meta.Version, Source: string(e.Meta.Source), SourceDetail: e.Meta.SourceDetail,
-		Arch: e.Meta.Arch, BuiltAt: e.Meta.BuiltAt, Size: e.Size, KconfigStatus: e.Meta.KconfigStatus(hash),
-		Corrupt: e.Corrupt != "", CorruptReason: e.Corrupt, Image: e.Image, Vmlinux: e.Vmlinux, PulledFrom: e.PulledFrom,
+		Arch: e.Meta.Arch, BuiltAt: e.Meta.BuiltAt, Size: e.Size, KconfigStatus: e.Meta.KconfigStatus(kernel.KconfigHashFor(e.Meta.Version)),
+		KconfigOmitted: e.Meta.KconfigOmitted, Corrupt: e.Corrupt != "", CorruptReason: e.Corrupt, Image: e.Image, Vmlinux: e.Vmlinux, PulledFrom: e.PulledFrom,
 	}
 }
 
@@ -53,10 +56,9 @@ func newKernelListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hash := kernel.KconfigHash()
 			out := make([]listedKernel, 0, len(entries))
 			for _, en := range entries {
-				out = append(out, listKernel(en, hash))
+				out = append(out, listKernel(en))
 			}
 			if asJSON {
 				return writeJSON(e.stdout, out)
@@ -71,6 +73,8 @@ func newKernelListCmd(e *env) *cobra.Command {
 				state := "ok"
 				if k.Corrupt {
 					state = "CORRUPT: " + k.CorruptReason
+				} else if len(k.KconfigOmitted) > 0 {
+					state = "ok, predates " + strings.Join(k.KconfigOmitted, ",")
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MB\t%s\t%s\n", k.Key, k.Version, k.Source, k.BuiltAt.Local().Format("2006-01-02 15:04"),
 					float64(k.Size)/1e6, k.KconfigStatus, state)
@@ -78,7 +82,7 @@ func newKernelListCmd(e *env) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "cache: %s (kconfig hash %s)\n", c.Root(), hash)
+			fmt.Fprintf(e.stderr, "cache: %s (kconfig hash %s)\n", c.Root(), kernel.KconfigHash())
 			return nil
 		},
 	}
