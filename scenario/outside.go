@@ -49,15 +49,19 @@ type collector struct {
 }
 
 type procView struct {
+	dir     *taskList
 	base    map[int][2]uint64 // tid → cpu, wait at the start signal
 	threads map[int]*threadView
 	view    OutsideView
 	// started is set after the sample at the start signal: a thread first
 	// seen later was created in the window, and all its time counts.
 	started bool
+	buf     [512]byte // room for a schedstat or the head of a stat
 }
 
 type threadView struct {
+	files     *taskFiles // nil once the thread is gone
+	listed    int64      // the last sample that listed the thread
 	cpu, wait uint64
 	// progress is when the thread was last seen running or not
 	// runnable (monotonic ns); a runnable thread whose CPU time stands
@@ -70,7 +74,7 @@ type threadView struct {
 func startCollector(pids []int) *collector {
 	c := &collector{pids: pids, start: monoNow(), procs: map[int]*procView{}, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, pid := range pids {
-		c.procs[pid] = &procView{base: map[int][2]uint64{}, threads: map[int]*threadView{}}
+		c.procs[pid] = &procView{dir: openTaskList(pid), base: map[int][2]uint64{}, threads: map[int]*threadView{}}
 	}
 	c.sample()
 	go c.loop()
@@ -95,11 +99,11 @@ func (c *collector) sample() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := monoNow()
-	for pid, p := range c.procs {
-		dir := "/proc/" + strconv.Itoa(pid) + "/task"
-		for _, tid := range listTIDs(dir) {
-			p.sampleThread(dir+"/"+strconv.Itoa(tid), tid, now, c.start)
+	for _, p := range c.procs {
+		for _, tid := range p.dir.tids() {
+			p.sampleThread(p.dir.path+"/"+strconv.Itoa(tid), tid, now, c.start)
 		}
+		p.closeExited(now)
 		p.sum()
 		p.started = true
 		p.view.Samples++
@@ -107,28 +111,54 @@ func (c *collector) sample() {
 	}
 }
 
+// sampleThread reads thread tid (its /proc directory dir) at now; the
+// files opened at its first sample stay open until close.
 func (p *procView) sampleThread(dir string, tid int, now, start int64) {
-	cpu, wait, err := schedstat(dir)
-	if err != nil {
-		return // exited
-	}
 	t, ok := p.threads[tid]
+	var files *taskFiles
+	switch {
+	case ok && t.files == nil:
+		return // exited: its last sample stands
+	case ok:
+		t.listed, files = now, t.files
+	default:
+		files = openTaskFiles(dir)
+	}
+	cpu, wait, err := files.sched(p.buf[:])
+	if err != nil {
+		files.close()
+		if ok {
+			t.files = nil // exited: its last sample stands
+		}
+		return
+	}
 	if !ok {
 		if !p.started {
 			p.base[tid] = [2]uint64{cpu, wait}
 		}
-		p.threads[tid] = &threadView{cpu: cpu, wait: wait, progress: now}
+		p.threads[tid] = &threadView{files: files, listed: now, cpu: cpu, wait: wait, progress: now}
 		return
 	}
 	// The state is read only for threads that did not run: most did,
 	// and under emulation every read of /proc costs the workers CPU.
-	if cpu != t.cpu || threadState(dir) != 'R' {
+	if cpu != t.cpu || files.state(p.buf[:]) != 'R' {
 		t.progress = now
 	} else if w := time.Duration(now - t.progress); w > p.view.LongestWait {
 		p.view.LongestWait, p.view.LongestWaitTID = w, tid
 		p.view.LongestWaitAt = time.Duration(t.progress - start)
 	}
 	t.cpu, t.wait = cpu, wait
+}
+
+// closeExited closes the files of threads the sample at now no longer
+// listed: they exited, and their last sample stands.
+func (p *procView) closeExited(now int64) {
+	for _, t := range p.threads {
+		if t.files != nil && t.listed != now {
+			t.files.close()
+			t.files = nil
+		}
+	}
 }
 
 // sum totals the threads' CPU and wait time since their first sample.
@@ -147,11 +177,35 @@ func (c *collector) halt() {
 	<-c.done
 }
 
-// stopAndView takes a last sample, stops the collector and returns each
-// worker's view by pid.
+// close stops the sampling and closes the files it held open; safe to
+// call more than once.
+func (c *collector) close() {
+	c.halt()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.procs {
+		p.close()
+	}
+}
+
+func (p *procView) close() {
+	if p.dir != nil {
+		p.dir.close()
+	}
+	for _, t := range p.threads {
+		if t.files != nil {
+			t.files.close()
+			t.files = nil
+		}
+	}
+}
+
+// stopAndView takes a last sample, stops the collector, closes its files
+// and returns each worker's view by pid.
 func (c *collector) stopAndView() map[int]*OutsideView {
 	c.halt()
 	c.sample()
+	defer c.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[int]*OutsideView, len(c.procs))

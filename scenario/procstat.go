@@ -102,34 +102,3 @@ func statFields(b []byte) []string {
 	}
 	return strings.Fields(string(b[i+1:]))
 }
-
-// schedstat reads a thread's time on CPU and time runnable but waiting
-// (ns), from /proc/<pid>/task/<tid>/schedstat.
-func schedstat(dir string) (cpu, wait uint64, err error) {
-	b, err := os.ReadFile(dir + "/schedstat")
-	if err != nil {
-		return 0, 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, 0, fmt.Errorf("%s/schedstat: %q is not \"run wait slices\"", dir, b)
-	}
-	cpu, err = strconv.ParseUint(f[0], 10, 64)
-	if err == nil {
-		wait, err = strconv.ParseUint(f[1], 10, 64)
-	}
-	return cpu, wait, err
-}
-
-// threadState is a thread's scheduler state letter (R, S, D, ...), from
-// /proc/<pid>/task/<tid>/stat; 0 when it is gone.
-func threadState(dir string) byte {
-	b, err := os.ReadFile(dir + "/stat")
-	if err != nil {
-		return 0
-	}
-	if f := statFields(b); len(f) > 0 && len(f[0]) > 0 {
-		return f[0][0]
-	}
-	return 0
-}

@@ -436,7 +436,7 @@ func (w *Workload) Kill() {
 
 func (w *Workload) kill() {
 	if w.outside != nil {
-		w.outside.halt()
+		w.outside.close()
 	}
 	_ = w.startW.Close()
 	_ = w.stopW.Close()

@@ -183,6 +183,7 @@ func TestCollectorLongestWait(t *testing.T) {
 		return d
 	}
 	p := &procView{base: map[int][2]uint64{}, threads: map[int]*threadView{}}
+	t.Cleanup(p.close)
 	step := func(at time.Duration, cpu1 int, state1 string, cpu2 int, state2 string) {
 		p.sampleThread(write(1, cpu1, state1), 1, int64(at), 0)
 		p.sampleThread(write(2, cpu2, state2), 2, int64(at), 0)
