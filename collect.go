@@ -2,7 +2,9 @@ package ktstr
 
 import (
 	"errors"
+	"math"
 	"sync"
+	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
@@ -18,6 +20,43 @@ type collected struct {
 	chanErr error
 	exit    vmm.Exit
 	monitor *monitor.Report
+	// holds are when each step's hold began and ended, on the host's
+	// clock as the records arrived.
+	holds []holdSpan
+}
+
+// holdSpan is one step's hold on the host's clock; an end of zero means
+// the run ended inside it.
+type holdSpan struct{ from, to time.Time }
+
+// note keeps a hold record's arrival.
+func (c *collected) note(rec guest.Record, at time.Time) {
+	var h guest.Hold
+	if rec.Kind != guest.KindHold || rec.Decode(&h) != nil {
+		return
+	}
+	if !h.End {
+		c.holds = append(c.holds, holdSpan{from: at})
+	} else if n := len(c.holds); n > 0 && c.holds[n-1].to.IsZero() {
+		c.holds[n-1].to = at
+	}
+}
+
+// monitorWindows places the holds on the monitor's clock: the spans whose
+// load shape the monitor judges (monitor.Thresholds.EvaluateIn).
+func (c *collected) monitorWindows() []monitor.Window {
+	if c.monitor == nil || c.monitor.Started.IsZero() {
+		return nil
+	}
+	var out []monitor.Window
+	for _, h := range c.holds {
+		w := monitor.Window{From: h.from.Sub(c.monitor.Started), To: time.Duration(math.MaxInt64)}
+		if !h.to.IsZero() {
+			w.To = h.to.Sub(c.monitor.Started)
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // collect reads the guest's records until the channel closes and waits
@@ -41,6 +80,7 @@ func collect(r *vmRun, onRecord func(guest.Record)) collected {
 				return
 			}
 			c.records = append(c.records, rec)
+			c.note(rec, time.Now())
 			r.jit.add(rec)
 			if onRecord != nil {
 				onRecord(rec)

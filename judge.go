@@ -30,7 +30,7 @@ func judge(r *vmRun, c collected) *Result {
 		res.Reasons = append(res.Reasons, "where the vCPUs were when the VM was killed: "+w)
 	}
 	if r.plan.spec.judged() {
-		judgeMonitor(res, r.plan.set.thresholds)
+		judgeMonitor(res, r.plan.set.thresholds, c.monitorWindows())
 		res.Verdict, res.Reasons = expectFailure(r.plan.set.expectFail, res.Verdict, res.Reasons)
 	}
 	res.Watchdog = watchdogRecord(res.Records)
@@ -86,12 +86,13 @@ func exitFailure(ex vmm.Exit, m *monitor.Report) []string {
 
 // judgeMonitor adds what the monitor saw to a test's verdict: every
 // violated threshold is a reason, and fails a run that otherwise passed.
-// A run the guest skipped stays skipped.
-func judgeMonitor(res *Result, th *monitor.Thresholds) {
+// A run the guest skipped stays skipped. The load's shape is judged
+// within windows, the scenario steps' holds, when the guest sent any.
+func judgeMonitor(res *Result, th *monitor.Thresholds, windows []monitor.Window) {
 	if res.Monitor == nil || res.Verdict == verdict.Skip {
 		return
 	}
-	v := th.Evaluate(res.Monitor)
+	v := th.EvaluateIn(res.Monitor, windows)
 	if len(v) == 0 {
 		return
 	}

@@ -1,10 +1,14 @@
 package ktstr
 
 import (
+	"encoding/json"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -31,12 +35,36 @@ func TestJudgeMonitor(t *testing.T) {
 		{verdict.Pass, verdict.Pass, &monitor.Report{Err: "the VM ended before the first sample"}, 0},
 	} {
 		res := &Result{Verdict: tc.v, Monitor: tc.report}
-		judgeMonitor(res, &monitor.DefaultThresholds)
+		judgeMonitor(res, &monitor.DefaultThresholds, nil)
 		if res.Verdict != tc.want || len(res.Reasons) != tc.reasons {
 			t.Errorf("%s with %v: verdict %s, reasons %q; want %s with %d reasons", tc.v, tc.report != nil, res.Verdict, res.Reasons, tc.want, tc.reasons)
 		}
 		if tc.reasons > 0 && !strings.Contains(res.Reasons[0], "cpu0 stalled") {
 			t.Errorf("reason %q does not name the stalled CPU", res.Reasons[0])
 		}
+	}
+}
+
+// TestMonitorWindowsFromHolds: hold records, placed on the monitor's
+// clock by when they arrived, become the windows the load's shape is
+// judged in; a hold the run ended inside stays open.
+func TestMonitorWindowsFromHolds(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	c := collected{monitor: &monitor.Report{Started: t0}}
+	hold := func(step int, end bool) guest.Record {
+		b, _ := json.Marshal(guest.Hold{Step: step, End: end})
+		return guest.Record{Kind: guest.KindHold, Data: b}
+	}
+	c.note(guest.Record{Kind: guest.KindPhase, Data: []byte(`{}`)}, t0.Add(500*time.Millisecond))
+	c.note(hold(1, false), t0.Add(time.Second))
+	c.note(hold(1, true), t0.Add(3*time.Second))
+	c.note(hold(2, false), t0.Add(4*time.Second))
+	got := c.monitorWindows()
+	want := []monitor.Window{{From: time.Second, To: 3 * time.Second}, {From: 4 * time.Second, To: time.Duration(math.MaxInt64)}}
+	if !slices.Equal(got, want) {
+		t.Errorf("windows %v, want %v", got, want)
+	}
+	if w := (&collected{}).monitorWindows(); w != nil {
+		t.Errorf("no monitor: windows %v, want none", w)
 	}
 }

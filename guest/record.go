@@ -20,6 +20,7 @@ const (
 	KindStart    = "start"    // guest init is up; payload: Start
 	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
 	KindOp       = "op"       // a scenario op was applied; payload: {"step", "op", "took"}
+	KindHold     = "hold"     // a step's load is in place and held, or its hold ended: Hold
 	KindWorkers  = "workers"  // per-worker telemetry: {"scenario": name, "reports": []scenario.WorkerReport}
 	KindSched    = "sched"    // scheduler state change (attached, exited, ...)
 	KindAssert   = "assert"   // one assertion result (scenario.AssertResult)
@@ -46,6 +47,14 @@ func (r Record) Decode(v any) error {
 		return fmt.Errorf("decoding %s record: %w", r.Kind, err)
 	}
 	return nil
+}
+
+// Hold is the payload of KindHold: the host judges the shape of the load
+// (balance, queue depths) only while a step holds it, not while its tasks
+// are spawned or torn down.
+type Hold struct {
+	Step int  `json:"step"`
+	End  bool `json:"end,omitempty"`
 }
 
 // Start is the payload of KindStart.

@@ -93,12 +93,36 @@ func (r *run) record(bad bool, v float64, at time.Duration) {
 	r.worst = max(r.worst, v)
 }
 
+// Window is a span of the run, in Sample.At time.
+type Window struct{ From, To time.Duration }
+
 // Evaluate returns one message per violated threshold (nil when the run
 // was clean or nothing was sampled).
-func (th Thresholds) Evaluate(r *Report) []string {
+func (th Thresholds) Evaluate(r *Report) []string { return th.EvaluateIn(r, nil) }
+
+// EvaluateIn is Evaluate with the load-shape checks (imbalance, local
+// DSQ depth) limited to the samples inside windows (all samples when
+// there are none): the spans the workload held its shape, not the
+// moments its tasks were spawned or torn down, when a sound scheduler
+// may pile them up briefly. A violation must be sustained within one
+// window. Stalls are judged over the whole run: a CPU standing still is
+// a failure whenever it happens.
+func (th Thresholds) EvaluateIn(r *Report, windows []Window) []string {
 	if r == nil || len(r.Samples) == 0 {
 		return nil
 	}
+	inWindow := func(at time.Duration) int {
+		if len(windows) == 0 {
+			return 0
+		}
+		for i, w := range windows {
+			if at >= w.From && at <= w.To {
+				return i
+			}
+		}
+		return -1
+	}
+	lastWindow := -1
 	need := max(th.Sustained, 1)
 	minVCPU := th.MinVCPUTime
 	if minVCPU == 0 {
@@ -108,7 +132,17 @@ func (th Thresholds) Evaluate(r *Report) []string {
 	dsq := make([]run, len(r.Samples[0].CPUs))
 	stall := make([]run, len(r.Samples[0].CPUs))
 	for i, s := range r.Samples {
-		if th.MaxImbalance > 0 {
+		w := inWindow(s.At)
+		if w != lastWindow {
+			// A run of violations does not carry across windows.
+			imb.n = 0
+			for c := range dsq {
+				dsq[c].n = 0
+			}
+			lastWindow = w
+		}
+		shaped := w >= 0
+		if th.MaxImbalance > 0 && shaped {
 			v := s.Imbalance()
 			imb.record(v > th.MaxImbalance, v, s.At)
 		}
@@ -116,7 +150,7 @@ func (th Thresholds) Evaluate(r *Report) []string {
 			if c >= len(dsq) {
 				break
 			}
-			if th.MaxLocalDSQ > 0 {
+			if th.MaxLocalDSQ > 0 && shaped {
 				dsq[c].record(cpu.LocalDSQ > th.MaxLocalDSQ, float64(cpu.LocalDSQ), s.At)
 			}
 			if th.FailOnStall && i > 0 && c < len(r.Samples[i-1].CPUs) {

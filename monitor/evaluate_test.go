@@ -96,3 +96,42 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("empty summary %q", got)
 	}
 }
+
+// TestEvaluateInWindows: the load-shape checks judge only the samples
+// inside the windows, a run does not carry across two windows, and a
+// stall outside every window still fails.
+func TestEvaluateInWindows(t *testing.T) {
+	th := Thresholds{MaxImbalance: 4, Sustained: 5, FailOnStall: true}
+	// 0-0.9 s balanced; 1.0-1.5 s piled up (teardown), 1.6-2.1 s balanced.
+	var cpus [][]CPU
+	for i := range 22 {
+		n := uint32(1)
+		if i >= 10 && i <= 15 {
+			n = 12
+		}
+		cpus = append(cpus, []CPU{{NrRunning: n, Clock: uint64(i)}, {NrRunning: 1, Clock: uint64(i)}})
+	}
+	r := series(cpus...)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, tc := range []struct {
+		name    string
+		windows []Window
+		want    string
+	}{
+		{"no windows: every sample", nil, "load imbalance 12.0"},
+		{"the pile-up outside the hold", []Window{{ms(0), ms(900)}, {ms(1600), ms(2100)}}, ""},
+		{"the pile-up inside the hold", []Window{{ms(0), ms(2100)}}, "for 6 samples"},
+		{"split over two windows is not sustained", []Window{{ms(0), ms(1200)}, {ms(1300), ms(2100)}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(th.EvaluateIn(r, tc.windows), "\n")
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	stall := series(frozen(ticking(3, 1), 6, 1, 50*time.Millisecond)...)
+	if got := th.EvaluateIn(stall, []Window{{0, ms(100)}}); len(got) != 1 || !strings.Contains(got[0], "stalled") {
+		t.Errorf("a stall outside the windows: got %q, want it reported", got)
+	}
+}

@@ -83,7 +83,10 @@ const DefaultInterval = 100 * time.Millisecond
 // Report is what one monitored run saw.
 type Report struct {
 	Interval time.Duration `json:"interval"`
-	Samples  []Sample      `json:"samples"`
+	// Started is when sampling began: Sample.At counts from it, so a
+	// caller can place its own events (a step's hold) among the samples.
+	Started time.Time `json:"started"`
+	Samples []Sample  `json:"samples"`
 	// Err says why there are no samples (the guest never became ready,
 	// or its memory could not be read); empty when sampling worked.
 	Err string `json:"error,omitempty"`
@@ -108,8 +111,8 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 	if iv <= 0 {
 		iv = DefaultInterval
 	}
-	r := &Report{Interval: iv}
 	start := time.Now()
+	r := &Report{Interval: iv, Started: start}
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	var g *Guest

@@ -97,6 +97,10 @@ func TestAssertChecks(t *testing.T) {
 		{"different cgroups are not compared", []WorkerReport{report("a", 0, nil), report("b", 0, func(r *WorkerReport) { r.CPUTime = 100 * time.Millisecond })}, verdict.Pass, nil},
 		{"too little cpu to judge", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.CPUTime = time.Millisecond }), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 30 * time.Millisecond })},
 			verdict.Inconclusive, nil},
+		{"too short a life to judge fairness", []WorkerReport{
+			report("cg", 0, func(r *WorkerReport) { r.Wall, r.CPUTime = time.Second, 380*time.Millisecond }),
+			report("cg", 1, func(r *WorkerReport) { r.Wall, r.CPUTime = time.Second, 60*time.Millisecond }),
+		}, verdict.Pass, nil},
 		{"wake p99", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 1000, time.Millisecond, 700*time.Millisecond
 		})}, verdict.Fail, []string{"wake latency p99 700.00ms"}},
@@ -155,5 +159,25 @@ func TestShareRatio(t *testing.T) {
 	}
 	if d := ShareRatio("heavy", "none", 1, 2)(nil, reps); d[0].Verdict != verdict.Inconclusive {
 		t.Errorf("missing cgroup: %+v", d)
+	}
+}
+
+// TestFairnessShortLifeSaysWhy: a spread over too short a life is a skip
+// that names the window and the spread it saw, never a silent pass.
+func TestFairnessShortLifeSaysWhy(t *testing.T) {
+	res := DefaultAssert().Evaluate([]WorkerReport{
+		report("a", 0, func(r *WorkerReport) { r.Wall, r.CPUTime = 1100*time.Millisecond, 420*time.Millisecond }),
+		report("a", 1, func(r *WorkerReport) { r.Wall, r.CPUTime = 1100*time.Millisecond, 66*time.Millisecond }),
+	})
+	var msg string
+	for _, d := range res.Skipped {
+		if d.Check == "fairness" {
+			msg = d.Message
+		}
+	}
+	for _, w := range []string{"lived 1.1s on average", "too short to judge fairness", "need 2s", "spread was 146%"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("fairness skip %q lacks %q", msg, w)
+		}
 	}
 }

@@ -111,7 +111,10 @@ func (r *run) execute() error {
 			}
 			r.ctx.emit(guest.KindOp, map[string]any{"step": i + 1, "op": op.String(), "took": time.Since(t0)})
 		}
-		if err := r.hold(st.Hold); err != nil {
+		r.ctx.emit(guest.KindHold, guest.Hold{Step: i + 1})
+		err := r.hold(st.Hold)
+		r.ctx.emit(guest.KindHold, guest.Hold{Step: i + 1, End: true})
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if r.schedErr != nil {

@@ -112,23 +112,22 @@ func (c *collector) sample() {
 }
 
 // sampleThread reads thread tid (its /proc directory dir) at now; the
-// files opened at its first sample stay open until close.
+// files opened at its first sample stay open while it is listed.
 func (p *procView) sampleThread(dir string, tid int, now, start int64) {
 	t, ok := p.threads[tid]
 	var files *taskFiles
-	switch {
-	case ok && t.files == nil:
-		return // exited: its last sample stands
-	case ok:
-		t.listed, files = now, t.files
-	default:
+	if ok && t.files != nil {
+		files = t.files
+	} else {
 		files = openTaskFiles(dir)
 	}
 	cpu, wait, err := files.sched(p.buf[:])
 	if err != nil {
+		// Exiting, or unreadable this time: its last sample stands, and
+		// the next sample that lists it tries afresh.
 		files.close()
 		if ok {
-			t.files = nil // exited: its last sample stands
+			t.files = nil
 		}
 		return
 	}
@@ -139,6 +138,7 @@ func (p *procView) sampleThread(dir string, tid int, now, start int64) {
 		p.threads[tid] = &threadView{files: files, listed: now, cpu: cpu, wait: wait, progress: now}
 		return
 	}
+	t.files, t.listed = files, now
 	// The state is read only for threads that did not run: most did,
 	// and under emulation every read of /proc costs the workers CPU.
 	if cpu != t.cpu || files.state(p.buf[:]) != 'R' {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,23 +24,40 @@ import (
 // them with one pread each (the kernel makes a /proc file anew at offset
 // 0), and the task directory with one lseek and getdents.
 
+// maxHeldFiles bounds the descriptors all collectors of the process hold
+// open together. The guest's init may have 4096 (the kernel's default
+// hard RLIMIT_NOFILE, which Go raises the soft limit to) and needs most
+// for what it runs (worker pipes, payloads, its own files); threads
+// beyond the bound are read by path. A variable for tests.
+var maxHeldFiles int64 = 1024
+
+// heldFiles counts the descriptors taskFiles hold open.
+var heldFiles atomic.Int64
+
 // taskFiles are a thread's /proc schedstat and stat, held open.
 type taskFiles struct {
 	dir string // /proc/<pid>/task/<tid>
-	// schedstat and stat are open descriptors, or -1 when opening failed
-	// (say, out of descriptors): the file is then read by its path.
+	// schedstat and stat are open descriptors, or -1 when past
+	// maxHeldFiles or opening failed: the file is then read by its path.
 	schedstat, stat int
 }
 
 func openTaskFiles(dir string) *taskFiles {
+	f := &taskFiles{dir: dir, schedstat: -1, stat: -1}
+	if heldFiles.Add(2) > maxHeldFiles {
+		heldFiles.Add(-2)
+		return f
+	}
 	open := func(name string) int {
 		fd, err := unix.Open(dir+"/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			heldFiles.Add(-1)
 			return -1
 		}
 		return fd
 	}
-	return &taskFiles{dir: dir, schedstat: open("schedstat"), stat: open("stat")}
+	f.schedstat, f.stat = open("schedstat"), open("stat")
+	return f
 }
 
 // read reads the start of the file (the kernel makes it anew at offset
@@ -87,27 +105,37 @@ func (f *taskFiles) close() {
 		if *fd >= 0 {
 			_ = unix.Close(*fd)
 			*fd = -1
+			heldFiles.Add(-1)
 		}
 	}
 }
 
 // taskList is a process's /proc/<pid>/task, held open and listed anew for
-// each sample.
+// each sample (by path when past maxHeldFiles).
 type taskList struct {
 	path string
-	f    *os.File // nil when the process was gone at the first sample
+	f    *os.File
 }
 
 func openTaskList(pid int) *taskList {
 	d := &taskList{path: "/proc/" + strconv.Itoa(pid) + "/task"}
-	d.f, _ = os.Open(d.path)
+	if heldFiles.Add(1) > maxHeldFiles {
+		heldFiles.Add(-1)
+		return d
+	}
+	f, err := os.Open(d.path)
+	if err != nil {
+		heldFiles.Add(-1)
+		return d
+	}
+	d.f = f
 	return d
 }
 
 // tids lists the process's threads now; none once it is gone.
 func (d *taskList) tids() []int {
 	if d.f == nil {
-		return nil
+		return listTIDs(d.path)
 	}
 	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
 		return nil
@@ -129,6 +157,7 @@ func (d *taskList) close() {
 	if d.f != nil {
 		_ = d.f.Close()
 		d.f = nil
+		heldFiles.Add(-1)
 	}
 }
 

@@ -96,9 +96,34 @@ func TestTaskListTIDs(t *testing.T) {
 			t.Fatalf("tids() = %v, /proc/self/task lists %v", got, want)
 		}
 	}
-	l.close()
-	if got := l.tids(); got != nil {
-		t.Errorf("tids() after close = %v", got)
+}
+
+// TestCollectorHeldFilesBound: past maxHeldFiles the collector reads
+// threads by path, still samples every one, and gives back every
+// descriptor it held.
+func TestCollectorHeldFilesBound(t *testing.T) {
+	held0 := heldFiles.Load()
+	defer func(m int64) { maxHeldFiles = m }(maxHeldFiles)
+	maxHeldFiles = held0 + 3 // the task list and one thread's two files
+	c := startCollector([]int{os.Getpid()})
+	c.halt()
+	p := c.procs[os.Getpid()]
+	open := 0
+	for _, th := range p.threads {
+		if th.files.schedstat >= 0 {
+			open++
+		}
+	}
+	if p.dir.f == nil || open != 1 || len(p.threads) < 2 {
+		t.Errorf("held: task list %v, %d of %d threads' files; want the list and 1", p.dir.f != nil, open, len(p.threads))
+	}
+	if want := listTIDs("/proc/self/task"); len(p.threads) < len(want)-1 {
+		t.Errorf("sampled %d threads of %d", len(p.threads), len(want))
+	}
+	c.sample() // by path again: the same threads, no error
+	c.close()
+	if got := heldFiles.Load(); got != held0 {
+		t.Errorf("%d descriptors held after close, %d before", got, held0)
 	}
 }
 
