@@ -100,6 +100,7 @@ func (r *run) execute() error {
 			}
 		}
 		for _, op := range st.Ops {
+			r.ctx.emit(guest.KindOp, guest.OpEvent{Step: i + 1, Op: op.String()})
 			if err := op.do(r); err != nil {
 				return fmt.Errorf("%s: %s: %w", name, op, err)
 			}
@@ -345,6 +346,7 @@ func (r *run) alive() bool {
 func (r *run) finish() AssertResult {
 	var res AssertResult
 	var errs []error
+	r.endSnapshot()
 	all := append(slices.Clone(r.removed), r.liveGroups()...)
 	for _, g := range r.liveGroups() {
 		if err := r.stop(g); err != nil {
