@@ -168,6 +168,7 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		Log:        log,
 	}
 	var sched *guest.SchedHandle
+	probes := &guestProbes{}
 	if s := opts.Scheduler; s != nil {
 		flags := opts.Flags
 		if f := guest.CmdlineValue("ktstr.flags"); f != "" {
@@ -178,21 +179,24 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 			return []string{fmt.Sprintf("scheduler %s: %v", s.Name, err)}, verdict.Fail
 		}
 		sched, err = guest.StartScheduler(context.Background(), guest.SchedSpec{
-			Name: s.Name, Argv: argv, Watchdog: opts.EffectiveWatchdog(), AttachTimeout: s.AttachTimeout, Emit: emit, Log: log,
+			Name: s.Name, Argv: argv, Watchdog: opts.EffectiveWatchdog(), AttachTimeout: s.AttachTimeout, Emit: probes.schedEmit, Log: log,
 		})
 		if err != nil {
 			return []string{fmt.Sprintf("scheduler %s did not attach: %v", s.Name, err)}, verdict.Fail
 		}
 		cfg.Scheduler = sched
 	}
+	probes.start(opts, log)
 	ctx, err := scenario.NewCtx(cfg)
 	if err != nil {
+		probes.stop(log)
 		if sched != nil {
 			_ = sched.Stop()
 		}
 		return []string{fmt.Sprintf("setting up the scenario: %v", err)}, verdict.Fail
 	}
 	bodyErr := body(ctx)
+	probes.stop(log)
 	res, reasons := judgeBody(ctx, bodyErr)
 	if sched != nil {
 		// A scheduler that died fails the test even if the workers

@@ -17,6 +17,8 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/probe"
+	"github.com/ktstr-go/ktstr/timeline"
 	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -39,7 +41,10 @@ type RunOptions struct {
 	OnMachine func(vmm.Machine)
 	// Duration, if set, overrides the test's scenario duration.
 	Duration time.Duration
-	Log      *zap.Logger
+	// NoMonitor turns the host monitor off, with its snapshots (to
+	// measure what it costs).
+	NoMonitor bool
+	Log       *zap.Logger
 }
 
 // Result is the host's verdict on one VM run.
@@ -56,7 +61,16 @@ type Result struct {
 	ExitCode int
 	// Monitor is what the host-side monitor read from the guest's
 	// runqueues; nil when the kernel has no vmlinux to read them by.
+	// Its Snapshots are the scheduler state read at chosen moments.
 	Monitor *monitor.Report
+	// Probes are the counts and hits of Opts.Probes (nil without).
+	Probes *probe.Results
+	// Timeline merges the scenario's steps, the scheduler's events, the
+	// monitor's samples and snapshots, probe hits and the failure.
+	Timeline *timeline.Timeline
+	// Repro is the automatic second run of a scheduler death or stall,
+	// with probes on its path (nil when there was none).
+	Repro *Repro
 }
 
 // Passed reports whether the run passed.
@@ -159,11 +173,12 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	}
 	stopMonitor := func() *monitor.Report { return nil }
 	jit := &jitSymbols{}
-	if !spec.interact {
+	intro := newIntrospection()
+	if !spec.interact && !ro.NoMonitor {
 		// The monitor covers the run up to the guest's final record:
 		// after it the guest powers off, and a CPU stopped for shutdown
 		// is not a stall.
-		stopMonitor = sync.OnceValue(startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), jit, log))
+		stopMonitor = sync.OnceValue(startMonitor(ctx, m, k.Vmlinux, topo.CPUs(), jit, intro, log))
 	}
 	var wg sync.WaitGroup
 	var final *guest.Final
@@ -183,6 +198,7 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 			}
 			res.Records = append(res.Records, rec)
 			jit.add(rec)
+			intro.record(rec)
 			if ro.OnRecord != nil {
 				ro.OnRecord(rec)
 			}
@@ -205,6 +221,8 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	if spec.mode == "test" || spec.mode == "gotest" {
 		judgeMonitor(res, monitorThresholds(&spec.opts))
 	}
+	intro.finish(res)
+	res.Repro = autoRepro(ctx, spec, ro, res, log)
 	if res.Monitor != nil {
 		log.Debug("host monitor", zap.String("test", spec.name), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
 	}

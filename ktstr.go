@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
@@ -43,6 +44,13 @@ type Opts struct {
 	// runqueues (monitor.Thresholds); nil means monitor.DefaultThresholds.
 	// A test that loads CPUs unevenly on purpose raises MaxImbalance.
 	Monitor *monitor.Thresholds
+	// Probes count and record calls of kernel functions and of the
+	// scheduler's BPF callbacks in the guest, with their arguments
+	// (Result.Probes); see docs/introspection.md.
+	Probes []probe.Spec
+	// NoAutoRepro turns off the second run with probes on the failure's
+	// path that follows a scheduler death or a stall (Result.Repro).
+	NoAutoRepro bool
 }
 
 // Defaults suited to a debug kernel under emulation.

@@ -113,8 +113,8 @@ func report(t *testing.T, res *Result, err error) {
 	case verdict.Skip:
 		t.Skipf("ktstr: guest skipped %s: %s", res.Test, strings.Join(res.Reasons, "; "))
 	default:
-		t.Fatalf("ktstr: %s: %s\n  %s\n--- console tail (VM exit: %s) ---\n%s",
-			res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "), res.Exit.Reason, res.Exit.ConsoleTail)
+		t.Fatalf("ktstr: %s: %s\n  %s\n%s--- console tail (VM exit: %s) ---\n%s",
+			res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "), res.Explain(), res.Exit.Reason, res.Exit.ConsoleTail)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	backend := fs.String("backend", "auto", "VMM backend: auto, qemu, qemu-tcg")
 	kernel := fs.String("kernel", "", "kernel to boot (any KTSTR_KERNEL form)")
 	retries := fs.Int("retries", 0, "run a row that did not go as expected up to this many more times; a later match prints FLAKY and does not fail the run")
+	explain := fs.Bool("explain", false, "after each failing row, print its timeline around the failure and its auto-repro's probes")
+	out := fs.String("out", "", "write each row's snapshots, probes, timeline and auto-repro (JSON and text) under this directory, one subdirectory per row")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,6 +41,7 @@ func cmdMatrix(ctx context.Context, args []string) int {
 		}
 	}
 	opts := ktstr.RunOptions{Backend: *backend, Kernel: *kernel}
+	matrixExplain, matrixOut = *explain, *out
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
 	fmt.Printf(matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
 	allOK, ran := true, 0
@@ -108,7 +112,31 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 	if !ok && res != nil {
 		fmt.Print(mismatchDetail(res))
 	}
+	if res != nil {
+		explainRow(r, res)
+	}
 	return ok
+}
+
+// What -explain and -out ask for.
+var (
+	matrixExplain bool
+	matrixOut     string
+)
+
+// explainRow prints a failing row's timeline and auto-repro (-explain)
+// and writes its introspection files (-out).
+func explainRow(r matrix.Row, res *ktstr.Result) {
+	if matrixExplain {
+		var b strings.Builder
+		prefixLines(&b, "    ", res.Explain(), 0)
+		fmt.Print(b.String())
+	}
+	if matrixOut != "" {
+		if err := ktstr.WriteIntrospection(filepath.Join(matrixOut, r.Name), res); err != nil {
+			fmt.Fprintf(os.Stderr, "ktstr matrix: %v\n", err)
+		}
+	}
 }
 
 // mismatchDetail is what a CI log needs to diagnose a row that did not go
