@@ -1,15 +1,15 @@
 package probe
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/ktstr-go/ktstr/guest"
 )
 
 // target is one probe resolved in the guest: how to attach it and what
@@ -75,6 +75,7 @@ func newResolver() (*resolver, error) {
 		}
 	}
 	if r.progs, err = structOpsPrograms(); err != nil {
+		r.close()
 		return nil, err
 	}
 	return r, nil
@@ -90,30 +91,20 @@ func (r *resolver) close() {
 // scheduler's callbacks) by their BTF function names.
 func structOpsPrograms() ([]callback, error) {
 	var out []callback
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("listing BPF programs: %w", err)
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue // unloaded meanwhile
-		}
+	err := guest.Programs(func(p *ebpf.Program) error {
 		info, err := p.Info()
 		if err != nil || p.Type() != ebpf.StructOps {
 			p.Close()
-			continue
+			return nil
 		}
 		name := info.Name
 		if fi, err := info.FuncInfos(); err == nil && len(fi) > 0 {
 			name = fi[0].Func.Name // the full name; info.Name is cut at 15
 		}
 		out = append(out, callback{name: name, prog: p})
-	}
+		return nil
+	})
+	return out, err
 }
 
 // resolve turns specs into targets; what cannot be probed is Missing.
