@@ -194,7 +194,9 @@ func TestKmemVmalloc(t *testing.T) {
 	if _, err := k.u64(va); !errors.Is(err, errNoWalker) {
 		t.Fatalf("vmalloc read without a walker: %v, want errNoWalker", err)
 	}
+	walks := 0
 	k.walk = func(root uint64, la57 bool, v uint64) (uint64, error) {
+		walks++
 		switch v &^ 0xfff {
 		case va &^ 0xfff:
 			return 0x7000 | v&0xfff, nil
@@ -209,6 +211,13 @@ func TestKmemVmalloc(t *testing.T) {
 	}
 	if a, c := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]); a != 0x1111111111111111 || c != 0x2222222222222222 {
 		t.Errorf("read across the page boundary: %#x %#x", a, c)
+	}
+	if _, err := k.bytes(va, 16); err != nil || walks != 2 {
+		t.Errorf("a second read walked the page tables again (%d walks for 2 pages), %v", walks, err)
+	}
+	k.reset()
+	if _, err := k.u64(va); err != nil || walks != 3 {
+		t.Errorf("after reset: %d walks, %v; want a fresh walk", walks, err)
 	}
 }
 

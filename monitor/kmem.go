@@ -32,7 +32,13 @@ type kmem struct {
 	walk       PageWalker
 	root       uint64 // guest-physical address of init_top_pgt
 	la57       bool
+	// tlb caches page walks (virtual page → physical page) for one
+	// snapshot; mappings may change between snapshots (reset).
+	tlb map[uint64]uint64
 }
+
+// reset forgets cached translations.
+func (m *kmem) reset() { clear(m.tlb) }
 
 // newKmem reads what the translation needs from the guest: the direct
 // map's base and end and whether it runs five-level paging.
@@ -84,7 +90,19 @@ func (m *kmem) phys(kva uint64) (uint64, error) {
 	if m.walk == nil {
 		return 0, fmt.Errorf("%#x: %w", kva, errNoWalker)
 	}
-	return m.walk(m.root, m.la57, kva)
+	page := kva &^ (pageSize - 1)
+	if pa, ok := m.tlb[page]; ok {
+		return pa | kva%pageSize, nil
+	}
+	pa, err := m.walk(m.root, m.la57, page)
+	if err != nil {
+		return 0, err
+	}
+	if m.tlb == nil {
+		m.tlb = map[uint64]uint64{}
+	}
+	m.tlb[page] = pa
+	return pa | kva%pageSize, nil
 }
 
 // read fills b from kernel virtual address kva. Outside the image and the

@@ -135,6 +135,7 @@ func (g *Guest) Snapshot(walk PageWalker, name string, trigger Trigger) Snapshot
 		s.Notes = append(s.Notes, fmt.Sprintf("guest memory: %v", err))
 		return s
 	}
+	is.m.reset()
 	if walk == nil {
 		s.Notes = append(s.Notes, "no page walker: vmalloc'd memory (most BPF map values, BTF) is not read")
 	}

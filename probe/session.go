@@ -93,6 +93,9 @@ func Start(opts Options) (*Session, error) {
 	return s, nil
 }
 
+// makeMaps creates the probes' maps. Their names start with
+// "ktstr_probe", which the host monitor's snapshots recognise as the
+// harness's own and leave unread.
 func (s *Session) makeMaps(n int) error {
 	var err error
 	if s.counts, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ktstr_probe_cnt", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: uint32(n)}); err != nil {
