@@ -51,7 +51,7 @@ func TestFromStack(t *testing.T) {
 func TestProgramAssembles(t *testing.T) {
 	args := []argPlan{{index: 0, regOff: 112}, {index: 1, regOff: 104, derefOff: 1234, derefSize: 4}}
 	for _, fl := range []flavor{viaFentry, viaKprobe, viaFentryBPF} {
-		ins, err := program(3, fl, args, progMaps{counts: 10, head: 11, ring: 12})
+		ins, err := program(3, fl, args, fl == viaFentry, progMaps{counts: 10, head: 11, ring: 12})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestProgramAssembles(t *testing.T) {
 			t.Errorf("%s: ends with %v", fl, last)
 		}
 	}
-	if _, err := program(0, viaFentry, make([]argPlan, MaxArgs+1), progMaps{}); err == nil {
+	if _, err := program(0, viaFentry, make([]argPlan, MaxArgs+1), false, progMaps{}); err == nil {
 		t.Error("more than MaxArgs arguments accepted")
 	}
 }
@@ -126,6 +126,25 @@ func TestHitsFromRing(t *testing.T) {
 	}
 }
 
+// A tail report keeps what led up to the exit and the exit path.
+func TestTailAroundExit(t *testing.T) {
+	var hits []Hit
+	for i := range 3 * TailLen {
+		fn := "balance_scx"
+		if i == 2*TailLen {
+			fn = "scx_ops_exit_kind"
+		}
+		hits = append(hits, Hit{Seq: uint64(i), Func: fn})
+	}
+	got := tail(hits)
+	if len(got) != TailLen+freezeAfter || got[TailLen].Func != "scx_ops_exit_kind" {
+		t.Errorf("tail of %d from seq %d: want %d before the exit and %d from it", len(got), got[0].Seq, TailLen, freezeAfter)
+	}
+	if got := tail(hits[:10]); len(got) != 10 {
+		t.Errorf("a short ring without an exit: %d hits, want all 10", len(got))
+	}
+}
+
 // LeadingUp cuts a tail at the first exit-path call.
 func TestLeadingUp(t *testing.T) {
 	var tail Tail
@@ -157,8 +176,7 @@ func TestFetchAddEncoding(t *testing.T) {
 
 // A probe program run over and over (as a tc program through
 // BPF_PROG_TEST_RUN, where the host allows it) counts each run and
-// fills consecutive ring slots that the reader decodes in order. The
-// pid_tgid helper, which tc programs may not call, reads as 7.
+// fills consecutive ring slots that the reader decodes in order.
 func TestProgramFillsRing(t *testing.T) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		t.Skipf("no BPF here: %v", err)
@@ -172,20 +190,7 @@ func TestProgramFillsRing(t *testing.T) {
 			m.Close()
 		}
 	}()
-	ins, err := program(0, viaFentry, nil, progMaps{counts: s.counts.FD(), head: s.head.FD(), ring: s.ring.FD()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, in := range ins {
-		if in.IsBuiltinCall() && asm.BuiltinFunc(in.Constant) == asm.FnGetCurrentPidTgid {
-			ins[i] = asm.Mov.Imm(asm.R0, 7)
-		}
-	}
-	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, Instructions: ins, License: "GPL"})
-	if err != nil {
-		t.Skipf("cannot load BPF programs here: %v", err)
-	}
-	defer p.Close()
+	p := testProgram(t, s, false)
 	const runs = ringSlots + 3 // the ring wraps
 	if _, err := p.Run(&ebpf.RunOptions{Data: make([]byte, 64), Repeat: runs}); err != nil {
 		t.Fatal(err)
@@ -204,4 +209,41 @@ func TestProgramFillsRing(t *testing.T) {
 	if old := s.hits(ring, 0, 3); len(old) != 0 {
 		t.Errorf("slots reused by the wrap decoded as the old hits: %+v", old)
 	}
+	// A freezing probe lets freezeAfter more claims through, then the
+	// ring keeps what it has while the counters go on.
+	f := testProgram(t, s, true)
+	if _, err := f.Run(&ebpf.RunOptions{Data: make([]byte, 64)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(&ebpf.RunOptions{Data: make([]byte, 64), Repeat: 2 * freezeAfter}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.readRing(); h != runs+1+freezeAfter {
+		t.Errorf("head %d after the freeze, want %d", h, runs+1+freezeAfter)
+	}
+	if n := s.count(0); n != runs+1+2*freezeAfter {
+		t.Errorf("counted %d, want %d: a frozen ring still counts", n, runs+1+2*freezeAfter)
+	}
+}
+
+// testProgram loads probe 0's program as a tc program the host can run
+// (BPF_PROG_TEST_RUN); the pid_tgid helper, which tc programs may not
+// call, reads as 7. It skips the test where BPF programs cannot load.
+func testProgram(t *testing.T, s *Session, freeze bool) *ebpf.Program {
+	t.Helper()
+	ins, err := program(0, viaFentry, nil, freeze, progMaps{counts: s.counts.FD(), head: s.head.FD(), ring: s.ring.FD()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range ins {
+		if in.IsBuiltinCall() && asm.BuiltinFunc(in.Constant) == asm.FnGetCurrentPidTgid {
+			ins[i] = asm.Mov.Imm(asm.R0, 7)
+		}
+	}
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, Instructions: ins, License: "GPL"})
+	if err != nil {
+		t.Skipf("cannot load BPF programs here: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }

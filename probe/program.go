@@ -17,6 +17,14 @@ const (
 	slotSize  = slotSeq + 8 // u64 seq: written last, 1 + the slot's claim number
 	// ringSlots is the ring's size, a power of two.
 	ringSlots = 1024
+	// The head map's one value: the claim counter, and the claim number
+	// from which the ring is frozen (0: not frozen).
+	headCount  = 0
+	headFrozen = 8
+	headSize   = 16
+	// freezeAfter is how many more slots may be claimed after a probe
+	// that freezes the ring fires: the rest of the exit path.
+	freezeAfter = 64
 )
 
 // flavor is how a probe is attached, which decides where its program
@@ -57,10 +65,13 @@ type progMaps struct {
 }
 
 // program is the BPF code of probe number idx: count the call in a
-// per-CPU counter, claim a ring slot with an atomic add on the head,
-// fill it (time, CPU, task, arguments) and write the slot's sequence
-// number last, so a reader skips slots still being written.
-func program(idx int, fl flavor, args []argPlan, m progMaps) (asm.Instructions, error) {
+// per-CPU counter, claim a ring slot with an atomic add on the head
+// unless the ring is frozen, fill it (time, CPU, task, arguments) and
+// write the slot's sequence number last, so a reader skips slots still
+// being written. A freezing probe (sched_ext's exit) then freezes the
+// ring freezeAfter claims later, so the calls that led up to it survive
+// whatever runs until the guest reads them.
+func program(idx int, fl flavor, args []argPlan, freeze bool, m progMaps) (asm.Instructions, error) {
 	if len(args) > MaxArgs {
 		return nil, fmt.Errorf("%d arguments, at most %d", len(args), MaxArgs)
 	}
@@ -76,15 +87,21 @@ func program(idx int, fl flavor, args []argPlan, m progMaps) (asm.Instructions, 
 		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
 		asm.Add.Imm(asm.R1, 1),
 		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
-		// r8 = head++ (atomic: every CPU claims from one head)
+		// r9 = &head; out if frozen; r8 = head++ (atomic: every CPU
+		// claims from one head)
 		asm.StoreImm(asm.RFP, -4, 0, asm.Word).WithSymbol("claim"),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, -4),
 		asm.LoadMapPtr(asm.R1, m.head),
 		asm.FnMapLookupElem.Call(),
 		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Imm(asm.R8, 1),
-		fetchAdd(asm.R0, asm.R8),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.LoadMem(asm.R1, asm.R9, headFrozen, asm.DWord),
+		asm.JEq.Imm(asm.R1, 0, "open"),
+		asm.LoadMem(asm.R2, asm.R9, headCount, asm.DWord),
+		asm.JGE.Reg(asm.R2, asm.R1, "out"),
+		asm.Mov.Imm(asm.R8, 1).WithSymbol("open"),
+		fetchAdd(asm.R9, asm.R8),
 		// r7 = &ring[r8 % ringSlots]
 		asm.Mov.Reg(asm.R1, asm.R8),
 		asm.And.Imm(asm.R1, ringSlots-1),
@@ -109,10 +126,17 @@ func program(idx int, fl flavor, args []argPlan, m progMaps) (asm.Instructions, 
 	ins = append(ins,
 		asm.Add.Imm(asm.R8, 1),
 		asm.StoreMem(asm.R7, slotSeq, asm.R8, asm.DWord),
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-		asm.Return(),
 	)
-	return ins, nil
+	if freeze {
+		// frozen = seq + freezeAfter, unless already set
+		ins = append(ins,
+			asm.LoadMem(asm.R1, asm.R9, headFrozen, asm.DWord),
+			asm.JNE.Imm(asm.R1, 0, "out"),
+			asm.Add.Imm(asm.R8, freezeAfter),
+			asm.StoreMem(asm.R9, headFrozen, asm.R8, asm.DWord),
+		)
+	}
+	return append(ins, asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return()), nil
 }
 
 // fetchAdd is `src = atomic_fetch_add((u64 *)dst, src)`. cilium/ebpf

@@ -101,7 +101,7 @@ func (s *Session) makeMaps(n int) error {
 	if s.counts, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ktstr_probe_cnt", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: uint32(n)}); err != nil {
 		return fmt.Errorf("creating the counters: %w", err)
 	}
-	if s.head, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ktstr_probe_hd", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}); err != nil {
+	if s.head, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ktstr_probe_hd", Type: ebpf.Array, KeySize: 4, ValueSize: headSize, MaxEntries: 1}); err != nil {
 		return fmt.Errorf("creating the ring head: %w", err)
 	}
 	if s.ring, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ktstr_probe_rg", Type: ebpf.Array, KeySize: 4, ValueSize: slotSize,
@@ -138,7 +138,7 @@ func (s *Session) attachAs(idx int, fl flavor, t *target) error {
 	for i, a := range args {
 		plans[i] = a.plan
 	}
-	ins, err := program(idx, fl, plans, progMaps{counts: s.counts.FD(), head: s.head.FD(), ring: s.ring.FD()})
+	ins, err := program(idx, fl, plans, freezes[t.fn], progMaps{counts: s.counts.FD(), head: s.head.FD(), ring: s.ring.FD()})
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (s *Session) report(why string) {
 		r.Hits = s.hits(slots, max(from, head-min(head-from, samplesPerReport)), head)
 		s.read = head
 	} else {
-		r.Tail = s.hits(slots, head-min(head, TailLen), head)
+		r.Tail = tail(s.hits(slots, head-min(head, ringSlots), head))
 	}
 	r.Overwritten = s.overwritten
 	s.opts.Emit(r)
@@ -259,7 +259,7 @@ func (s *Session) readCounts() []Count {
 // readRing returns how many slots have been claimed and a copy of the
 // ring.
 func (s *Session) readRing() (uint64, []byte) {
-	var head uint64
+	var head [headSize / 8]uint64
 	if err := s.head.Lookup(uint32(0), &head); err != nil {
 		return 0, nil
 	}
@@ -267,7 +267,7 @@ func (s *Session) readRing() (uint64, []byte) {
 	if _, err := s.ringMem.ReadAt(buf, 0); err != nil {
 		return 0, nil
 	}
-	return head, buf
+	return head[headCount/8], buf
 }
 
 // hits decodes the complete slots claimed as from..to-1, oldest first;
@@ -292,6 +292,18 @@ func (s *Session) hits(ring []byte, from, to uint64) []Hit {
 		out = append(out, h)
 	}
 	return out
+}
+
+// tail picks what a tail report carries from the ring's hits: the
+// TailLen before the first call into sched_ext's exit path and up to
+// freezeAfter from there on, or without an exit the last TailLen.
+func tail(hits []Hit) []Hit {
+	ex := exitFuncs()
+	i := slices.IndexFunc(hits, func(h Hit) bool { return ex[h.Func] })
+	if i < 0 {
+		return hits[max(0, len(hits)-TailLen):]
+	}
+	return hits[max(0, i-TailLen):min(len(hits), i+freezeAfter)]
 }
 
 // monotonicNow is CLOCK_MONOTONIC in ns, bpf_ktime_get_ns's clock.

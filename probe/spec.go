@@ -99,6 +99,13 @@ var ExitPath = []Spec{
 	On("scx_bpf_error_bstr"),
 }
 
+// freezes are the functions whose call freezes the probes' ring (a few
+// calls later): sched_ext's exit with an error or a BPF-requested exit,
+// which every failure of a scheduler goes through. What comes after it
+// (the scheduler torn down, tasks back on the fair class) would
+// otherwise push what led up to it out of the ring before it is read.
+var freezes = map[string]bool{"scx_ops_exit_kind": true}
+
 // DispatchPath are the kernel functions between the core scheduler and
 // a sched_ext scheduler's callbacks, where a task is queued and where a
 // CPU looks for one: the bridge from the callbacks to the kernel.
