@@ -474,3 +474,35 @@ func TestSnapshotTriggers(t *testing.T) {
 		t.Errorf("text rendering:\n%s", s)
 	}
 }
+
+// An arena map shows where its memory is and how many of its pages the
+// kernel has mapped (on first touch), counted through the page walker.
+func TestArena(t *testing.T) {
+	l := testBPF
+	l.arenaOK = true
+	l.arenaUserStart, l.arenaUserEnd, l.arenaKernVM = field{88, 8}, field{96, 8}, field{104, 8}
+	l.vmAddr = field{8, 8}
+	l.mapSpan = 128
+	l.mapTypes = map[uint64]string{33: "BPF_MAP_TYPE_ARENA"}
+	m := sparseMem{}
+	const arena, vm = 0x10000, 0x11000
+	const kern = 0xffa0000100000000
+	putMap(m, arena, 33, 9, 0, 0, 8, "arena", 0)
+	m.put(arena+88, uint64(0x7f0000000000))
+	m.put(arena+96, uint64(0x7f0000000000+8*pageSize))
+	m.put(arena+104, dm(vm))
+	m.put(vm+8, uint64(kern-arenaGuard))
+	k := testKmem(m)
+	k.walk = func(root uint64, la57 bool, va uint64) (uint64, error) {
+		if va == kern || va == kern+3*pageSize {
+			return 0x50000, nil
+		}
+		return 0, errors.New("not mapped")
+	}
+	r := &bpfReader{m: k, l: &l, s: &symbols{}, btfs: map[uint32]*btf.Spec{}}
+	got := r.readMap(dm(arena))
+	want := &Arena{UserStart: 0x7f0000000000, UserEnd: 0x7f0000000000 + 8*pageSize, KernStart: kern, MappedPages: 2, CheckedPages: 8}
+	if got.Type != "BPF_MAP_TYPE_ARENA" || !reflect.DeepEqual(got.Arena, want) || got.Note != "" {
+		t.Errorf("arena %+v (%+v), want %+v", got, got.Arena, want)
+	}
+}
