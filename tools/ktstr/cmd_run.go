@@ -83,6 +83,7 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Printf("  - %s\n", r)
 	}
 	if !res.Passed() {
+		fmt.Print(res.Explain())
 		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
 		return 1
 	}
