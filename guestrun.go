@@ -169,6 +169,8 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 	}
 	var sched *guest.SchedHandle
 	probes := &guestProbes{}
+	probes.start(opts, log)
+	defer probes.stop(log)
 	if s := opts.Scheduler; s != nil {
 		flags := opts.Flags
 		if f := guest.CmdlineValue("ktstr.flags"); f != "" {
@@ -186,10 +188,9 @@ func runBodyChecked(opts *Opts, body func(*scenario.Ctx) error) (reasons []strin
 		}
 		cfg.Scheduler = sched
 	}
-	probes.start(opts, log)
+	probes.callbacks()
 	ctx, err := scenario.NewCtx(cfg)
 	if err != nil {
-		probes.stop(log)
 		if sched != nil {
 			_ = sched.Stop()
 		}

@@ -21,7 +21,8 @@ type guestProbes struct {
 	s  *probe.Session
 }
 
-// start attaches the probes; a failure to set any up is reported to the
+// start attaches the probes on kernel functions, before the scheduler
+// starts (see probe.Start); a failure to set any up is reported to the
 // host as a probe report, and the test runs on without them.
 func (gp *guestProbes) start(opts *Opts, log *zap.Logger) {
 	extra, err := probe.Parse(guest.CmdlineValue(probesKey))
@@ -41,6 +42,17 @@ func (gp *guestProbes) start(opts *Opts, log *zap.Logger) {
 	gp.s = s
 	gp.mu.Unlock()
 	activeProbes.Store(gp)
+}
+
+// callbacks attaches the probes on the scheduler's callbacks, once it
+// has attached (or at once without a scheduler).
+func (gp *guestProbes) callbacks() {
+	gp.mu.Lock()
+	s := gp.s
+	gp.mu.Unlock()
+	if s != nil {
+		s.AttachCallbacks()
+	}
 }
 
 // schedEmit is the scheduler's record sink: it forwards the record and,

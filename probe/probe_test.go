@@ -160,6 +160,14 @@ func TestLeadingUp(t *testing.T) {
 	if r.Tail[0].Elapsed != 19*time.Second {
 		t.Errorf("placed at %v, want 19s", r.Tail[0].Elapsed)
 	}
+	// A frozen ring's tail sent again at the end is kept once.
+	var res Results
+	res.Add(Report{Tail: tail.Hits, Why: "died"})
+	res.Add(Report{Tail: tail.Hits, Why: "the end of the test"})
+	res.Add(Report{Tail: tail.Hits[1:], Why: "later"})
+	if len(res.Tails) != 2 || res.Tails[1].Why != "later" {
+		t.Errorf("tails %+v: want the repeated one dropped", res.Tails)
+	}
 }
 
 // The claim on a ring slot must fetch the old head: BPF_ATOMIC with

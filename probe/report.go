@@ -105,7 +105,7 @@ func (res *Results) Add(r Report) {
 	if n := maxSampledHits - len(res.Hits); n > 0 {
 		res.Hits = append(res.Hits, r.Hits[:min(n, len(r.Hits))]...)
 	}
-	if len(r.Tail) > 0 {
+	if len(r.Tail) > 0 && !res.sameTail(r.Tail) {
 		res.Tails = append(res.Tails, Tail{Why: r.Why, Hits: r.Tail})
 	}
 	for _, m := range r.Missing {
@@ -113,6 +113,16 @@ func (res *Results) Add(r Report) {
 			res.Missing = append(res.Missing, m)
 		}
 	}
+}
+
+// sameTail reports whether hits are the last tail's again (a ring
+// frozen at sched_ext's exit sends the same calls at the end).
+func (res *Results) sameTail(hits []Hit) bool {
+	if len(res.Tails) == 0 {
+		return false
+	}
+	last := res.Tails[len(res.Tails)-1].Hits
+	return len(last) == len(hits) && last[0].Seq == hits[0].Seq && last[len(last)-1].Seq == hits[len(hits)-1].Seq
 }
 
 // Calls is how often fn fired (0 when it was not probed).
@@ -167,7 +177,7 @@ func (res *Results) Format(w io.Writer, n int) {
 	}
 	for _, t := range res.Tails {
 		before, exit := t.LeadingUp(n)
-		fmt.Fprintf(w, "calls leading up to %s:\n", t.Why)
+		fmt.Fprintf(w, "calls leading up to %s (the guest's clock):\n", t.Why)
 		for _, h := range before {
 			fmt.Fprintf(w, "  %10s %s\n", at(h), h)
 		}

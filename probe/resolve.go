@@ -74,17 +74,41 @@ func newResolver() (*resolver, error) {
 			}
 		}
 	}
+	return r, nil
+}
+
+// loadCallbacks lists the scheduler's struct_ops programs, once it has
+// attached.
+func (r *resolver) loadCallbacks() error {
+	r.close()
+	var err error
 	if r.progs, err = structOpsPrograms(); err != nil {
 		r.close()
-		return nil, err
 	}
-	return r, nil
+	return err
+}
+
+// split separates the specs of kernel functions the kernel's BTF knows,
+// which can be attached before the scheduler starts, from the rest
+// (scheduler callbacks, and functions only a kprobe can reach), which
+// wait until it has attached.
+func (r *resolver) split(specs []Spec) (kernel, later []Spec) {
+	for _, s := range specs {
+		var fn *btf.Func
+		if s.Func != AllCallbacks && r.kspec.TypeByName(s.Func, &fn) == nil {
+			kernel = append(kernel, s)
+		} else {
+			later = append(later, s)
+		}
+	}
+	return kernel, later
 }
 
 func (r *resolver) close() {
 	for _, c := range r.progs {
 		c.prog.Close()
 	}
+	r.progs = nil
 }
 
 // structOpsPrograms lists the loaded struct_ops programs (the attached

@@ -49,6 +49,8 @@ type Session struct {
 	ringMem *ebpf.Memory
 	missing []Missing
 	res     *resolver
+	// pending are the specs waiting for AttachCallbacks.
+	pending []Spec
 
 	mu          sync.Mutex
 	read        uint64 // ring slots read so far (sampled reports)
@@ -58,9 +60,17 @@ type Session struct {
 	done        chan struct{}
 }
 
-// Start attaches every probe it can and starts reporting. It fails only
-// when none can work at all (no BPF, no BTF); a probe that cannot be
-// attached is reported in Report.Missing.
+// MaxProbes is how many functions one session probes at most.
+const MaxProbes = 64
+
+// Start attaches the probes on kernel functions the kernel's BTF knows
+// and starts reporting; call it before the scheduler starts, so that
+// parsing the kernel's BTF and loading programs (seconds under
+// emulation) happen before the scheduler does anything. The other specs
+// (the scheduler's callbacks, functions only a kprobe reaches) wait for
+// AttachCallbacks. Start fails only when no probe can work at all (no
+// BPF, no BTF); one that cannot be attached is reported in
+// Report.Missing.
 func Start(opts Options) (*Session, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
@@ -73,24 +83,65 @@ func Start(opts Options) (*Session, error) {
 		return nil, fmt.Errorf("probes: %w", err)
 	}
 	s := &Session{opts: opts, res: res, stop: make(chan struct{}), done: make(chan struct{})}
-	targets, missing := res.resolve(opts.Specs)
-	s.missing = missing
-	if err := s.makeMaps(max(len(targets), 1)); err != nil {
+	if err := s.makeMaps(MaxProbes); err != nil {
 		res.close()
 		return nil, fmt.Errorf("probes: %w", err)
 	}
-	for _, t := range targets {
-		if err := s.attach(len(s.targets), &t); err != nil {
-			s.missing = append(s.missing, Missing{Func: t.fn, Why: err.Error()})
-			continue
-		}
-		s.targets = append(s.targets, t)
-	}
-	for _, m := range s.missing {
-		opts.Log.Info("probe not attached", zap.String("func", m.Func), zap.String("why", m.Why))
-	}
+	kernel, later := res.split(opts.Specs)
+	s.pending = later
+	s.attachAll(kernel)
 	go s.loop()
 	return s, nil
+}
+
+// AttachCallbacks attaches the specs Start left waiting, once the
+// scheduler has attached (or right away when there is none): its
+// callbacks by name or all of them (AllCallbacks), and kernel functions
+// without BTF as kprobes.
+func (s *Session) AttachCallbacks() {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	if err := s.res.loadCallbacks(); err != nil {
+		s.addMissing(Missing{Func: Format(pending), Why: err.Error()})
+		return
+	}
+	s.attachAll(pending)
+}
+
+// attachAll resolves specs and attaches them.
+func (s *Session) attachAll(specs []Spec) {
+	targets, missing := s.res.resolve(specs)
+	for _, t := range targets {
+		s.mu.Lock()
+		idx := len(s.targets)
+		s.mu.Unlock()
+		if idx == MaxProbes {
+			missing = append(missing, Missing{Func: t.fn, Why: fmt.Sprintf("more than %d probes", MaxProbes)})
+			continue
+		}
+		if err := s.attach(idx, &t); err != nil {
+			missing = append(missing, Missing{Func: t.fn, Why: err.Error()})
+			continue
+		}
+		s.mu.Lock()
+		s.targets = append(s.targets, t)
+		s.mu.Unlock()
+	}
+	s.addMissing(missing...)
+}
+
+func (s *Session) addMissing(ms ...Missing) {
+	for _, m := range ms {
+		s.opts.Log.Info("probe not attached", zap.String("func", m.Func), zap.String("why", m.Why))
+	}
+	s.mu.Lock()
+	s.missing = append(s.missing, ms...)
+	s.mu.Unlock()
 }
 
 // makeMaps creates the probes' maps. Their names start with

@@ -160,9 +160,14 @@ func checkEvents(r guest.Record, at time.Duration) []Event {
 	}
 	var out []Event
 	for _, d := range res.Details {
-		if d.Verdict == verdict.Fail {
-			out = append(out, Event{At: at, Source: Check, Text: fmt.Sprintf("%s failed [%s]: %s", d.Check, d.Cgroup, d.Message), Failed: true})
+		if d.Verdict != verdict.Fail {
+			continue
 		}
+		where := ""
+		if d.Cgroup != "" {
+			where = " [" + d.Cgroup + "]"
+		}
+		out = append(out, Event{At: at, Source: Check, Text: fmt.Sprintf("%s failed%s: %s", d.Check, where, d.Message), Failed: true})
 	}
 	return out
 }
