@@ -67,6 +67,11 @@ type Report struct {
 	Missing []Missing `json:"missing,omitempty"`
 	// Overwritten counts hits the ring dropped before they were read.
 	Overwritten uint64 `json:"overwritten,omitempty"`
+	// Setup is the guest's time attaching probes so far: parsing the
+	// kernel's BTF, listing the scheduler's programs, loading (verifying)
+	// and attaching each probe. It is what probes add to a test's wall
+	// time beside the probed calls' own cost.
+	Setup time.Duration `json:"setup,omitempty"`
 }
 
 // Place sets Elapsed on every hit of a report sent in a record made
@@ -86,6 +91,8 @@ type Results struct {
 	Hits    []Hit     `json:"hits,omitempty"`
 	Tails   []Tail    `json:"tails,omitempty"`
 	Missing []Missing `json:"missing,omitempty"`
+	// Setup is how long the guest took to attach the probes.
+	Setup time.Duration `json:"setup,omitempty"`
 }
 
 // Tail is the ring's content at a moment that mattered.
@@ -102,6 +109,7 @@ func (res *Results) Add(r Report) {
 	if len(r.Counts) > 0 {
 		res.Counts = r.Counts
 	}
+	res.Setup = max(res.Setup, r.Setup)
 	if n := maxSampledHits - len(res.Hits); n > 0 {
 		res.Hits = append(res.Hits, r.Hits[:min(n, len(r.Hits))]...)
 	}
@@ -170,7 +178,7 @@ func (res *Results) Format(w io.Writer, n int) {
 		for i, c := range res.Counts {
 			parts[i] = fmt.Sprintf("%s %d (%s)", c.Func, c.Calls, c.How)
 		}
-		fmt.Fprintf(w, "probe calls: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "probe calls (set up in %v): %s\n", res.Setup.Round(time.Millisecond), strings.Join(parts, ", "))
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(w, "probe %s not attached: %s\n", m.Func, m.Why)

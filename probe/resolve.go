@@ -47,6 +47,9 @@ var argRegs = []string{"di", "si", "dx", "cx", "r8", "r9"}
 
 // resolver knows the guest kernel's BTF and the scheduler's programs.
 type resolver struct {
+	// cache holds the kernel's BTF, parsed once for the resolver and for
+	// every program load (see loadProgram).
+	cache *btf.Cache
 	kspec *btf.Spec
 	ops   *btf.Struct // struct sched_ext_ops: the callbacks' arguments
 	regs  []int16     // pt_regs offsets of argRegs
@@ -60,11 +63,12 @@ type callback struct {
 }
 
 func newResolver() (*resolver, error) {
-	kspec, err := btf.LoadKernelSpec()
+	cache := btf.NewCache()
+	kspec, err := cache.Kernel()
 	if err != nil {
 		return nil, fmt.Errorf("the guest kernel's BTF (/sys/kernel/btf/vmlinux): %w", err)
 	}
-	r := &resolver{kspec: kspec}
+	r := &resolver{cache: cache, kspec: kspec}
 	_ = kspec.TypeByName("sched_ext_ops", &r.ops) // absent: callbacks record raw arguments
 	var regs *btf.Struct
 	if err := kspec.TypeByName("pt_regs", &regs); err == nil {

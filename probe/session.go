@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -51,6 +52,8 @@ type Session struct {
 	res     *resolver
 	// pending are the specs waiting for AttachCallbacks.
 	pending []Spec
+	// setup is the time Start and AttachCallbacks took.
+	setup time.Duration
 
 	mu          sync.Mutex
 	read        uint64 // ring slots read so far (sampled reports)
@@ -78,11 +81,13 @@ func Start(opts Options) (*Session, error) {
 	if opts.Every <= 0 {
 		opts.Every = DefaultEvery
 	}
+	t0 := time.Now()
 	res, err := newResolver()
 	if err != nil {
 		return nil, fmt.Errorf("probes: %w", err)
 	}
 	s := &Session{opts: opts, res: res, stop: make(chan struct{}), done: make(chan struct{})}
+	defer s.took(t0)
 	if err := s.makeMaps(MaxProbes); err != nil {
 		res.close()
 		return nil, fmt.Errorf("probes: %w", err)
@@ -106,6 +111,7 @@ func (s *Session) AttachCallbacks() {
 	if len(pending) == 0 {
 		return
 	}
+	defer s.took(time.Now())
 	if err := s.res.loadCallbacks(); err != nil {
 		s.addMissing(Missing{Func: Format(pending), Why: err.Error()})
 		return
@@ -133,6 +139,12 @@ func (s *Session) attachAll(specs []Spec) {
 		s.mu.Unlock()
 	}
 	s.addMissing(missing...)
+}
+
+func (s *Session) took(since time.Time) {
+	s.mu.Lock()
+	s.setup += time.Since(since)
+	s.mu.Unlock()
 }
 
 func (s *Session) addMissing(ms ...Missing) {
@@ -201,7 +213,7 @@ func (s *Session) attachAs(idx int, fl flavor, t *target) error {
 		spec.Type, spec.AttachType, spec.AttachTo = ebpf.Tracing, ebpf.AttachTraceFEntry, t.fn
 		spec.AttachTarget = t.bpf
 	}
-	prog, err := ebpf.NewProgram(spec)
+	prog, err := loadProgram(spec, s.res.cache)
 	if err != nil {
 		return fmt.Errorf("loading: %w", err)
 	}
@@ -218,6 +230,20 @@ func (s *Session) attachAs(idx int, fl flavor, t *target) error {
 	s.progs = append(s.progs, prog)
 	s.links = append(s.links, l)
 	return nil
+}
+
+// loadProgram loads one probe program, finding a kernel function's BTF
+// in cache. ebpf.NewProgram would parse the kernel's whole BTF afresh for
+// every fentry program (a fresh cache per call): about 200 ms each in an
+// emulated guest. A collection takes a shared cache.
+func loadProgram(spec *ebpf.ProgramSpec, cache *btf.Cache) (*ebpf.Program, error) {
+	coll, err := ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{Programs: map[string]*ebpf.ProgramSpec{spec.Name: spec}},
+		ebpf.CollectionOptions{Cache: cache})
+	if err != nil {
+		return nil, err
+	}
+	defer coll.Close()
+	return coll.DetachProgram(spec.Name), nil
 }
 
 func firstLine(err error) string {
@@ -284,7 +310,7 @@ func (s *Session) report(why string) {
 	if s.closed || s.opts.Emit == nil {
 		return
 	}
-	r := Report{Now: monotonicNow(), Missing: s.missing, Why: why}
+	r := Report{Now: monotonicNow(), Missing: s.missing, Why: why, Setup: s.setup}
 	r.Counts = s.readCounts()
 	head, slots := s.readRing()
 	if why == "" {
