@@ -6,6 +6,8 @@ import (
 
 	"github.com/ktstr-go/ktstr/kvm"
 	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/vmm/native"
+	"github.com/ktstr-go/ktstr/vmm/qemu"
 	"go.uber.org/zap"
 )
 
@@ -22,7 +24,7 @@ func SelectBackend(name string) (vmm.Backend, error) { return selectBackend(name
 func selectBackend(name string, log *zap.Logger) (vmm.Backend, error) {
 	switch name {
 	case "", "auto":
-		k := vmm.NewKVMBackend()
+		k := native.New()
 		err := k.Available()
 		if err == nil {
 			return k, nil
@@ -30,17 +32,17 @@ func selectBackend(name string, log *zap.Logger) (vmm.Backend, error) {
 		if _, statErr := os.Stat(kvm.DevicePath); statErr == nil {
 			log.Warn(kvm.DevicePath+" exists but the in-repo VMM cannot use it; running under QEMU (--backend kvm makes this an error)", zap.Error(err))
 		}
-		return &vmm.QEMU{}, nil
+		return &qemu.Backend{}, nil
 	case "kvm":
-		k := vmm.NewKVMBackend()
+		k := native.New()
 		if err := k.Available(); err != nil {
 			return nil, fmt.Errorf("backend kvm: %w", err)
 		}
 		return k, nil
 	case "qemu":
-		return &vmm.QEMU{}, nil
+		return &qemu.Backend{}, nil
 	case "qemu-tcg":
-		return &vmm.QEMU{ForceTCG: true}, nil
+		return &qemu.Backend{ForceTCG: true}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q: use auto, kvm, qemu or qemu-tcg", name)
 }

@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr/kvm"
-	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/vmm/native"
 )
 
 func TestSelectBackend(t *testing.T) {
-	kvmErr := vmm.NewKVMBackend().Available()
+	kvmErr := native.New().Available()
 	auto, err := SelectBackend("auto")
 	if err != nil {
 		t.Fatal(err)

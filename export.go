@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -146,78 +145,4 @@ func exportFacts(t *Test) *ExportManifest {
 		}
 	}
 	return m
-}
-
-// closeMatches returns registered names near name, best first: names that
-// contain it (or are contained in it), then those within a small edit
-// distance.
-func closeMatches(name string, names []string) []string {
-	type cand struct {
-		name string
-		dist int
-	}
-	var cs []cand
-	lname := strings.ToLower(name)
-	for _, n := range names {
-		ln := strings.ToLower(n)
-		d := editDistance(lname, ln)
-		switch {
-		case strings.Contains(ln, lname) || strings.Contains(lname, ln):
-			cs = append(cs, cand{n, 0})
-		case d <= max(2, len(name)/5):
-			cs = append(cs, cand{n, d})
-		}
-	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].dist != cs[j].dist {
-			return cs[i].dist < cs[j].dist
-		}
-		return cs[i].name < cs[j].name
-	})
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, c.name)
-	}
-	if len(out) > 5 {
-		out = out[:5]
-	}
-	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// unknownTestError names the close matches of an unregistered test name.
-func unknownTestError(name string) error {
-	var names []string
-	for _, t := range Registered() {
-		names = append(names, t.Name)
-	}
-	msg := fmt.Sprintf("no registered test named %q", name)
-	if cm := closeMatches(name, names); len(cm) > 0 {
-		msg += "; did you mean: " + strings.Join(cm, ", ") + "?"
-	} else if len(names) > 0 {
-		msg += "; list the registered tests with `ktstr export --list`"
-	} else {
-		msg += "; this binary registers no tests (declare them with ktstr.Register)"
-	}
-	return fmt.Errorf("%s", msg)
 }

@@ -3,11 +3,13 @@ package ktstr
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // BusyboxPath is where Debian's busybox-static installs its binary.
@@ -22,7 +24,7 @@ const keepInitramfs = 16
 // by content hash. KTSTR_INITRAMFS (set by the Bazel rule) names a
 // prebuilt archive with /init; per-run files are appended to a copy, as
 // the kernel accepts concatenated cpio archives.
-func initramfsFor(spec bootSpec) (string, error) {
+func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 	files := map[string]string{}
 	prebuilt := os.Getenv("KTSTR_INITRAMFS")
 	if prebuilt == "" {
@@ -34,8 +36,8 @@ func initramfsFor(spec bootSpec) (string, error) {
 			return "", err
 		}
 	}
-	if s := spec.opts.Scheduler; s != nil && len(spec.schedFiles) > 0 {
-		for _, hp := range spec.schedFiles {
+	if s := spec.opts.Scheduler; s != nil && len(schedFiles) > 0 {
+		for _, hp := range schedFiles {
 			if err := addBinary(files, guest.SchedPath(filepath.Base(hp)), hp); err != nil {
 				return "", err
 			}
@@ -60,7 +62,12 @@ func initramfsFor(spec bootSpec) (string, error) {
 		if prev, dup := files[gp]; dup {
 			return "", fmt.Errorf("include files %s and %s share the basename %s: rename one", prev, inc, filepath.Base(inc))
 		}
-		files[gp] = inc
+		// A program comes with its shared libraries (payloads).
+		withLibs, err := guest.IncludeFiles(inc)
+		if err != nil {
+			return "", err
+		}
+		maps.Copy(files, withLibs)
 	}
 	for gp, hp := range spec.files {
 		files[gp] = hp
@@ -149,4 +156,12 @@ func pruneInitramfs(dir string, keep int) {
 	for _, a := range all[keep:] {
 		os.Remove(filepath.Join(dir, a.name))
 	}
+}
+
+// initramfsCacheDir keeps built archives, named by content hash.
+func initramfsCacheDir() string {
+	if d := os.Getenv("KTSTR_INITRAMFS_CACHE"); d != "" {
+		return d
+	}
+	return cachedir.Dir("initramfs")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/timeline"
 	"github.com/ktstr-go/ktstr/vmm"
+	"github.com/ktstr-go/ktstr/vmm/x86"
 )
 
 // introspection is one VM run's glue for showing why a scheduler failed:
@@ -35,7 +36,7 @@ func newIntrospection() *introspection {
 func (in *introspection) configure(cfg *monitor.Config, m vmm.Machine) {
 	mem := m.Memory()
 	cfg.PageWalk = func(root uint64, la57 bool, va uint64) (uint64, error) {
-		return vmm.WalkPageTables(mem, root, la57, va)
+		return x86.WalkPageTables(mem, root, la57, va)
 	}
 	cfg.Requests = in.requests
 }

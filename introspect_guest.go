@@ -10,74 +10,96 @@ import (
 	"github.com/ktstr-go/ktstr/probe"
 )
 
-// probesKey carries probes the host adds to a test's own (an
-// auto-repro's) on the guest's command line.
-const probesKey = "ktstr.probes"
+// bodyProbes are the probes of one test body: the test's (Opts.Probes)
+// and the host's (an auto-repro's, guest.BootParams.Probes). Every
+// method does nothing on a nil receiver, a body without probes.
+type bodyProbes struct {
+	specs []probe.Spec
+	emit  func(kind string, payload any)
 
-// guestProbes are the probes of one test body in the guest: the test's
-// (Opts.Probes) and the host's, attached once the scheduler is up.
-type guestProbes struct {
 	mu sync.Mutex
 	s  *probe.Session
 }
 
-// start attaches the probes on kernel functions, before the scheduler
-// starts (see probe.Start); a failure to set any up is reported to the
-// host as a probe report, and the test runs on without them.
-func (gp *guestProbes) start(opts *Opts, log *zap.Logger) {
-	extra, err := probe.Parse(guest.CmdlineValue(probesKey))
+// newBodyProbes merges the test's probes with the host's list (as
+// probe.Format writes it); nil when there are none. A host list that
+// does not parse is reported as a probe report, and the test's own
+// probes still run.
+func newBodyProbes(own []probe.Spec, host string, emit func(kind string, payload any)) *bodyProbes {
+	extra, err := probe.Parse(host)
 	if err != nil {
-		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: probesKey, Why: err.Error()}}})
+		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: host, Why: err.Error()}}})
 	}
-	specs := probe.Merge(opts.Probes, extra)
+	specs := probe.Merge(own, extra)
 	if len(specs) == 0 {
+		return nil
+	}
+	return &bodyProbes{specs: specs, emit: emit}
+}
+
+// start attaches the probes on kernel functions, before the scheduler
+// starts (see probe.Start); a failure to set any up is reported as a
+// probe report, and the test runs on without them.
+func (bp *bodyProbes) start(log *zap.Logger) {
+	if bp == nil {
 		return
 	}
-	s, err := probe.Start(probe.Options{Specs: specs, Emit: func(r probe.Report) { emit(guest.KindProbe, r) }, Log: log})
+	s, err := probe.Start(probe.Options{Specs: bp.specs, Emit: func(r probe.Report) { bp.emit(guest.KindProbe, r) }, Log: log})
 	if err != nil {
-		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: probe.Format(specs), Why: err.Error()}}})
+		bp.emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: probe.Format(bp.specs), Why: err.Error()}}})
 		return
 	}
-	gp.mu.Lock()
-	gp.s = s
-	gp.mu.Unlock()
-	activeProbes.Store(gp)
+	bp.mu.Lock()
+	bp.s = s
+	bp.mu.Unlock()
+	activeProbes.Store(bp)
+}
+
+func (bp *bodyProbes) session() *probe.Session {
+	if bp == nil {
+		return nil
+	}
+	bp.mu.Lock()
+	defer bp.mu.Unlock()
+	return bp.s
 }
 
 // callbacks attaches the probes on the scheduler's callbacks, once it
 // has attached (or at once without a scheduler).
-func (gp *guestProbes) callbacks() {
-	gp.mu.Lock()
-	s := gp.s
-	gp.mu.Unlock()
-	if s != nil {
+func (bp *bodyProbes) callbacks() {
+	if s := bp.session(); s != nil {
 		s.AttachCallbacks()
 	}
 }
 
-// schedEmit is the scheduler's record sink: it forwards the record and,
-// when the scheduler died, sends the probes' tail, the calls that led up
-// to the death.
-func (gp *guestProbes) schedEmit(kind string, payload any) {
-	emit(kind, payload)
-	ev, ok := payload.(guest.SchedEvent)
-	if kind != guest.KindSched || !ok || ev.Event != "died" || ev.Exit == nil {
-		return
+// schedEmit wraps the scheduler's record sink: it forwards each record
+// and, when the scheduler died, sends the probes' tail, the calls that
+// led up to the death.
+func (bp *bodyProbes) schedEmit(emit func(kind string, payload any)) func(kind string, payload any) {
+	if bp == nil {
+		return emit
 	}
-	gp.mu.Lock()
-	s := gp.s
-	gp.mu.Unlock()
-	if s != nil {
-		s.Flush("scheduler " + ev.Name + " died: " + ev.Exit.Reason)
+	return func(kind string, payload any) {
+		emit(kind, payload)
+		ev, ok := payload.(guest.SchedEvent)
+		if kind != guest.KindSched || !ok || ev.Event != "died" || ev.Exit == nil {
+			return
+		}
+		if s := bp.session(); s != nil {
+			s.Flush("scheduler " + ev.Name + " died: " + ev.Exit.Reason)
+		}
 	}
 }
 
 // stop sends the last report and detaches the probes.
-func (gp *guestProbes) stop(log *zap.Logger) {
-	gp.mu.Lock()
-	s := gp.s
-	gp.s = nil
-	gp.mu.Unlock()
+func (bp *bodyProbes) stop(log *zap.Logger) {
+	if bp == nil {
+		return
+	}
+	bp.mu.Lock()
+	s := bp.s
+	bp.s = nil
+	bp.mu.Unlock()
 	if s == nil {
 		return
 	}
@@ -87,19 +109,13 @@ func (gp *guestProbes) stop(log *zap.Logger) {
 }
 
 // activeProbes is the running test body's probes, for ProbeCalls.
-var activeProbes atomic.Pointer[guestProbes]
+var activeProbes atomic.Pointer[bodyProbes]
 
 // ProbeCalls says, inside the guest, how often a probed function
 // (Opts.Probes) has been called so far; false outside a guest, or when
 // fn is not probed.
 func ProbeCalls(fn string) (uint64, bool) {
-	gp := activeProbes.Load()
-	if gp == nil {
-		return 0, false
-	}
-	gp.mu.Lock()
-	s := gp.s
-	gp.mu.Unlock()
+	s := activeProbes.Load().session()
 	if s == nil {
 		return 0, false
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -67,8 +66,7 @@ func (r *Repro) Format(w io.Writer) {
 // autoRepro runs the test again with probes when its first run failed by
 // a scheduler death or a stall, unless turned off.
 func autoRepro(ctx context.Context, spec bootSpec, ro RunOptions, res *Result, log *zap.Logger) *Repro {
-	if spec.opts.NoAutoRepro || os.Getenv(AutoReproEnv) == "off" || res.Verdict != verdict.Fail ||
-		(spec.mode != "test" && spec.mode != "gotest") {
+	if spec.opts.NoAutoRepro || os.Getenv(AutoReproEnv) == "off" || res.Verdict != verdict.Fail || !spec.judged() {
 		return nil
 	}
 	why := reproCause(res)
@@ -78,10 +76,11 @@ func autoRepro(ctx context.Context, spec bootSpec, ro RunOptions, res *Result, l
 	specs := probe.Merge([]probe.Spec{{Func: probe.AllCallbacks}}, probe.FromStack(stallStack(res.Monitor)),
 		probe.DispatchPath, probe.ExitPath)
 	rs := spec
-	rs.cmdline = maps.Clone(spec.cmdline)
-	rs.cmdline[probesKey] = probe.Format(specs)
+	rs.params.Probes = probe.Format(specs)
 	rs.opts.NoAutoRepro = true
-	ro.Console, ro.OnRecord, ro.OnMachine = nil, nil, nil
+	// The second run is part of the first one's results (Result.Repro),
+	// not a run of its own to compare against.
+	ro.Console, ro.OnRecord, ro.OnMachine, ro.Out = nil, nil, nil, NoResults
 	log.Info("auto-repro: running the test again with probes", zap.String("test", spec.name), zap.String("why", why))
 	r := &Repro{Why: why, Probes: specs}
 	t0 := time.Now()

@@ -44,18 +44,17 @@ const maxExecLen = 1024
 // console to the caller's terminal.
 func Shell(ctx context.Context, opts ShellOptions, ro RunOptions) (*Result, error) {
 	spec := bootSpec{
-		name:  "shell",
-		mode:  "shell",
-		shell: true,
-		opts:  Opts{Topology: opts.Topology, MemoryMB: opts.MemoryMB, Includes: opts.Includes, Timeout: opts.Timeout, Scheduler: opts.Scheduler},
-		files: opts.Files,
+		name:   "shell",
+		params: guest.BootParams{Mode: guest.ModeShell},
+		shell:  true,
+		opts:   Opts{Topology: opts.Topology, MemoryMB: opts.MemoryMB, Includes: opts.Includes, Timeout: opts.Timeout, Scheduler: opts.Scheduler},
+		files:  opts.Files,
 	}
 	if opts.Exec != "" {
 		if len(opts.Exec) > maxExecLen {
 			return nil, fmt.Errorf("--exec command is %d bytes; the kernel command line allows %d: put longer scripts in a file and pass it with -i", len(opts.Exec), maxExecLen)
 		}
-		spec.mode = "exec"
-		spec.cmdline = map[string]string{"ktstr.exec": guest.EncodeExec(opts.Exec)}
+		spec.params = guest.BootParams{Mode: guest.ModeExec, Exec: opts.Exec}
 		if spec.opts.Timeout == 0 {
 			spec.opts.Timeout = 10 * time.Minute
 		}
@@ -92,7 +91,7 @@ func Shell(ctx context.Context, opts ShellOptions, ro RunOptions) (*Result, erro
 			ro.Console = os.Stdout
 		}
 		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
-			spec.cmdline = map[string]string{"ktstr.rows": fmt.Sprint(ws.Row), "ktstr.cols": fmt.Sprint(ws.Col)}
+			spec.params.Rows, spec.params.Cols = int(ws.Row), int(ws.Col)
 		}
 	}
 	return boot(ctx, spec, ro)

@@ -2,6 +2,7 @@ package guest
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,4 +60,36 @@ func searchPath(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// IncludeFiles maps the guest paths an included host file needs to host
+// paths: the file at IncludePath, and, for a dynamically linked program,
+// its loader and shared libraries at their host paths, so that a payload
+// such as Debian's hackbench runs in the guest as it does on the host.
+// Files that are not ELF programs (scripts, data) come alone.
+func IncludeFiles(hostPath string) (map[string]string, error) {
+	files := map[string]string{IncludePath(hostPath): hostPath}
+	if !isELF(hostPath) {
+		return files, nil
+	}
+	libs, err := SharedLibs(hostPath)
+	if err != nil {
+		return nil, fmt.Errorf("include file %s: %w", hostPath, err)
+	}
+	for _, l := range libs {
+		files[l] = l
+	}
+	return files, nil
+}
+
+// isELF reports whether p starts with the ELF magic.
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == "\x7fELF"
 }

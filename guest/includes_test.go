@@ -56,3 +56,29 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) string {
 	}
 	return path
 }
+
+func TestIncludeFiles(t *testing.T) {
+	script := writeFile(t, filepath.Join(t.TempDir(), "run.sh"), "#!/bin/sh\n", 0o755)
+	got, err := IncludeFiles(script)
+	if err != nil || len(got) != 1 || got["/include/run.sh"] != script {
+		t.Fatalf("script: %v, %v", got, err)
+	}
+	const dynamic = "/bin/sh" // a dynamically linked program on every Debian host
+	if _, err := os.Stat(dynamic); err != nil {
+		t.Skipf("no %s: %v", dynamic, err)
+	}
+	got, err = IncludeFiles(dynamic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var libc bool
+	for gp, hp := range got {
+		if gp != hp && gp != "/include/sh" {
+			t.Errorf("%s packed at %s, want its host path", hp, gp)
+		}
+		libc = libc || strings.Contains(gp, "libc.so")
+	}
+	if got["/include/sh"] != dynamic || !libc {
+		t.Errorf("%s: %v, want the program and its libc", dynamic, got)
+	}
+}

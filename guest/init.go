@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/cgroupfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,8 +65,8 @@ func Mount() error {
 		}
 	}
 	// Scenarios need the cpu and cpuset controllers below the root.
-	if err := os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+cpu +cpuset"), 0); err != nil {
-		return fmt.Errorf("enabling cgroup cpu/cpuset controllers: %w", err)
+	if err := cgroupfs.EnableControllers("/sys/fs/cgroup"); err != nil {
+		return err
 	}
 	_ = unix.Sethostname([]byte("ktstr"))
 	return nil
@@ -138,15 +139,4 @@ func Cmdline() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// CmdlineValue returns the value of key=value on the kernel command line,
-// or "" if absent.
-func CmdlineValue(key string) string {
-	for _, f := range strings.Fields(Cmdline()) {
-		if k, v, ok := strings.Cut(f, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }

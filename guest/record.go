@@ -19,6 +19,7 @@ import (
 const (
 	KindStart    = "start"    // guest init is up; payload: Start
 	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
+	KindOp       = "op"       // a scenario op was applied; payload: OpEvent
 	KindWorkers  = "workers"  // per-worker telemetry: {"scenario": name, "reports": []scenario.WorkerReport}
 	KindSched    = "sched"    // scheduler state change (attached, exited, ...)
 	KindAssert   = "assert"   // one assertion result (scenario.AssertResult)
@@ -26,6 +27,7 @@ const (
 	KindOutput   = "output"   // arbitrary test output lines
 	KindFinal    = "final"    // the verdict; payload: Final
 	KindTopology = "topology" // what the guest saw; payload: free-form map
+	KindPayload  = "payload"  // one payload run: scenario.PayloadResult (metrics, TAP cases)
 )
 
 // Record is one framed message on the guest→host channel.
@@ -50,6 +52,10 @@ type Start struct {
 	Kernel  string `json:"kernel"` // uname -r
 	CPUs    int    `json:"cpus"`
 	Cmdline string `json:"cmdline"`
+	// Mono is the guest's CLOCK_MONOTONIC (ns) when the record was
+	// made: with the record's Elapsed it places in-guest monotonic
+	// times (worker gaps) on the host's timeline.
+	Mono int64 `json:"mono,omitempty"`
 }
 
 // Final is the payload of KindFinal: the guest's own verdict.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -108,12 +107,6 @@ func RunShell(rows, cols int) (int, error) {
 		return -1, err
 	}
 	return 0, nil
-}
-
-// CmdlineInt returns an integer ktstr.* value, or 0.
-func CmdlineInt(key string) int {
-	n, _ := strconv.Atoi(CmdlineValue(key))
-	return n
 }
 
 var _ io.Writer = (*streamWriter)(nil)

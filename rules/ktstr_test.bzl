@@ -19,13 +19,24 @@ Each variant's launcher exports, as absolute runfiles paths:
   KTSTR_INITRAMFS   the prebuilt initramfs (/init = this test binary)
   KTSTR_TOPOLOGY, KTSTR_FLAGS, KTSTR_DURATION   when set on the target
   KTSTR_SCHED_FILES the scheduler files, space-separated
-and cache/temp directories under TEST_TMPDIR, then execs the test binary.
+and cache/temp directories under TEST_TMPDIR, checks the executor offers
+the host tools the test needs (`executor_tools`: the executor platform's
+contract, docs/remote.md), then execs the test binary.
 """
 
 load("//rules:initramfs.bzl", "ktstr_initramfs", "pure_transition", "single")
 load("//rules:providers.bzl", "KtstrInitramfsInfo", "KtstrKernelInfo")
 
 KVM_CONSTRAINT = "//rules/platforms:kvm"
+
+# Executors with hardware KVM (/dev/kvm with VT-x/AMD-V): the in-repo VMM.
+KVM_HW_CONSTRAINT = "//rules/platforms:kvm_hw"
+
+# What a VM test needs from its executor beyond its declared inputs (the
+# executor platform's contract, docs/remote.md): QEMU, or /dev/kvm for the
+# in-repo VMM. Names are looked up on PATH, absolute paths must exist.
+QEMU_TOOLS = ["qemu-system-x86_64"]
+KVM_HW_TOOLS = ["/dev/kvm"]
 
 def _runfiles_path(ctx, f):
     # short_path is "../repo/x" for external files, "pkg/x" for ours.
@@ -43,7 +54,20 @@ r="${{TEST_SRCDIR:-$0.runfiles}}"
 case "$r" in /*) ;; *) r="$PWD/$r" ;; esac
 export KTSTR_KERNEL="$r/{kernel}"
 {vmlinux}export KTSTR_INITRAMFS="$r/{initramfs}"
-{env}t="${{TEST_TMPDIR:-$(mktemp -d)}}"
+{env}missing=""
+for tool in {tools}; do
+  case "$tool" in
+  /*) [ -e "$tool" ] || missing="$missing $tool" ;;
+  *) command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool" ;;
+  esac
+done
+if [ -n "$missing" ]; then
+  echo "ktstr_test {label}: this executor lacks$missing (PATH=$PATH)." >&2
+  echo "  ktstr VM tests need them on the executor (the executor platform contract, docs/remote.md):" >&2
+  echo "  install them there (Debian: qemu-system-x86, busybox-static), or route the test to executors that have them." >&2
+  exit 1
+fi
+t="${{TEST_TMPDIR:-$(mktemp -d)}}"
 # Caches the runner would keep under ~ live in the test's own tmp dir: the
 # sandbox does not let tests write to the home directory.
 export XDG_CACHE_HOME="${{XDG_CACHE_HOME:-$t/cache}}"
@@ -90,6 +114,7 @@ def _ktstr_vm_test_impl(ctx):
             pkg = pkg,
             binary = _runfiles_path(ctx, exe),
             args = "".join([_shell_quote(a) + " " for a in args]),
+            tools = " ".join([_shell_quote(t) for t in ctx.attr.executor_tools]),
         ),
     )
     runfiles = ctx.runfiles(
@@ -113,6 +138,9 @@ ktstr_vm_test = rule(
         "duration": attr.string(doc = "Scenario duration, a Go time.Duration string."),
         "env": attr.string_dict(),
         "test_args": attr.string_list(),
+        "executor_tools": attr.string_list(
+            doc = "Host tools the executor must offer (names on PATH or absolute paths), checked before the test starts.",
+        ),
         "_allowlist_function_transition": attr.label(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
@@ -152,6 +180,8 @@ def ktstr_test(
         tags = [],
         size = "large",
         timeout = None,
+        hardware_kvm = False,
+        executor_tools = None,
         exec_compatible_with = [KVM_CONSTRAINT],
         visibility = None,
         **kwargs):
@@ -176,6 +206,13 @@ def ktstr_test(
       tags: tags for every variant; "ktstr" and "vm" are added.
       size: test size; VM boots are "large" by default.
       timeout: test timeout; default from size.
+      hardware_kvm: the test needs hardware KVM (the in-repo VMM): it gets
+        //rules/platforms:kvm_hw, so only executors with /dev/kvm and
+        VT-x/AMD-V take it (kvm=hw under --config=remote), and
+        KTSTR_BACKEND=kvm, so it fails instead of falling back to QEMU.
+      executor_tools: host tools the executor must offer, checked before
+        the test starts (default: qemu-system-x86_64, or /dev/kvm with
+        hardware_kvm).
       exec_compatible_with: execution constraints; by default only
         platforms declaring //rules/platforms:kvm run these tests.
       visibility: visibility of the generated targets.
@@ -199,6 +236,11 @@ def ktstr_test(
             testonly = True,
             visibility = visibility,
         )
+    if hardware_kvm:
+        exec_compatible_with = exec_compatible_with + [KVM_HW_CONSTRAINT]
+        env = dict(env, KTSTR_BACKEND = "kvm")
+    if executor_tools == None:
+        executor_tools = KVM_HW_TOOLS if hardware_kvm else QEMU_TOOLS
     variants = []
     for topo in topologies:
         for fl in flags:
@@ -219,6 +261,7 @@ def ktstr_test(
                 flags = fl,
                 duration = duration,
                 env = env,
+                executor_tools = executor_tools,
                 # cpu:2 keeps a 2-core machine to one VM at a time while
                 # letting larger executors run several.
                 tags = tags + ["ktstr", "vm", "cpu:2"],

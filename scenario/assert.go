@@ -40,6 +40,18 @@ type Assert struct {
 	// emulating host decides; hence the default minimum.
 	MaxWakeP99     time.Duration
 	MinWakeSamples uint64
+	// MinWakeEvidence is the least fraction of the wake-ups its work's
+	// cycle should have given over its run (see expectedWakes) a worker
+	// must record: below it the worker was starved of wake-ups, and
+	// wake_latency fails instead of waiting for samples that the very
+	// failure it looks for prevented. Zero turns that judgement off.
+	MinWakeEvidence float64
+	// NumaPlacement checks where the pages of workers with a memory
+	// policy landed (check "numa_placement"): at least MinOnPolicyNodes
+	// of them on the policy's nodes (bind, preferred), or on every
+	// interleaved node at least half its even share.
+	NumaPlacement    bool
+	MinOnPolicyNodes float64
 	// MaxMigrationRatio bounds migrations per context switch (check
 	// "migrations"). Off by default: the right value depends on the
 	// workload (affinity_churn migrates by design).
@@ -57,8 +69,14 @@ func DefaultAssert() Assert {
 		// Under TCG the vCPUs share one host thread: a healthy EEVDF
 		// guest measured p99 274 ms (p50 3 ms) in CI here. 500 ms still
 		// flags real stalls; tighten it per test on KVM.
-		MaxWakeP99:     500 * time.Millisecond,
-		MinWakeSamples: 100,
+		MaxWakeP99:      500 * time.Millisecond,
+		MinWakeSamples:  100,
+		MinWakeEvidence: 0.1,
+		NumaPlacement:   true,
+		// Bind leaves no room; 10% covers pages the kernel places
+		// before mbind (none, for the work's own fresh mappings) and
+		// preferred falling back when its node runs short.
+		MinOnPolicyNodes: 0.9,
 	}
 }
 
@@ -70,8 +88,11 @@ func (a Assert) Evaluate(reports []WorkerReport) AssertResult {
 	for i := range reports {
 		r := &reports[i]
 		if len(r.Errors) > 0 {
-			res.Add(Detail{Check: "worker", Verdict: verdict.Fail, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r),
-				Message: fmt.Sprintf("worker %s: %s", r.Name(), strings.Join(r.Errors, "; "))})
+			msg := fmt.Sprintf("worker %s: %s", r.Name(), strings.Join(r.Errors, "; "))
+			if r.FromOutside {
+				msg += "; " + r.Outside.Starved()
+			}
+			res.Add(Detail{Check: "worker", Verdict: verdict.Fail, Cgroup: r.Cgroup, Worker: r.Index, TID: firstTID(r), Message: msg})
 		}
 		if a.MaxGap > 0 {
 			res.Add(a.checkNotStuck(r))
@@ -87,6 +108,9 @@ func (a Assert) Evaluate(reports []WorkerReport) AssertResult {
 		}
 		if a.MaxMigrationRatio > 0 {
 			res.Add(a.checkMigrations(r))
+		}
+		if a.NumaPlacement && !r.MemPolicy.IsZero() {
+			res.Add(a.checkPlacement(r))
 		}
 	}
 	if a.MaxSpread > 0 {
@@ -114,6 +138,9 @@ func (a Assert) checkNotStuck(r *WorkerReport) Detail {
 		return detail("not_stuck", verdict.Skip, r, "SCHED_IDLE workers may starve")
 	case r.Wall == 0:
 		return detail("not_stuck", verdict.Inconclusive, r, "worker %s has no timing data", r.Name())
+	case r.MaxGap > a.MaxGap && r.FromOutside:
+		return detail("not_stuck", verdict.Fail, r, "worker %s sent no report and its threads were starved: tid %d runnable without running for %d ms from +%.1fs (bound %d ms; %s)",
+			r.Name(), r.MaxGapTID, r.MaxGap.Milliseconds(), r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds(), r.Outside.Starved())
 	case r.MaxGap > a.MaxGap && r.MaxGapCPU < 0:
 		return detail("not_stuck", verdict.Fail, r, "worker %s never ran: stuck %d ms from +%.1fs (bound %d ms)",
 			r.Name(), r.MaxGap.Milliseconds(), r.MaxGapAt.Seconds(), a.MaxGap.Milliseconds())
@@ -146,7 +173,11 @@ func (a Assert) checkWork(r *WorkerReport) Detail {
 	case r.Wall == 0:
 		return detail("work", verdict.Inconclusive, r, "worker %s has no timing data", r.Name())
 	case r.Work == 0 && a.RequireWork && r.Policy.Class != SchedIdle:
-		return detail("work", verdict.Fail, r, "worker %s did no work in %.1fs", r.Name(), r.Wall.Seconds())
+		if v := starvation(r); v != nil {
+			return detail("work", verdict.Fail, r, "worker %s did no work: %s", r.Name(), v.Starved())
+		}
+		return detail("work", verdict.Fail, r, "worker %s got %d ms of CPU in %.1fs but did no work: its work loop is stuck",
+			r.Name(), r.CPUTime.Milliseconds(), r.Wall.Seconds())
 	case a.MinWorkRate > 0 && r.WorkRate() < a.MinWorkRate:
 		return detail("work", verdict.Fail, r, "worker %s did %.1f units/s, bound %.1f", r.Name(), r.WorkRate(), a.MinWorkRate)
 	}
@@ -154,14 +185,35 @@ func (a Assert) checkWork(r *WorkerReport) Detail {
 }
 
 func (a Assert) checkWake(r *WorkerReport) Detail {
-	if r.WakeSamples < max(a.MinWakeSamples, 1) {
-		return detail("wake_latency", verdict.Skip, r, "%d wake samples", r.WakeSamples)
-	}
-	if r.WakeP99 > a.MaxWakeP99 {
+	n, need := r.WakeSamples, max(a.MinWakeSamples, 1)
+	exp, why, timed := expectedWakes(r)
+	switch {
+	case !timed && n == 0:
+		return detail("wake_latency", verdict.Skip, r, "%s work times no wake-ups", r.Type)
+	case timed && a.MinWakeEvidence > 0 && exp >= minWakeEvidence && float64(n) < a.MinWakeEvidence*exp:
+		msg := fmt.Sprintf("worker %s starved of wake-ups: woke %d times in %.1fs where %s should give about %.0f (%.0f%%, bound %.0f%%)",
+			r.Name(), n, evidenceWindow(r).Seconds(), why, exp, 100*float64(n)/exp, 100*a.MinWakeEvidence)
+		if v := starvation(r); v != nil {
+			msg += "; " + v.Starved()
+		}
+		return detail("wake_latency", verdict.Fail, r, "%s", msg)
+	case n >= need && r.WakeP99 > a.MaxWakeP99:
 		return detail("wake_latency", verdict.Fail, r, "worker %s wake latency p99 %s (p50 %s, max %s, %d samples), bound %s",
-			r.Name(), ms(r.WakeP99), ms(r.WakeP50), ms(r.WakeMax), r.WakeSamples, ms(a.MaxWakeP99))
+			r.Name(), ms(r.WakeP99), ms(r.WakeP50), ms(r.WakeMax), n, ms(a.MaxWakeP99))
+	case n >= need:
+		return detail("wake_latency", verdict.Pass, r, "p99 %s", ms(r.WakeP99))
+	case !timed:
+		// Wake-ups that depend on contention (mutex_contention): no count
+		// to expect, so no count to miss.
+		return detail("wake_latency", verdict.Skip, r, "%d wake samples, a p99 needs %d; %s work's wake-ups depend on contention", n, need, r.Type)
+	case exp < float64(need):
+		// Known before the run: as declared, the scenario cannot give
+		// the evidence. Nothing the scheduler did took it away.
+		return detail("wake_latency", verdict.Skip, r, "scenario too short to judge wake latency: %s gives about %.0f wake-ups in %.1fs, a p99 needs %d (hold longer)",
+			why, exp, evidenceWindow(r).Seconds(), need)
 	}
-	return detail("wake_latency", verdict.Pass, r, "p99 %s", ms(r.WakeP99))
+	return detail("wake_latency", verdict.Inconclusive, r, "worker %s recorded %d wake samples, a p99 needs %d, where %s should give about %.0f in %.1fs",
+		r.Name(), n, need, why, exp, evidenceWindow(r).Seconds())
 }
 
 func (a Assert) checkMigrations(r *WorkerReport) Detail {

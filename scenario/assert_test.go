@@ -88,7 +88,7 @@ func TestAssertChecks(t *testing.T) {
 		{"unbounded is not isolation", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
 			r.Bounded, r.Allowed, r.CPUs = false, CPUSet{}, MustParseCPUSet("0-7")
 		})}, verdict.Pass, nil},
-		{"no work", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Work = 0 })}, verdict.Fail, []string{"did no work in 2.0s"}},
+		{"no work", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Work = 0 })}, verdict.Fail, []string{"got 1000 ms of CPU in 2.0s but did no work"}},
 		{"unfair", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 300 * time.Millisecond })},
 			verdict.Fail, []string{"CPU share spread 108%", "cg/w1 (tid 101)"}},
 		{"unequal workers are not compared", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) {
@@ -98,10 +98,10 @@ func TestAssertChecks(t *testing.T) {
 		{"too little cpu to judge", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.CPUTime = time.Millisecond }), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 30 * time.Millisecond })},
 			verdict.Inconclusive, nil},
 		{"wake p99", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
-			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 500, time.Millisecond, 700*time.Millisecond
+			r.Type, r.WakeSamples, r.WakeP50, r.WakeP99 = TimerWork, 1000, time.Millisecond, 700*time.Millisecond
 		})}, verdict.Fail, []string{"wake latency p99 700.00ms"}},
-		{"few wake samples", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
-			r.Type, r.WakeSamples, r.WakeP99 = TimerWork, 3, time.Second
+		{"few wake samples, as the work gives", []WorkerReport{report("cg", 0, func(r *WorkerReport) {
+			r.Type, r.Wall, r.WakeSamples, r.WakeP99 = BurstyWork, 500*time.Millisecond, 9, time.Second
 		})}, verdict.Pass, nil},
 		{"worker error", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Errors = []string{"worker sent no report: signal: killed"} })},
 			verdict.Fail, []string{"signal: killed"}},

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cgroupfs"
 )
 
 // Cgroups manages cgroup v2 directories below one root (CtxConfig's
@@ -57,7 +59,7 @@ func (c *Cgroups) Create(name string) error {
 		sub := strings.Join(parts[:i+1], "/")
 		parent := filepath.Dir(c.Path(sub))
 		if i > 0 {
-			if err := enableControllers(parent); err != nil {
+			if err := cgroupfs.EnableControllers(parent); err != nil {
 				return err
 			}
 		}
@@ -70,13 +72,6 @@ func (c *Cgroups) Create(name string) error {
 		c.mu.Lock()
 		c.created = append(c.created, sub)
 		c.mu.Unlock()
-	}
-	return nil
-}
-
-func enableControllers(dir string) error {
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+cpu +cpuset"), 0); err != nil {
-		return fmt.Errorf("enabling cpu and cpuset controllers in %s (is it free of tasks?): %w", dir, err)
 	}
 	return nil
 }

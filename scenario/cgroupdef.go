@@ -16,7 +16,8 @@ type CgroupDef struct {
 	name     string
 	workers  int
 	perCPU   int
-	work     WorkType
+	work     Work
+	mempol   MemPolicy
 	cpuset   CpusetSpec
 	mems     []int
 	memsSet  bool
@@ -31,7 +32,9 @@ type CgroupDef struct {
 
 // Cgroup starts a def for cgroup name (a path below the test's cgroup
 // root, e.g. "cg_0" or "outer/a") with one SpinWork worker.
-func Cgroup(name string) CgroupDef { return CgroupDef{name: name, workers: 1, work: SpinWork} }
+func Cgroup(name string) CgroupDef {
+	return CgroupDef{name: name, workers: 1, work: Work{Type: SpinWork}}
+}
 
 // Name is the cgroup's name.
 func (d CgroupDef) Name() string { return d.name }
@@ -47,8 +50,14 @@ func (d CgroupDef) Workers(n int) CgroupDef { d.workers, d.perCPU = n, 0; return
 // cpuset (all CPUs without one), resolved on the guest's topology.
 func (d CgroupDef) WorkersPerCPU(n int) CgroupDef { d.perCPU = n; return d }
 
-// Work sets what the workers do.
-func (d CgroupDef) Work(t WorkType) CgroupDef { d.work = t; return d }
+// Work sets what the workers do: a WorkType with its defaults, or a Work
+// with parameters (e.g. scenario.FutexFanOut(8)).
+func (d CgroupDef) Work(w WorkSpec) CgroupDef { d.work = specOf(w); return d }
+
+// MemPolicy places the memory the workers' work maps on NUMA nodes
+// (mbind), e.g. scenario.BindMemory(1); the numa_placement check then
+// says where the pages landed.
+func (d CgroupDef) MemPolicy(p MemPolicy) CgroupDef { d.mempol = p; return d }
 
 // Cpuset restricts the cgroup to the CPUs of spec (cpuset.cpus).
 func (d CgroupDef) Cpuset(spec CpusetSpec) CgroupDef { d.cpuset = spec; return d }
@@ -95,6 +104,9 @@ func (d CgroupDef) validate() error {
 	if err := d.work.Validate(); err != nil {
 		return fmt.Errorf("cgroup %s: %w", d.name, err)
 	}
+	if err := checkMemPolicy(d.work, d.mempol); err != nil {
+		return fmt.Errorf("cgroup %s: %w", d.name, err)
+	}
 	if err := d.policy.Validate(); err != nil {
 		return fmt.Errorf("cgroup %s: %w", d.name, err)
 	}
@@ -121,6 +133,9 @@ func (d CgroupDef) String() string {
 	}
 	if d.nice != 0 {
 		s += fmt.Sprintf(" nice=%d", d.nice)
+	}
+	if !d.mempol.IsZero() {
+		s += " mempolicy=" + d.mempol.String()
 	}
 	return s
 }

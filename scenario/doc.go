@@ -30,9 +30,20 @@
 // and run delay (schedstat), the longest off-CPU gaps with CPU and time,
 // wake-up latency percentiles, migrations, CPUs used, context switches.
 //
+// Work types take parameters (Work: burn and sleep times, sizes, fan-out,
+// lock counts, phase sequences), RegisterWork adds a test's own work
+// function, and MemPolicy places a worker's memory on NUMA nodes. A
+// Payload runs a program (hackbench, cyclictest, stress-ng, the kernel's
+// sched_ext selftests) as part of a step and reads its output into
+// metrics and TAP cases.
+//
 // Assert holds the bounds (DefaultAssert suits a debug kernel under TCG:
 // generous but meaningful); ctx.Checks overrides them per test, CgroupDef
 // .Checks per cgroup, CtxConfig.Checks per scheduler. Verdicts merge
 // Skip < Pass < Inconclusive < Fail, and an AssertResult keeps every
-// failing detail, not just the first.
+// failing detail, not just the first. Each check knows how much evidence
+// the scenario should have produced, so a failure cannot pass by removing
+// its own evidence (a starved waker fails wake_latency instead of being
+// skipped for want of samples), and a worker that cannot report is
+// judged from the collector's view of its threads.
 package scenario

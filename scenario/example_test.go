@@ -70,3 +70,39 @@ func ExampleAssert() {
 	}
 	_ = body
 }
+
+// Work types take parameters; a zero parameter keeps the type's default.
+func ExampleWork() {
+	body := func(ctx *scenario.Ctx) error {
+		return scenario.ExecuteDefs(ctx,
+			scenario.Cgroup("short_bursts").Work(scenario.Work{Type: scenario.BurstyWork, Burn: 5 * time.Millisecond, Sleep: 45 * time.Millisecond}),
+			scenario.Cgroup("fanout").Work(scenario.FutexFanOut(8)),
+			scenario.Cgroup("locks").Work(scenario.MutexContention(6, 2)),
+			scenario.Cgroup("app").Work(scenario.Sequence(scenario.Burn(3*time.Millisecond), scenario.Sleep(2*time.Millisecond), scenario.IO(time.Millisecond))),
+			scenario.Cgroup("near").Work(scenario.PageFaultChurn(2<<20)).MemPolicy(scenario.BindMemory(0)),
+		)
+	}
+	_ = body
+}
+
+// A benchmark as a payload: its output read into metrics with a bound,
+// run beside a cgroup of CPU hogs. ktstr.Opts.Includes gets
+// cyclictest.Includes() so that the program is in the guest.
+func ExamplePayload() {
+	cyclictest := scenario.Payload{
+		Program: "cyclictest", Args: []string{"-q", "-t", "2", "-i", "1000", "-l", "1000"},
+		Format: scenario.RegexpOutput(`Avg:\s*(?P<avg>\d+)\s+Max:\s*(?P<max>\d+)`),
+		Metrics: []scenario.Metric{
+			{Name: "avg_latency", Key: "avg", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMean},
+			{Name: "max_latency", Key: "max", Unit: "us", Polarity: scenario.LowerBetter, Agg: scenario.AggMax},
+		},
+		Checks: []scenario.MetricCheck{scenario.MetricAtMost("max_latency", 50000)},
+	}
+	body := func(ctx *scenario.Ctx) error {
+		return scenario.ExecuteSteps(ctx, scenario.Step{
+			Defs: []scenario.CgroupDef{scenario.Cgroup("hogs").WorkersPerCPU(1)},
+			Ops:  []scenario.Op{scenario.RunPayload(cyclictest)},
+		})
+	}
+	_ = body
+}

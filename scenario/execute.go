@@ -60,6 +60,11 @@ type run struct {
 	removed  []*group
 	detached bool
 	schedErr error
+	// payloads started in the background (StartPayload), waited for
+	// before the checks.
+	payloads []*bgPayload
+	// payloadRes gathers every payload's findings.
+	payloadRes AssertResult
 }
 
 // group is a cgroup made from a def, with its workloads.
@@ -100,10 +105,11 @@ func (r *run) execute() error {
 			}
 		}
 		for _, op := range st.Ops {
-			r.ctx.emit(guest.KindOp, guest.OpEvent{Step: i + 1, Op: op.String()})
+			t0 := time.Now()
 			if err := op.do(r); err != nil {
 				return fmt.Errorf("%s: %s: %w", name, op, err)
 			}
+			r.ctx.emit(guest.KindOp, guest.OpEvent{Step: i + 1, Op: op.String(), Took: time.Since(t0)})
 		}
 		if err := r.hold(st.Hold); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -205,7 +211,7 @@ func (r *run) addDefs(defs []CgroupDef) error {
 // spawn starts d's workers, places them in g's cgroup and applies d's
 // affinity; they wait for Start.
 func (r *run) spawn(g *group, d CgroupDef) (*Workload, error) {
-	w, err := r.ctx.Spawn(WorkloadConfig{Workers: d.workers, Work: d.work, Policy: d.policy, Nice: d.nice, Label: g.def.name})
+	w, err := r.ctx.Spawn(WorkloadConfig{Workers: d.workers, Work: d.work, MemPolicy: d.mempol, Policy: d.policy, Nice: d.nice, Label: g.def.name})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", g.def.name, err)
 	}
@@ -348,6 +354,9 @@ func (r *run) finish() AssertResult {
 	var errs []error
 	r.endSnapshot()
 	all := append(slices.Clone(r.removed), r.liveGroups()...)
+	// Background payloads end before the workers beside them stop.
+	r.waitPayloads()
+	res.Merge(r.payloadRes)
 	for _, g := range r.liveGroups() {
 		if err := r.stop(g); err != nil {
 			errs = append(errs, err)

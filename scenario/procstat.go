@@ -17,6 +17,7 @@ type threadStat struct {
 	Migrations  uint64 // sched: se.nr_migrations
 	Voluntary   uint64 // status: voluntary_ctxt_switches
 	Involuntary uint64 // status: nonvoluntary_ctxt_switches
+	MinorFaults uint64 // stat: minflt
 	// HaveMigrations is false when /proc/.../sched is missing
 	// (!CONFIG_SCHED_DEBUG); Migrations is then unknown.
 	HaveMigrations bool
@@ -42,6 +43,11 @@ func readThreadStat(dir string) (threadStat, error) {
 			s.Voluntary = n
 		case "nonvoluntary_ctxt_switches":
 			s.Involuntary = n
+		}
+	}
+	if b, err := os.ReadFile(dir + "/stat"); err == nil {
+		if f := statFields(b); len(f) > 7 {
+			s.MinorFaults, _ = strconv.ParseUint(f[7], 10, 64)
 		}
 	}
 	if b, err := os.ReadFile(dir + "/schedstat"); err == nil {
@@ -82,6 +88,48 @@ func (s threadStat) sub(base threadStat) threadStat {
 		Migrations:     d(s.Migrations, base.Migrations),
 		Voluntary:      d(s.Voluntary, base.Voluntary),
 		Involuntary:    d(s.Involuntary, base.Involuntary),
+		MinorFaults:    d(s.MinorFaults, base.MinorFaults),
 		HaveMigrations: s.HaveMigrations && base.HaveMigrations,
 	}
+}
+
+// statFields splits /proc/<pid>/task/<tid>/stat after the command name
+// (which may hold spaces and parentheses): field 0 is the state, 7 minflt.
+func statFields(b []byte) []string {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
+// schedstat reads a thread's time on CPU and time runnable but waiting
+// (ns), from /proc/<pid>/task/<tid>/schedstat.
+func schedstat(dir string) (cpu, wait uint64, err error) {
+	b, err := os.ReadFile(dir + "/schedstat")
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("%s/schedstat: %q is not \"run wait slices\"", dir, b)
+	}
+	cpu, err = strconv.ParseUint(f[0], 10, 64)
+	if err == nil {
+		wait, err = strconv.ParseUint(f[1], 10, 64)
+	}
+	return cpu, wait, err
+}
+
+// threadState is a thread's scheduler state letter (R, S, D, ...), from
+// /proc/<pid>/task/<tid>/stat; 0 when it is gone.
+func threadState(dir string) byte {
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0
+	}
+	if f := statFields(b); len(f) > 0 && len(f[0]) > 0 {
+		return f[0][0]
+	}
+	return 0
 }

@@ -10,17 +10,22 @@ import (
 
 // WorkerReport is the telemetry of one worker process over its measured
 // window (from the start signal to the stop request). Kernel counters are
-// deltas over that window, summed over the process's threads (the work
-// threads dominate; the Go runtime's own add a little); timing comes from
-// the worker's own clock.
+// deltas over that window, summed over the threads the work ran on (not
+// the Go runtime's own); timing comes from the worker's own clock. A
+// worker that sent no report gets one from Outside, what the collector
+// saw of its threads.
 type WorkerReport struct {
 	Cgroup string   `json:"cgroup"`
 	Index  int      `json:"index"` // worker number within its workload
 	PID    int      `json:"pid"`
 	TIDs   []int    `json:"tids"` // the work threads
 	Type   WorkType `json:"type"`
-	Policy Policy   `json:"policy"`
-	Nice   int      `json:"nice"`
+	// Spec is the work with the parameters the test gave (zero: the
+	// type's defaults).
+	Spec      Work      `json:"spec"`
+	Policy    Policy    `json:"policy"`
+	Nice      int       `json:"nice"`
+	MemPolicy MemPolicy `json:"mem_policy,omitzero"`
 
 	// StartMono is the CLOCK_MONOTONIC ns of the start signal.
 	StartMono int64         `json:"start_mono"`
@@ -45,6 +50,9 @@ type WorkerReport struct {
 	WakeP50     time.Duration `json:"wake_p50"`
 	WakeP99     time.Duration `json:"wake_p99"`
 	WakeMax     time.Duration `json:"wake_max"`
+	// WakeHist counts the sampled wake-up latencies in log2 buckets:
+	// bucket i holds [2^i, 2^(i+1)) ns (bucket 0 also 0 and 1 ns).
+	WakeHist []uint64 `json:"wake_hist,omitempty"`
 
 	// Migrations is the kernel's count when known, else the CPU changes
 	// the worker observed (a lower bound).
@@ -52,6 +60,20 @@ type WorkerReport struct {
 	CPUs                CPUSet `json:"cpus"` // CPUs the work threads were seen on
 	VoluntarySwitches   uint64 `json:"voluntary_switches"`
 	InvoluntarySwitches uint64 `json:"involuntary_switches"`
+	MinorFaults         uint64 `json:"minor_faults"`
+
+	// Counters are the work type's own counts (e.g. "rounds" and
+	// "wakes" of futex_fanout, "faults" of page_fault_churn).
+	Counters map[string]uint64 `json:"counters,omitempty"`
+	// PageNodes counts the work's resident pages per NUMA node when a
+	// memory policy is set (a sample of at most 4096 pages).
+	PageNodes map[int]uint64 `json:"page_nodes,omitempty"`
+	// Outside is what the guest's collector read of the worker's
+	// threads from /proc while it ran, independent of the worker.
+	Outside *OutsideView `json:"outside,omitempty"`
+	// FromOutside marks a report the worker did not send: its timing is
+	// the collector's (Outside).
+	FromOutside bool `json:"from_outside,omitempty"`
 
 	// Allowed is the union of every cpuset the worker's cgroups had while
 	// it ran; empty with Bounded false means no restriction.

@@ -53,6 +53,8 @@ type tracker struct {
 	openSince int64
 	openCPU   int
 	began     int64
+	// counters are the work type's own counts (WorkerReport.Counters).
+	counters map[string]uint64
 }
 
 func newTracker(seed uint64) *tracker {
@@ -130,13 +132,25 @@ func (t *tracker) tick(n uint64) {
 	t.sampleCPU(now)
 }
 
+// count adds n to the counter name.
+func (t *tracker) count(name string, n uint64) {
+	if t.counters == nil {
+		t.counters = map[string]uint64{}
+	}
+	t.counters[name] += n
+}
+
 // block marks the start of a voluntary wait: time until unblock is not a
 // gap.
 func (t *tracker) block() { t.last = 0 }
 
-// unblock ends a voluntary wait.
+// unblock ends a voluntary wait. The loop may come back from a blocking
+// system call on another thread (the Go runtime hands the P over while
+// it blocks), so the thread is noted every time, not only when the
+// CPU sample is due: the report's CPU time counts the threads noted.
 func (t *tracker) unblock() {
 	t.last = monoNow()
+	t.noteTID()
 	t.sampleCPU(t.last)
 }
 

@@ -34,11 +34,12 @@ const (
 )
 
 type workerSpec struct {
-	Type   WorkType `json:"type"`
-	Index  int      `json:"index"`
-	Policy Policy   `json:"policy"`
-	Nice   int      `json:"nice"`
-	Seed   uint64   `json:"seed"`
+	Work      Work      `json:"work"`
+	Index     int       `json:"index"`
+	Policy    Policy    `json:"policy"`
+	Nice      int       `json:"nice"`
+	MemPolicy MemPolicy `json:"mem_policy"`
+	Seed      uint64    `json:"seed"`
 }
 
 type readyMsg struct {
@@ -69,16 +70,55 @@ func RunWorkerIfRequested() {
 // A worker must not run the program's own start-up (a test binary would
 // run its tests again), so a worker process diverts here, as early as Go
 // allows: before main, TestMain and the init of the packages importing
-// this one. RunWorkerIfRequested remains for programs that want the
-// hand-off visible in main.
-func init() { RunWorkerIfRequested() }
+// this one. The exception is custom work (RegisterWork): it is
+// registered by those very packages, so its worker waits for the
+// explicit RunWorkerIfRequested in main/TestMain, after every init.
+func init() {
+	v, ok := os.LookupEnv(envWorker)
+	if !ok {
+		return
+	}
+	var spec workerSpec
+	if json.Unmarshal([]byte(v), &spec) == nil {
+		if _, builtin := builtinWork[spec.Work.Type]; !builtin {
+			go lateWorkerWatchdog(spec.Work.Type)
+			return
+		}
+	}
+	os.Exit(runWorker(v))
+}
+
+// lateWorkerTimeout is how long a custom-work worker waits for main or
+// TestMain to call RunWorkerIfRequested before it gives up.
+const lateWorkerTimeout = 5 * time.Second
+
+// workerRunning is set once this process runs as a worker.
+var workerRunning atomic.Bool
+
+// lateWorkerWatchdog fails a custom-work worker whose program never
+// called RunWorkerIfRequested, instead of letting it run the program.
+func lateWorkerWatchdog(t WorkType) {
+	time.Sleep(lateWorkerTimeout)
+	if workerRunning.Load() {
+		return
+	}
+	msg := fmt.Sprintf("custom work %q: this program's main/TestMain did not call scenario.RunWorkerIfRequested (ktstr.Main does) within %s", t, lateWorkerTimeout)
+	_ = json.NewEncoder(os.NewFile(fdReport, "report")).Encode(readyMsg{Error: msg})
+	os.Exit(2)
+}
 
 // workerEnv is the state shared by a worker's threads.
 type workerEnv struct {
-	spec    workerSpec
+	spec workerSpec
+	// work is spec.Work with the type's defaults filled in.
+	work    Work
 	seed    uint64
 	stop    atomic.Bool
 	cleanup []func()
+	// buffers are the work's memory (mapBuffer), for the page placement
+	// report.
+	buffers [][]byte
+	bufMu   sync.Mutex
 	errMu   sync.Mutex
 	errs    []string
 }
@@ -97,6 +137,7 @@ type workThread struct {
 }
 
 func runWorker(specJSON string) int {
+	workerRunning.Store(true)
 	report := os.NewFile(fdReport, "report")
 	_, errStart := unix.FcntlInt(fdStart, unix.F_GETFD, 0)
 	_, errStop := unix.FcntlInt(fdStop, unix.F_GETFD, 0)
@@ -110,12 +151,12 @@ func runWorker(specJSON string) int {
 		_ = enc.Encode(readyMsg{Error: fmt.Sprintf("decoding worker spec: %v", err)})
 		return 2
 	}
-	impl, ok := workImpls[spec.Type]
-	if !ok {
-		_ = enc.Encode(readyMsg{Error: spec.Type.Validate().Error()})
+	if err := spec.Work.Validate(); err != nil {
+		_ = enc.Encode(readyMsg{Error: err.Error()})
 		return 2
 	}
-	w := &workerEnv{spec: spec, seed: spec.Seed*0x9E3779B97F4A7C15 + 1}
+	impl, _ := lookupWork(spec.Work.Type)
+	w := &workerEnv{spec: spec, work: spec.Work.withDefaults(), seed: spec.Seed*0x9E3779B97F4A7C15 + 1}
 	defer func() {
 		for _, f := range w.cleanup {
 			f()
@@ -141,8 +182,9 @@ func runWorker(specJSON string) int {
 	// read of the start pipe: the kernel wakes its thread directly. (A Go
 	// channel would need the Go scheduler to find a thread and a P for it,
 	// which on a saturated CPU can take longer than the whole run.)
-	threads := make([]*workThread, impl.threads)
-	for i := range impl.threads {
+	n := w.work.Threads()
+	threads := make([]*workThread, n)
+	for i := range n {
 		th := &workThread{tr: newTracker(w.seed + uint64(i)), done: make(chan struct{})}
 		threads[i] = th
 		go func() {
@@ -177,27 +219,28 @@ func runWorker(specJSON string) int {
 		}
 	}
 	slices.Sort(tids)
-	// Kernel counters cover every thread of the process, as of now: the
-	// work goroutines may have moved between threads, and the runtime's
-	// own threads (idle, mostly) are part of the worker's cost.
+	// Kernel counters cover the threads the work ran on, as of now: the
+	// work goroutines may have moved between threads, but the runtime's
+	// own threads (GC workers, spinning idle Ms) are not the work's and
+	// would push a one-thread worker above 100% CPU.
 	var stats []threadStat
 	var statErrs []error
-	for _, tid := range processTIDs() {
+	for _, tid := range tids {
 		s, err := readThreadStat(taskDir(tid))
 		if err != nil {
-			continue // a runtime thread that just exited
+			continue // a thread that just exited
 		}
 		stats = append(stats, s.sub(base[tid]))
 	}
 	if len(stats) == 0 {
-		statErrs = append(statErrs, errors.New("no thread statistics readable under /proc/self/task"))
+		statErrs = append(statErrs, errors.New("no work thread statistics readable under /proc/self/task"))
 	}
 	w.stop.Store(true)
 	for _, err := range statErrs {
 		w.fail(err)
 	}
-	r := WorkerReport{Index: spec.Index, PID: os.Getpid(), TIDs: tids, Type: spec.Type,
-		Policy: spec.Policy, Nice: spec.Nice, StartMono: t0, Wall: time.Duration(t1 - t0), MaxGapCPU: -1}
+	r := WorkerReport{Index: spec.Index, PID: os.Getpid(), TIDs: tids, Type: spec.Work.Type, Spec: spec.Work,
+		Policy: spec.Policy, Nice: spec.Nice, MemPolicy: spec.MemPolicy, StartMono: t0, Wall: time.Duration(t1 - t0), MaxGapCPU: -1}
 	if unblock != nil {
 		unblock()
 	}
@@ -213,6 +256,13 @@ func runWorker(specJSON string) int {
 		}
 	}
 	fillReport(&r, finished, stats, t1)
+	if !spec.MemPolicy.IsZero() {
+		nodes, err := pageNodes(w.buffers)
+		if err != nil {
+			w.fail(fmt.Errorf("locating the work's pages: %w", err))
+		}
+		r.PageNodes = nodes
+	}
 	w.errMu.Lock()
 	r.Errors = w.errs
 	w.errMu.Unlock()
@@ -264,6 +314,7 @@ func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat, end 
 		r.Migrations += s.Migrations
 		r.VoluntarySwitches += s.Voluntary
 		r.InvoluntarySwitches += s.Involuntary
+		r.MinorFaults += s.MinorFaults
 		haveMig = haveMig && s.HaveMigrations
 	}
 	for _, th := range threads {
@@ -279,6 +330,12 @@ func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat, end 
 		}
 		r.Gaps = append(r.Gaps, t.gaps...)
 		wake = append(wake, t.wake...)
+		for k, v := range t.counters {
+			if r.Counters == nil {
+				r.Counters = map[string]uint64{}
+			}
+			r.Counters[k] += v
+		}
 		r.WakeSamples += t.wakeSeen
 		cpus = cpus.Union(t.usedCPUs())
 		moves += t.cpuMoves
@@ -292,6 +349,7 @@ func fillReport(r *WorkerReport, threads []*workThread, stats []threadStat, end 
 		r.WakeP50 = time.Duration(Percentile(wake, 50))
 		r.WakeP99 = time.Duration(Percentile(wake, 99))
 		r.WakeMax = time.Duration(wake[len(wake)-1])
+		r.WakeHist = Log2Hist(wake)
 	}
 	r.excuse(nil)
 }

@@ -21,8 +21,12 @@ import (
 type WorkloadConfig struct {
 	// Workers is the number of worker processes (at least 1).
 	Workers int
-	// Work is what each worker does; zero means SpinWork.
-	Work WorkType
+	// Work is what each worker does: a WorkType or a Work with
+	// parameters; nil means SpinWork.
+	Work WorkSpec
+	// MemPolicy places the memory the work maps (NUMA); zero is the
+	// kernel's default.
+	MemPolicy MemPolicy
 	// Policy and Nice are applied by each worker to its work threads.
 	Policy Policy
 	Nice   int
@@ -32,7 +36,11 @@ type WorkloadConfig struct {
 	// ReadyTimeout bounds the wait for the workers to come up; zero means
 	// 60 s (a large test binary starts slowly under emulation).
 	ReadyTimeout time.Duration
-	Log          *zap.Logger
+	// StopTimeout bounds the wait for the workers' reports at Stop; a
+	// worker silent past it is judged from the collector's view. Zero
+	// means DefaultStopTimeout.
+	StopTimeout time.Duration
+	Log         *zap.Logger
 }
 
 // Workload is a running set of worker processes in one process group.
@@ -40,6 +48,7 @@ type WorkloadConfig struct {
 // Kill (or Ctx.Close) removes every process, whatever state it is in.
 type Workload struct {
 	cfg     WorkloadConfig
+	work    Work
 	log     *zap.Logger
 	workers []*workerProc
 	pgid    int
@@ -57,6 +66,8 @@ type Workload struct {
 	excused  []Interval
 	reports  []WorkerReport
 	stopMono int64
+	// outside samples the workers' threads from Start to Stop.
+	outside *collector
 }
 
 type workerProc struct {
@@ -69,6 +80,10 @@ type workerProc struct {
 	stderr *tailbuf.Buffer
 }
 
+// DefaultStopTimeout is how long Stop waits for reports: a worker's own
+// stop grace, and time for a starved one to get the CPU it needs.
+const DefaultStopTimeout = stopGrace + 20*time.Second
+
 // SpawnWorkload starts cfg.Workers worker processes and waits until every
 // one has set up its threads and blocks on the start signal. The binary
 // must call RunWorkerIfRequested first thing in main/TestMain.
@@ -79,13 +94,14 @@ func SpawnWorkload(cfg WorkloadConfig) (*Workload, error) {
 	if cfg.Workers < 1 {
 		return nil, fmt.Errorf("workload needs at least 1 worker, got %d", cfg.Workers)
 	}
-	if cfg.Work == "" {
-		cfg.Work = SpinWork
-	}
-	if err := cfg.Work.Validate(); err != nil {
+	work := specOf(cfg.Work)
+	if err := work.Validate(); err != nil {
 		return nil, err
 	}
 	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkMemPolicy(work, cfg.MemPolicy); err != nil {
 		return nil, err
 	}
 	if cfg.ReadyTimeout <= 0 {
@@ -95,7 +111,7 @@ func SpawnWorkload(cfg WorkloadConfig) (*Workload, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	w := &Workload{cfg: cfg, log: log, cgroup: cfg.Label}
+	w := &Workload{cfg: cfg, work: work, log: log, cgroup: cfg.Label}
 	startR, startW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("creating start pipe: %w", err)
@@ -130,12 +146,13 @@ func SpawnWorkload(cfg WorkloadConfig) (*Workload, error) {
 			return nil, fmt.Errorf("worker %d (pid %d) not ready after %s%s", p.index, p.cmd.Process.Pid, cfg.ReadyTimeout, stderrSuffix(p.stderr))
 		}
 	}
-	log.Debug("workload spawned", zap.String("type", string(cfg.Work)), zap.Ints("pids", w.PIDs()))
+	log.Debug("workload spawned", zap.Stringer("work", work), zap.Ints("pids", w.PIDs()))
 	return w, nil
 }
 
 func (w *Workload) spawnOne(i int, startR, stopR *os.File) error {
-	spec, err := json.Marshal(workerSpec{Type: w.cfg.Work, Index: i, Policy: w.cfg.Policy, Nice: w.cfg.Nice, Seed: uint64(time.Now().UnixNano()) + uint64(i)})
+	spec, err := json.Marshal(workerSpec{Work: w.work, Index: i, Policy: w.cfg.Policy, Nice: w.cfg.Nice,
+		MemPolicy: w.cfg.MemPolicy, Seed: uint64(time.Now().UnixNano()) + uint64(i)})
 	if err != nil {
 		return err
 	}
@@ -152,7 +169,7 @@ func (w *Workload) spawnOne(i int, startR, stopR *os.File) error {
 		exited: make(chan struct{}), stderr: &tailbuf.Buffer{MaxLines: 64, MaxBytes: 4096}}
 	cmd := exec.Command(exe)
 	cmd.Args = []string{"ktstr-worker"}
-	cmd.Env = workerEnviron(string(spec), w.cfg.Work.Threads())
+	cmd.Env = workerEnviron(string(spec), w.work.Threads())
 	cmd.ExtraFiles = []*os.File{startR, repW, stopR}
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = p.stderr
@@ -252,6 +269,9 @@ func (w *Workload) PGID() int { return w.pgid }
 // Config returns the configuration the workload was spawned with.
 func (w *Workload) Config() WorkloadConfig { return w.cfg }
 
+// Work is what the workers do, as validated.
+func (w *Workload) Work() Work { return w.work }
+
 // Start releases every worker at once. Telemetry windows begin here.
 func (w *Workload) Start() error {
 	w.mu.Lock()
@@ -260,6 +280,7 @@ func (w *Workload) Start() error {
 		return fmt.Errorf("workload %s: Start after Start or Kill", w.cgroup)
 	}
 	w.started = true
+	w.outside = startCollector(w.PIDs())
 	return w.startW.Close()
 }
 
@@ -345,7 +366,15 @@ func (w *Workload) Stop() ([]WorkerReport, error) {
 	}
 	w.stopMono = monoNow()
 	_ = w.stopW.Close()
-	timeout := time.NewTimer(stopGrace + 20*time.Second)
+	var views map[int]*OutsideView
+	if w.outside != nil {
+		views = w.outside.stopAndView()
+	}
+	wait := w.cfg.StopTimeout
+	if wait <= 0 {
+		wait = DefaultStopTimeout
+	}
+	timeout := time.NewTimer(wait)
 	defer timeout.Stop()
 	reports := make([]WorkerReport, len(w.workers))
 	for i, p := range w.workers {
@@ -355,14 +384,9 @@ func (w *Workload) Stop() ([]WorkerReport, error) {
 		case <-timeout.C:
 		}
 		if rep == nil {
-			rep = &WorkerReport{Index: p.index, PID: p.cmd.Process.Pid, TIDs: p.tids, Type: w.cfg.Work, Policy: w.cfg.Policy, Nice: w.cfg.Nice, MaxGapCPU: -1}
-			select {
-			case <-p.exited:
-				rep.Errors = append(rep.Errors, fmt.Sprintf("worker sent no report: %v%s", p.cmd.ProcessState, stderrSuffix(p.stderr)))
-			default:
-				rep.Errors = append(rep.Errors, "worker sent no report within the stop timeout")
-			}
+			rep = w.unreported(p, views[p.cmd.Process.Pid])
 		}
+		rep.Outside = views[p.cmd.Process.Pid]
 		reports[i] = *rep
 	}
 	w.kill()
@@ -380,6 +404,28 @@ func (w *Workload) Stop() ([]WorkerReport, error) {
 	return reports, nil
 }
 
+// unreported stands in for the report of a worker that sent none: what
+// the collector saw of its threads, with the reason it is missing.
+func (w *Workload) unreported(p *workerProc, v *OutsideView) *WorkerReport {
+	rep := &WorkerReport{Index: p.index, PID: p.cmd.Process.Pid, TIDs: p.tids, Type: w.work.Type, Spec: w.work,
+		Policy: w.cfg.Policy, Nice: w.cfg.Nice, MemPolicy: w.cfg.MemPolicy, MaxGapCPU: -1}
+	select {
+	case <-p.exited:
+		rep.Errors = append(rep.Errors, fmt.Sprintf("worker sent no report: %v%s", p.cmd.ProcessState, stderrSuffix(p.stderr)))
+	default:
+		rep.Errors = append(rep.Errors, "worker sent no report within the stop timeout")
+	}
+	if v != nil && v.Samples > 1 {
+		rep.FromOutside = true
+		rep.StartMono = w.outside.start
+		rep.Wall, rep.CPUTime, rep.RunDelay = v.Wall, v.CPUTime, v.RunDelay
+		if v.LongestWait > 0 {
+			rep.Gaps = []Gap{{Start: w.outside.start + int64(v.LongestWaitAt), End: w.outside.start + int64(v.LongestWaitAt+v.LongestWait), CPU: -1, TID: v.LongestWaitTID}}
+		}
+	}
+	return rep
+}
+
 // Kill removes every worker process now, without reports.
 func (w *Workload) Kill() {
 	w.mu.Lock()
@@ -389,6 +435,9 @@ func (w *Workload) Kill() {
 }
 
 func (w *Workload) kill() {
+	if w.outside != nil {
+		w.outside.halt()
+	}
 	_ = w.startW.Close()
 	_ = w.stopW.Close()
 	if w.pgid > 0 {

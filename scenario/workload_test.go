@@ -24,6 +24,9 @@ func TestWorkTypesRun(t *testing.T) {
 	}
 	var all []WorkerReport
 	for _, typ := range types {
+		if isCustom(typ) {
+			continue // this binary's own, tested by TestCustomWork
+		}
 		t.Run(string(typ), func(t *testing.T) {
 			switch typ {
 			case PolicyChurnWork:
@@ -31,12 +34,12 @@ func TestWorkTypesRun(t *testing.T) {
 			case NiceSweepWork:
 				skipWithoutNiceRaise(t)
 			}
-			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: typ, Label: string(typ)})
+			w, err := SpawnWorkload(WorkloadConfig{Workers: 1, Work: sampleWork(typ), Label: string(typ)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer w.Kill()
-			if got, want := len(w.TIDs()), typ.Threads(); got < want {
+			if got, want := len(w.TIDs()), sampleWork(typ).Threads(); got < want {
 				t.Errorf("%d threads, want at least %d", got, want)
 			}
 			if err := w.Start(); err != nil {
@@ -73,6 +76,14 @@ func TestWorkTypesRun(t *testing.T) {
 		})
 	}
 	t.Log("\n" + FormatReports(all))
+}
+
+// sampleWork is typ with the parameters it needs to run.
+func sampleWork(typ WorkType) Work {
+	if typ == SequenceWork {
+		return Sequence(Burn(2*time.Millisecond), Sleep(time.Millisecond), Yield(time.Millisecond), SpinWait(time.Millisecond), IO(time.Millisecond))
+	}
+	return Work{Type: typ}
 }
 
 func TestWorkloadStartsTogetherAfterStart(t *testing.T) {
@@ -179,15 +190,35 @@ func TestWorkloadStopWithoutStart(t *testing.T) {
 }
 
 func TestWorkloadBadConfig(t *testing.T) {
-	for _, cfg := range []WorkloadConfig{
-		{Workers: 0},
-		{Workers: 1, Work: "nope"},
-		{Workers: 1, Policy: FIFOPolicy(0)},
-		{Workers: 1, Policy: Policy{Class: "deadline"}},
+	for _, tc := range []struct {
+		cfg  WorkloadConfig
+		want string
+	}{
+		{WorkloadConfig{Workers: 0}, "at least 1 worker"},
+		{WorkloadConfig{Workers: 1, Work: WorkType("nope")}, `unknown work type "nope"`},
+		{WorkloadConfig{Workers: 1, Policy: FIFOPolicy(0)}, "priority must be 1..99"},
+		{WorkloadConfig{Workers: 1, Policy: Policy{Class: "deadline"}}, "unknown scheduling class"},
+		{WorkloadConfig{Workers: 1, Work: Work{Type: SpinWork, Sleep: time.Millisecond}}, "spin does not take Sleep (it takes: none)"},
+		{WorkloadConfig{Workers: 1, Work: Work{Type: BurstyWork, Size: 10}}, "bursty does not take Size (it takes: Burn, Sleep)"},
+		{WorkloadConfig{Workers: 1, Work: Sequence(Phase{Kind: "dance", For: time.Second})}, `phase 1: unknown phase kind "dance"`},
+		{WorkloadConfig{Workers: 1, Work: Sequence(Burn(0))}, "burn phase needs a positive duration"},
+		{WorkloadConfig{Workers: 1, Work: FutexFanOut(1000)}, "Fanout 1000 above 64"},
+		{WorkloadConfig{Workers: 1, Work: Work{Type: WakeChainWork, Fanout: 1}}, "needs Fanout >= 2"},
+		{WorkloadConfig{Workers: 1, Work: PageFaultChurn(100)}, "multiple of the page size"},
+		{WorkloadConfig{Workers: 1, Work: Work{Type: BurstyWork, Burn: -time.Millisecond}}, "negative Burn"},
+		{WorkloadConfig{Workers: 1, MemPolicy: BindMemory(0)}, "maps no memory of its own"},
+		{WorkloadConfig{Workers: 1, Work: CachePressureWork, MemPolicy: PreferMemory(0).With(MpolStaticNodes | MpolRelativeNodes)}, "exclude each other"},
+		{WorkloadConfig{Workers: 1, Work: CachePressureWork, MemPolicy: MemPolicy{Mode: MemBind}}, "needs at least one node"},
+		{WorkloadConfig{Workers: 1, Work: CachePressureWork, MemPolicy: BindMemory(64)}, "node 64 out of range"},
 	} {
-		if w, err := SpawnWorkload(cfg); err == nil {
+		w, err := SpawnWorkload(tc.cfg)
+		if err == nil {
 			w.Kill()
-			t.Errorf("%+v accepted", cfg)
+			t.Errorf("%+v accepted", tc.cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %q does not say %q", tc.cfg, err, tc.want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 // WorkType is what a worker process does. Each stresses a different
 // scheduler path; see WorkTypes for the list and Describe for a summary.
+// A WorkType runs with its default parameters; Work sets them.
 type WorkType string
 
 // Work types.
@@ -35,84 +36,218 @@ const (
 	NiceSweepWork     WorkType = "nice_sweep"     // burn while cycling its nice value
 	AffinityChurnWork WorkType = "affinity_churn" // burn while re-pinning to random CPUs
 	PolicyChurnWork   WorkType = "policy_churn"   // burn while cycling normal/batch/idle(/ext)
+
+	SequenceWork        WorkType = "sequence"         // phases (burn, sleep, yield, spin_wait, io) in order
+	FutexFanOutWork     WorkType = "futex_fanout"     // one waker, N waiters on one futex
+	FanOutComputeWork   WorkType = "fanout_compute"   // a parent dispatching to N children and waiting
+	PageFaultChurnWork  WorkType = "page_fault_churn" // fault a region in, drop it, repeat
+	MutexContentionWork WorkType = "mutex_contention" // N threads on K futex mutexes
 )
 
 // spinUnit is the number of xorshift steps in one unit of CPU work:
 // ~20 µs natively, roughly 0.2–1 ms under TCG emulation.
 const spinUnit = 1 << 14
 
-// workImpl is how a work type runs inside the worker process.
+// workImpl is how a work type runs inside the worker process and what a
+// healthy run of it looks like.
 type workImpl struct {
-	desc    string
-	threads int
+	desc string
+	// params are the Work fields the type reads; defaults fill the ones
+	// a Work leaves zero.
+	params   param
+	defaults Work
+	// threads is the number of work threads (nil: one).
+	threads func(Work) int
 	// cpuBound types have equal, unbounded demand: fairness applies.
 	cpuBound bool
+	// wakes is the least number of wake-latency samples per second an
+	// unimpeded worker records (nil: the type times no wake-ups), and
+	// why, for messages ("its 20ms burn / 30ms sleep cycle").
+	wakes func(Work) (perSec float64, why string)
+	// allocates says the work maps memory a MemPolicy can place (nil:
+	// it maps none).
+	allocates func(Work) bool
+	// check validates parameters beyond their sign (nil: none).
+	check func(Work) error
 	// setup prepares shared state and returns the per-thread loop and a
 	// function that unblocks threads parked in the kernel at stop time.
 	setup func(w *workerEnv) (run func(i int, tr *tracker), unblock func(), err error)
 }
 
-var workImpls = map[WorkType]workImpl{
-	SpinWork: {"pure CPU burn", 1, true, simple(func(w *workerEnv, tr *tracker) {
+// wakeAllowance is added to every cycle that ends in a wake-up: the
+// wake-up itself, timer slack, a slow timer and syscall path under
+// emulation, and a scheduler slice of another task on a shared CPU (two
+// mixed workers on one CPU of a TCG guest measured cycles of 5-9 ms for
+// their nominal 2 ms), so that a healthy worker sharing its CPU meets
+// its expectation.
+const wakeAllowance = 4 * time.Millisecond
+
+// cycleWakes is the wake rate of a loop that wakes once per burn+sleep.
+func cycleWakes(w Work) (float64, string) {
+	c := w.Burn + w.Sleep + wakeAllowance
+	if w.Burn == 0 {
+		return perSecond(c), fmt.Sprintf("its %s sleep cycle", w.Sleep)
+	}
+	return perSecond(c), fmt.Sprintf("its %s burn / %s sleep cycle", w.Burn, w.Sleep)
+}
+
+func perSecond(d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(time.Second) / float64(d)
+}
+
+// handoffFloor is the slowest healthy hand-off between threads that wake
+// each other, for the evidence the rate-driven types (ping-pong, rings,
+// fan-outs) must produce: far below what even TCG emulation manages
+// (thousands of round trips a second), far above a starved thread's.
+const handoffFloor = 10 * time.Millisecond
+
+func threadsFanout(w Work) int { return w.Fanout }
+
+func always(Work) bool { return true }
+
+var builtinWork = map[WorkType]workImpl{
+	SpinWork: {desc: "pure CPU burn", cpuBound: true, setup: simple(func(w *workerEnv, tr *tracker) {
 		w.burn(spinUnit)
 		tr.tick(1)
 	})},
-	YieldWork: {"short burns with sched_yield", 1, false, simple(func(w *workerEnv, tr *tracker) {
-		w.burn(spinUnit / 8)
-		tr.tick(1)
+	YieldWork: {desc: "short burns with sched_yield", params: pBurn, setup: simple(func(w *workerEnv, tr *tracker) {
+		if w.work.Burn > 0 {
+			w.burnFor(tr, w.work.Burn)
+		} else {
+			w.burn(spinUnit / 8)
+			tr.tick(1)
+		}
 		_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	})},
-	MixedWork: {"1 ms burn, 1 ms sleep", 1, false, simple(func(w *workerEnv, tr *tracker) {
-		w.burnFor(tr, time.Millisecond)
-		w.sleep(tr, time.Millisecond)
-	})},
-	BurstyWork: {"20 ms burn, 30 ms sleep", 1, false, simple(func(w *workerEnv, tr *tracker) {
-		w.burnFor(tr, 20*time.Millisecond)
-		w.sleep(tr, 30*time.Millisecond)
-	})},
-	SleepWork: {"10 ms sleeps, tiny burns", 1, false, simple(func(w *workerEnv, tr *tracker) {
-		w.sleep(tr, 10*time.Millisecond)
-		w.burn(spinUnit / 16)
-		tr.tick(1)
-	})},
-	TimerWork: {"500 µs sleeps measuring timer wake latency", 1, false, simple(func(w *workerEnv, tr *tracker) {
-		w.sleep(tr, 500*time.Microsecond)
-		tr.tick(1)
-	})},
-	IOSyncWork:        {"4 KiB write + fdatasync", 1, false, setupIOSync},
-	PipePingPongWork:  {"token over a pipe pair between two threads", 2, false, setupPipePingPong},
-	FutexPingPongWork: {"token over a futex between two threads", 2, false, setupFutexRing(2)},
-	WakeChainWork:     {"three threads waking each other in a ring", 3, false, setupFutexRing(3)},
-	CachePressureWork: {"strided walk over 8 MiB", 1, true, setupCachePressure},
-	ForkChurnWork:     {"fork+exit+wait children", 1, false, setupForkChurn},
-	NiceSweepWork:     {"burn while cycling nice -5..19", 1, false, setupNiceSweep},
-	AffinityChurnWork: {"burn while re-pinning to random CPUs every 10 ms", 1, false, setupAffinityChurn},
-	PolicyChurnWork:   {"burn while cycling normal/batch/idle(/ext) every 20 ms", 1, false, setupPolicyChurn},
+	MixedWork: {desc: "burn, then sleep (1 ms / 1 ms)", params: pBurn | pSleep,
+		defaults: Work{Burn: time.Millisecond, Sleep: time.Millisecond}, wakes: cycleWakes, setup: burnSleep},
+	BurstyWork: {desc: "long burns, longer sleeps (20 ms / 30 ms)", params: pBurn | pSleep,
+		defaults: Work{Burn: 20 * time.Millisecond, Sleep: 30 * time.Millisecond}, wakes: cycleWakes, setup: burnSleep},
+	SleepWork: {desc: "mostly asleep (10 ms sleeps), tiny burns", params: pSleep,
+		defaults: Work{Sleep: 10 * time.Millisecond}, wakes: cycleWakes, setup: simple(func(w *workerEnv, tr *tracker) {
+			w.sleep(tr, w.work.Sleep)
+			w.burn(spinUnit / 16)
+			tr.tick(1)
+		})},
+	TimerWork: {desc: "short sleeps (500 µs) measuring timer wake latency", params: pSleep,
+		defaults: Work{Sleep: 500 * time.Microsecond}, wakes: cycleWakes, setup: simple(func(w *workerEnv, tr *tracker) {
+			w.sleep(tr, w.work.Sleep)
+			tr.tick(1)
+		})},
+	IOSyncWork: {desc: "write (4 KiB) + fdatasync", params: pSize, defaults: Work{Size: 4096}, check: checkIOSize, setup: setupIOSync},
+	PipePingPongWork: {desc: "token over a pipe pair between two threads", threads: func(Work) int { return 2 },
+		wakes: handoffWakes(1), setup: setupPipePingPong},
+	FutexPingPongWork: {desc: "token over a futex between two threads", threads: func(Work) int { return 2 },
+		wakes: handoffWakes(1), setup: setupFutexRing},
+	WakeChainWork: {desc: "threads waking each other in a ring (3)", params: pFanout, defaults: Work{Fanout: 3},
+		threads: threadsFanout, check: minFanout(2), wakes: handoffWakes(1), setup: setupFutexRing},
+	CachePressureWork: {desc: "strided walk over a buffer (8 MiB)", params: pSize, defaults: Work{Size: 8 << 20},
+		cpuBound: true, check: checkWalkSize, allocates: always, setup: setupCachePressure},
+	ForkChurnWork: {desc: "fork+exit+wait children", setup: setupForkChurn},
+	NiceSweepWork: {desc: "burn (25 ms) while cycling nice -5..19", params: pBurn,
+		defaults: Work{Burn: 25 * time.Millisecond}, setup: setupNiceSweep},
+	AffinityChurnWork: {desc: "burn (10 ms) while re-pinning to random CPUs", params: pBurn,
+		defaults: Work{Burn: 10 * time.Millisecond}, setup: setupAffinityChurn},
+	PolicyChurnWork: {desc: "burn (20 ms) while cycling normal/batch/idle(/ext)", params: pBurn,
+		defaults: Work{Burn: 20 * time.Millisecond}, setup: setupPolicyChurn},
+	SequenceWork: {desc: "phases (burn, sleep, yield, spin_wait, io) in order, in a loop (5 ms burn, 5 ms sleep)", params: pPhases,
+		defaults: Work{Phases: []Phase{Burn(5 * time.Millisecond), Sleep(5 * time.Millisecond)}}, wakes: sequenceWakes, setup: setupSequence},
+	FutexFanOutWork: {desc: "one waker, N waiters (4) woken together on one futex each round", params: pFanout | pBurn,
+		defaults: Work{Fanout: 4, Burn: 2 * time.Millisecond}, threads: func(w Work) int { return 1 + w.Fanout },
+		check: minFanout(1), wakes: fanoutWakes, setup: setupFutexFanOut},
+	FanOutComputeWork: {desc: "a parent dispatching rounds of work to N children (4) and waiting for all", params: pFanout | pBurn | pSize,
+		defaults: Work{Fanout: 4, Burn: time.Millisecond}, threads: func(w Work) int { return 1 + w.Fanout },
+		check: checkFanOutCompute, wakes: fanoutWakes, allocates: func(w Work) bool { return w.Size > 0 }, setup: setupFanOutCompute},
+	PageFaultChurnWork: {desc: "fault in a region (4 MiB) page by page, drop it, repeat", params: pSize,
+		defaults: Work{Size: 4 << 20}, check: checkFaultSize, allocates: always, setup: setupPageFaultChurn},
+	MutexContentionWork: {desc: "N threads (4) on K locks (1): hold, release, burn", params: pFanout | pLocks | pHold | pBurn,
+		defaults: Work{Fanout: 4, Locks: 1, Hold: 200 * time.Microsecond, Burn: 200 * time.Microsecond},
+		threads:  threadsFanout, check: minFanout(1), setup: setupMutexContention},
 }
 
-// WorkTypes lists every work type in a stable order.
+// handoffWakes is the wake floor of types whose threads wake each other:
+// each thread records perRound samples per hand-off.
+func handoffWakes(perRound int) func(Work) (float64, string) {
+	return func(w Work) (float64, string) {
+		return float64(perRound) * perSecond(handoffFloor), fmt.Sprintf("a hand-off at least every %s", handoffFloor)
+	}
+}
+
+// fanoutWakes: every waiter (child) wakes once a round; a round takes
+// the waker's (each child's) burn plus a hand-off.
+func fanoutWakes(w Work) (float64, string) {
+	round := w.Burn + handoffFloor
+	if w.Type == FanOutComputeWork {
+		// Children share the CPUs: in the worst case they burn in turn.
+		round = time.Duration(w.Fanout)*w.Burn + handoffFloor
+	}
+	return float64(w.Fanout) * perSecond(round), fmt.Sprintf("%d wakers a round, a round at least every %s", w.Fanout, round)
+}
+
+func sequenceWakes(w Work) (float64, string) {
+	c, n := sequenceCycle(w)
+	return float64(n) * perSecond(c+time.Duration(n)*wakeAllowance), fmt.Sprintf("%d sleep(s) in its %s cycle", n, c)
+}
+
+func minFanout(n int) func(Work) error {
+	return func(w Work) error {
+		if w.Fanout != 0 && w.Fanout < n {
+			return fmt.Errorf("work type %s needs Fanout >= %d, got %d", w.Type, n, w.Fanout)
+		}
+		return nil
+	}
+}
+
+func checkIOSize(w Work) error {
+	if w.Size != 0 && (w.Size < 512 || w.Size > 1<<20) {
+		return fmt.Errorf("io_sync: Size %d out of range 512..1MiB", w.Size)
+	}
+	return nil
+}
+
+// lookupWork finds a built-in or registered work type.
+func lookupWork(t WorkType) (workImpl, bool) {
+	if impl, ok := builtinWork[t]; ok {
+		return impl, true
+	}
+	return customImpl(t)
+}
+
+// WorkTypes lists every work type (built-in and registered) in a stable
+// order.
 func WorkTypes() []WorkType {
-	out := make([]WorkType, 0, len(workImpls))
-	for k := range workImpls {
+	out := make([]WorkType, 0, len(builtinWork))
+	for k := range builtinWork {
 		out = append(out, k)
 	}
+	out = append(out, customTypes()...)
 	slices.Sort(out)
 	return out
 }
 
 // Describe is a one-line summary of what the work type does.
-func (t WorkType) Describe() string { return workImpls[t].desc }
+func (t WorkType) Describe() string {
+	impl, _ := lookupWork(t)
+	return impl.desc
+}
 
-// Threads is the number of work threads a worker of this type runs.
-func (t WorkType) Threads() int { return workImpls[t].threads }
+// Threads is the number of work threads a worker of this type runs with
+// its default parameters.
+func (t WorkType) Threads() int { return Work{Type: t}.Threads() }
 
 // CPUBound reports whether workers of this type have equal, unbounded CPU
 // demand, so that equal workers should get equal CPU time.
-func (t WorkType) CPUBound() bool { return workImpls[t].cpuBound }
+func (t WorkType) CPUBound() bool {
+	impl, _ := lookupWork(t)
+	return impl.cpuBound
+}
 
 // Validate reports an unknown work type.
 func (t WorkType) Validate() error {
-	if _, ok := workImpls[t]; !ok {
+	if _, ok := lookupWork(t); !ok {
 		return fmt.Errorf("unknown work type %q (known: %v)", t, WorkTypes())
 	}
 	return nil
@@ -164,38 +299,67 @@ func (w *workerEnv) sleep(tr *tracker, d time.Duration) {
 	}
 }
 
-func setupIOSync(w *workerEnv) (func(int, *tracker), func(), error) {
+// burnSleep burns for Burn, then sleeps for Sleep (mixed, bursty).
+func burnSleep(w *workerEnv) (func(int, *tracker), func(), error) {
+	return simple(func(w *workerEnv, tr *tracker) {
+		w.burnFor(tr, w.work.Burn)
+		w.sleep(tr, w.work.Sleep)
+	})(w)
+}
+
+// syncWriter writes blocks of one size round a 1 MiB window of an
+// unlinked temp file, each followed by fdatasync.
+type syncWriter struct {
+	fd  int
+	buf []byte
+	off int64
+}
+
+func newSyncWriter(w *workerEnv, size int) (*syncWriter, error) {
 	f, err := os.CreateTemp("", "ktstr-io-*")
 	if err != nil {
-		return nil, nil, fmt.Errorf("io_sync: creating temp file: %w", err)
+		return nil, fmt.Errorf("creating temp file: %w", err)
 	}
 	// Unlinked at once: the open fd is all the worker needs, and a worker
 	// killed by its group's SIGKILL leaves no file behind.
 	if err := os.Remove(f.Name()); err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("io_sync: unlinking temp file: %w", err)
+		return nil, fmt.Errorf("unlinking temp file: %w", err)
 	}
 	w.cleanup = append(w.cleanup, func() { f.Close() })
-	buf := make([]byte, 4096)
-	fd := int(f.Fd())
+	return &syncWriter{fd: int(f.Fd()), buf: make([]byte, size)}, nil
+}
+
+// write writes one block and waits for it to reach the disk (a
+// voluntary wait), then ticks one unit.
+func (s *syncWriter) write(tr *tracker) error {
+	s.buf[0]++
+	if _, err := unix.Pwrite(s.fd, s.buf, s.off); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	tr.block()
+	err := unix.Fdatasync(s.fd)
+	tr.unblock()
+	if err != nil {
+		return fmt.Errorf("fdatasync: %w", err)
+	}
+	tr.tick(1)
+	if s.off += int64(len(s.buf)); s.off+int64(len(s.buf)) > 1<<20 {
+		s.off = 0
+	}
+	return nil
+}
+
+func setupIOSync(w *workerEnv) (func(int, *tracker), func(), error) {
+	s, err := newSyncWriter(w, w.work.Size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("io_sync: %w", err)
+	}
 	return func(_ int, tr *tracker) {
-		var off int64
 		for !w.stopped() {
-			buf[0]++
-			if _, err := unix.Pwrite(fd, buf, off); err != nil {
-				w.fail(fmt.Errorf("io_sync: write: %w", err))
+			if err := s.write(tr); err != nil {
+				w.fail(fmt.Errorf("io_sync: %w", err))
 				return
-			}
-			tr.block()
-			err := unix.Fdatasync(fd)
-			tr.unblock()
-			if err != nil {
-				w.fail(fmt.Errorf("io_sync: fdatasync: %w", err))
-				return
-			}
-			tr.tick(1)
-			if off += 4096; off >= 1<<20 {
-				off = 0
 			}
 		}
 	}, nil, nil
@@ -268,43 +432,45 @@ func setupPipePingPong(w *workerEnv) (func(int, *tracker), func(), error) {
 	return run, unblock, nil
 }
 
-// setupFutexRing passes a token around n threads: thread i waits on its
-// own futex word, burns briefly, then hands the token to thread i+1.
-// n == 2 is futex ping-pong, n == 3 a wake chain.
-func setupFutexRing(n int) func(*workerEnv) (func(int, *tracker), func(), error) {
-	return func(w *workerEnv) (func(int, *tracker), func(), error) {
-		words := make([]atomic.Uint32, n)
-		stamps := make([]atomic.Int64, n)
-		words[0].Store(1)
-		run := func(i int, tr *tracker) {
-			next := (i + 1) % n
-			for !w.stopped() {
-				waited := false
-				for words[i].Load() == 0 {
-					if w.stopped() {
-						return
-					}
-					tr.block()
-					futexWait(&words[i], 0, 100*time.Millisecond)
-					waited = true
-				}
-				words[i].Store(0)
-				if waited {
-					now := monoNow()
-					tr.unblock()
-					if s := stamps[i].Load(); s != 0 {
-						tr.wakeLatency(now - s)
-					}
-				}
-				w.burn(spinUnit / 64)
-				tr.tick(1)
-				stamps[next].Store(monoNow())
-				words[next].Store(1)
-				futexWake(&words[next])
-			}
-		}
-		return run, nil, nil
+// setupFutexRing passes a token around the worker's threads: thread i
+// waits on its own futex word, burns briefly, then hands the token to
+// thread i+1. Two threads are futex ping-pong, more a wake chain.
+func setupFutexRing(w *workerEnv) (func(int, *tracker), func(), error) {
+	n := w.work.Fanout // wake_chain's ring; futex_pingpong has two
+	if n == 0 {
+		n = 2
 	}
+	words := make([]atomic.Uint32, n)
+	stamps := make([]atomic.Int64, n)
+	words[0].Store(1)
+	run := func(i int, tr *tracker) {
+		next := (i + 1) % n
+		for !w.stopped() {
+			waited := false
+			for words[i].Load() == 0 {
+				if w.stopped() {
+					return
+				}
+				tr.block()
+				futexWait(&words[i], 0, 100*time.Millisecond)
+				waited = true
+			}
+			words[i].Store(0)
+			if waited {
+				now := monoNow()
+				tr.unblock()
+				if s := stamps[i].Load(); s != 0 {
+					tr.wakeLatency(now - s)
+				}
+			}
+			w.burn(spinUnit / 64)
+			tr.tick(1)
+			stamps[next].Store(monoNow())
+			words[next].Store(1)
+			futexWake(&words[next], 1)
+		}
+	}
+	return run, nil, nil
 }
 
 const (
@@ -317,17 +483,34 @@ func futexWait(addr *atomic.Uint32, val uint32, timeout time.Duration) {
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitPrivate, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
-func futexWake(addr *atomic.Uint32) {
-	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakePrivate, 1, 0, 0, 0)
+// futexWake wakes up to n threads waiting on addr.
+func futexWake(addr *atomic.Uint32, n int) {
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakePrivate, uintptr(n), 0, 0, 0)
+}
+
+// walkStride is the cache-line stride of the cache_pressure walk: a
+// prime, so the walk visits every line of a buffer whose line count it
+// does not divide, in an order the prefetcher cannot follow.
+const walkStride = 4099
+
+func checkWalkSize(w Work) error {
+	if w.Size == 0 {
+		return nil
+	}
+	if w.Size < 4096 || w.Size%64 != 0 || (w.Size/64)%walkStride == 0 {
+		return fmt.Errorf("work type %s: Size %d must be at least 4096, a multiple of 64 and not a multiple of %d lines", w.Type, w.Size, walkStride)
+	}
+	return nil
 }
 
 func setupCachePressure(w *workerEnv) (func(int, *tracker), func(), error) {
-	const size = 8 << 20
-	buf := make([]byte, size)
+	size := w.work.Size
+	buf, err := w.mapBuffer(size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache_pressure: %w", err)
+	}
 	return func(_ int, tr *tracker) {
-		// A stride of 4099 cache lines visits every line of the buffer
-		// (4099 is prime) in an order the prefetcher cannot follow.
-		const stride = 4099 * 64
+		const stride = walkStride * 64
 		idx := 0
 		for !w.stopped() {
 			for range spinUnit / 4 {
@@ -362,7 +545,7 @@ func setupNiceSweep(w *workerEnv) (func(int, *tracker), func(), error) {
 	nices := []int{0, 5, 10, 19, 10, 5, 0, -5}
 	return func(_ int, tr *tracker) {
 		for k := 0; !w.stopped(); k++ {
-			w.burnFor(tr, 25*time.Millisecond)
+			w.burnFor(tr, w.work.Burn)
 			if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nices[k%len(nices)]); err != nil {
 				w.fail(fmt.Errorf("nice_sweep: setpriority: %w", err))
 				return
@@ -383,7 +566,7 @@ func setupAffinityChurn(w *workerEnv) (func(int, *tracker), func(), error) {
 	}
 	return func(_ int, tr *tracker) {
 		for !w.stopped() {
-			w.burnFor(tr, 10*time.Millisecond)
+			w.burnFor(tr, w.work.Burn)
 			var one unix.CPUSet
 			one.Set(cpus[tr.rng.IntN(len(cpus))])
 			if err := unix.SchedSetaffinity(0, &one); err != nil {
@@ -406,9 +589,9 @@ func setupPolicyChurn(w *workerEnv) (func(int, *tracker), func(), error) {
 	return func(_ int, tr *tracker) {
 		for k := 0; !w.stopped(); k++ {
 			// Short stints in idle: it may be starved by design.
-			d := 20 * time.Millisecond
+			d := w.work.Burn
 			if cycle[k%len(cycle)] == IdlePolicy {
-				d = 5 * time.Millisecond
+				d = max(d/4, time.Millisecond)
 			}
 			w.burnFor(tr, d)
 			if err := cycle[(k+1)%len(cycle)].apply(0, w.spec.Nice); err != nil {

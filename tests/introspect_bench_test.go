@@ -13,11 +13,11 @@ import (
 	"github.com/ktstr-go/ktstr/scheds"
 )
 
-// benchBody is one scenario for every side of BenchmarkIntrospectionCost:
+// introspectBenchBody is one scenario for every side of BenchmarkIntrospectionCost:
 // two cgroups of mixed workers (1 ms burn, 1 ms sleep: a wake-up and an
 // enqueue every other millisecond each), with a snapshot asked for
 // halfway.
-func benchBody(ctx *scenario.Ctx) error {
+func introspectBenchBody(ctx *scenario.Ctx) error {
 	defs := []scenario.CgroupDef{
 		scenario.Cgroup("cg_0").Workers(2).Work(scenario.MixedWork),
 		scenario.Cgroup("cg_1").Workers(2).Work(scenario.MixedWork),
@@ -28,8 +28,8 @@ func benchBody(ctx *scenario.Ctx) error {
 	)
 }
 
-// benchOpts are the options every side shares.
-var benchOpts = ktstr.Opts{Scheduler: scheds.FIFO, Duration: 4 * time.Second, Monitor: &monitor.Thresholds{}, NoAutoRepro: true}
+// introspectBenchOpts are the options every side shares.
+var introspectBenchOpts = ktstr.Opts{Scheduler: scheds.FIFO, Duration: 4 * time.Second, Monitor: &monitor.Thresholds{}, NoAutoRepro: true}
 
 // The sides: bare (no host monitor, so no snapshots, and no probes),
 // default (what every test gets: the monitor's samples and its periodic
@@ -37,9 +37,9 @@ var benchOpts = ktstr.Opts{Scheduler: scheds.FIFO, Duration: 4 * time.Second, Mo
 // scheduler callback and the kernel's dispatch path, which a test asks
 // for and an auto-repro adds).
 var (
-	benchBare    = &ktstr.Test{Name: "bench_introspect_bare", Body: benchBody, Opts: benchOpts}
-	benchDefault = &ktstr.Test{Name: "bench_introspect_default", Body: benchBody, Opts: benchOpts}
-	benchProbed  = &ktstr.Test{Name: "bench_introspect_probed", Body: benchBody, Opts: withProbes(benchOpts,
+	benchBare    = &ktstr.Test{Name: "bench_introspect_bare", Body: introspectBenchBody, Opts: introspectBenchOpts}
+	benchDefault = &ktstr.Test{Name: "bench_introspect_default", Body: introspectBenchBody, Opts: introspectBenchOpts}
+	benchProbed  = &ktstr.Test{Name: "bench_introspect_probed", Body: introspectBenchBody, Opts: withProbes(introspectBenchOpts,
 		append([]probe.Spec{{Func: probe.AllCallbacks}}, probe.DispatchPath...))}
 )
 

@@ -10,7 +10,6 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/topology"
-	"github.com/ktstr-go/ktstr/vmm"
 )
 
 // TestTopologyShapes boots each shape and checks, from inside the guest,
@@ -94,7 +93,7 @@ func checkTopology(topo topology.Topology) error {
 		dist, _ := readSys(fmt.Sprintf("/sys/devices/system/node/node%d/distance", n))
 		var wantDist []string
 		for m := 0; m < topo.NUMANodes; m++ {
-			wantDist = append(wantDist, fmt.Sprint(vmm.NUMADistance(n, m)))
+			wantDist = append(wantDist, fmt.Sprint(topology.NodeDistance(n, m)))
 		}
 		if dist != strings.Join(wantDist, " ") {
 			fail("node%d distance %q, want %q", n, dist, strings.Join(wantDist, " "))

@@ -115,7 +115,8 @@ func recordEvents(r guest.Record, at time.Duration) []Event {
 	case guest.KindOp:
 		var o guest.OpEvent
 		if r.Decode(&o) == nil {
-			return []Event{{At: at, Source: Op, Text: o.Op}}
+			// The record is sent once the op is done: it began Took earlier.
+			return []Event{{At: at - o.Took, Source: Op, Text: fmt.Sprintf("%s (took %v)", o.Op, o.Took.Round(time.Millisecond))}}
 		}
 	case guest.KindSnapshot:
 		var s guest.SnapshotRequest

@@ -11,11 +11,13 @@ step "setup: packages and the default kernel"
 bash tools/setup/setup.sh
 
 export CGO_ENABLED=0
-step "static checks: gofmt, go vet, staticcheck"
+step "static checks: gofmt, go vet, staticcheck, layering"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed on:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+# The package layering of DESIGN.md over the real import graph (go list -deps).
+go test -count=1 ./internal/layering
 
 step "go test (unit and VM tests)"
 # -p 1: one package at a time, so host-side unit tests that spin worker
@@ -31,7 +33,7 @@ step "nested KVM proof of the in-repo VMM"
 # the harness, guest-memory reads (docs/kvm.md). L2 console lines are
 # left out here; KTSTR_NESTED_LOG=file keeps them.
 nested_rc=0
-KTSTR_NESTED=1 timeout 1260 go test -count=1 -timeout 20m -run TestKVMBackendNested -v ./vmm 2>&1 |
+KTSTR_NESTED=1 timeout 1260 go test -count=1 -timeout 20m -run TestKVMBackendNested -v ./vmm/native 2>&1 |
   grep -a -v '^L2|' | tail -40 || nested_rc=$?
 if [ "$nested_rc" != 0 ]; then
   echo "nested KVM proof: FAILED (exit $nested_rc)"
@@ -42,5 +44,7 @@ echo "nested KVM proof: PASS"
 if [ "${1:-}" != "--no-bazel" ] && [ -x tools/bazel/test.sh ]; then
   step "bazel"
   bash tools/bazel/test.sh
+  step "bazel --config=remote: VM tests on a loopback Buildbarn (docs/remote.md)"
+  bash tools/bazel/remote-test.sh
 fi
 step "done"

@@ -7,39 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/ktstr-go/ktstr/topology"
-	"go.uber.org/zap"
 )
-
-// Config is everything a backend needs to boot one test VM.
-type Config struct {
-	// Kernel is the path of a bzImage.
-	Kernel string
-	// Initramfs is the path of a cpio archive (optionally gzipped).
-	Initramfs string
-	// Cmdline is appended to the backend's own console/panic arguments.
-	Cmdline string
-	// Topology is the CPU shape the guest must see.
-	Topology topology.Topology
-	// MemoryMB is guest RAM in MiB, 1024 when zero. The NUMA nodes share
-	// it in 2 MiB steps, as evenly as that allows, adding up to exactly it.
-	MemoryMB int
-	// Timeout bounds the whole run; when it passes the VM is killed and
-	// Wait reports ExitTimeout. Zero means no bound beyond ctx.
-	Timeout time.Duration
-	// Console receives the guest's console (ttyS0) output as it arrives.
-	// Nil discards it (the tail is still kept for Exit.ConsoleTail).
-	Console io.Writer
-	// Interactive connects the console to Stdin/Console for a shell.
-	Interactive bool
-	Stdin       io.Reader
-	// WorkDir holds sockets and the guest-memory file; a temp dir is
-	// created (and removed) when empty.
-	WorkDir string
-	// Log receives backend diagnostics; nil means zap.NewNop().
-	Log *zap.Logger
-}
 
 // ExitReason is why a VM stopped.
 type ExitReason int
@@ -110,11 +78,22 @@ type VCPUInspector interface {
 	VCPUStates() ([]VCPUState, error)
 }
 
-// stackWords is how much of a vCPU's stack a backend reads.
-const stackWords = 64
+// VCPUTimer is implemented by machines that can tell how much host CPU
+// time each vCPU has had. The monitor uses it to tell a guest CPU that
+// stopped ticking from one the host did not run.
+type VCPUTimer interface {
+	// VCPUTimes returns each vCPU's host CPU time so far, indexed by
+	// vCPU; zero where it is unknown.
+	VCPUTimes() ([]time.Duration, error)
+}
 
-// vcpusDetail formats VCPUs for an Exit's Detail.
-func vcpusDetail(vs []VCPUState) string {
+// StackWords is how much of a vCPU's stack a backend reads into
+// VCPUState.Stack.
+const StackWords = 64
+
+// VCPUsDetail formats an Exit's VCPUs for its Detail: " (vCPU 0 at rip
+// 0x…, …)", or "" without any.
+func VCPUsDetail(vs []VCPUState) string {
 	if len(vs) == 0 {
 		return ""
 	}

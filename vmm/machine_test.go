@@ -17,3 +17,13 @@ func TestExitReasonString(t *testing.T) {
 		}
 	}
 }
+
+func TestVCPUsDetail(t *testing.T) {
+	got := VCPUsDetail([]VCPUState{{RIP: 0x10}, {RIP: 0xffffffff81000000, Stack: []uint64{1}}})
+	if want := " (vCPU 0 at rip 0x10, vCPU 1 at rip 0xffffffff81000000)"; got != want {
+		t.Errorf("VCPUsDetail = %q, want %q", got, want)
+	}
+	if got := VCPUsDetail(nil); got != "" {
+		t.Errorf("VCPUsDetail(nil) = %q, want empty", got)
+	}
+}

@@ -103,11 +103,37 @@ def _vm_test_launcher_test_impl(ctx):
             "export KTSTR_SCHED_FILES=\"$r/ktstr/rules/tests/testdata/sched.bpf.o\"",
             "'-test.run=^TestX$' '-test.v' ",
             "cd \"$r/ktstr/rules/tests\"",
+            # The executor contract is checked before the test runs.
+            "for tool in 'qemu-system-x86_64' '/bin/busybox'; do",
+            "this executor lacks$missing",
         ]:
             asserts.true(env, want in script, "launcher lacks %r:\n%s" % (want, script))
     return analysistest.end(env)
 
 vm_test_launcher_test = analysistest.make(_vm_test_launcher_test_impl)
+
+def _hardware_kvm_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    a = _action(env, "FileWrite")
+    if a:
+        for want in [
+            # The in-repo VMM, so the test fails rather than passes under QEMU.
+            "export KTSTR_BACKEND='kvm'",
+            # /dev/kvm instead of QEMU in the executor contract.
+            "for tool in '/dev/kvm'; do",
+        ]:
+            asserts.true(env, want in a.content, "launcher lacks %r:\n%s" % (want, a.content))
+    return analysistest.end(env)
+
+# Only a platform with //rules/platforms:kvm_hw can run a hardware_kvm
+# variant: without one registered, its analysis fails ("Unable to find an
+# execution platform"), which is the routing this test relies on.
+hardware_kvm_test = analysistest.make(
+    _hardware_kvm_test_impl,
+    config_settings = {
+        "//command_line_option:extra_execution_platforms": ["//rules/platforms:remote_kvm_hw"],
+    },
+)
 
 def _variant_name_test_impl(ctx):
     env = unittest.begin(ctx)

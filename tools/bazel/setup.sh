@@ -3,6 +3,9 @@
 # a per-user cache (no global installs):
 #   gazelle     go install github.com/bazelbuild/bazel-gazelle/cmd/gazelle@GAZELLE_VERSION
 #   buildifier  npm @bazel/buildifier@BUILDIFIER_VERSION
+#   Buildbarn   the loopback REAPI engine of --config=remote, built from the
+#               vendored snapshot (../shared/buildbarn) when there is one,
+#               cached per snapshot hash (tools/bazel/buildbarn.sh build)
 # Prints nothing when everything is present. rules_go itself is fetched by
 # the WORKSPACE (rules/workspace.bzl) through `go mod download`.
 # Usage: tools/bazel/setup.sh   then: source <(tools/bazel/setup.sh --env)
@@ -44,4 +47,10 @@ if [[ ! -x $bin/buildifier || ! -e $stamp ]]; then
   ln -sf "$real" "$bin/buildifier"
   rm -f "$bin"/.buildifier-*
   touch "$stamp"
+fi
+
+# Quiet when cached or when there is no snapshot (then --config=remote needs
+# an engine of your own: docs/remote.md).
+if bash "$root/tools/bazel/buildbarn.sh" src >/dev/null 2>&1; then
+  bash "$root/tools/bazel/buildbarn.sh" build
 fi

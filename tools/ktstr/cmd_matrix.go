@@ -12,6 +12,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scheds/matrix"
 )
 
@@ -25,8 +26,8 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	backend := fs.String("backend", "auto", "VMM backend: auto, qemu, qemu-tcg")
 	kernel := fs.String("kernel", "", "kernel to boot (any KTSTR_KERNEL form)")
 	retries := fs.Int("retries", 0, "run a row that did not go as expected up to this many more times; a later match prints FLAKY and does not fail the run")
-	explain := fs.Bool("explain", false, "after each failing row, print its timeline around the failure and its auto-repro's probes")
-	out := fs.String("out", "", "write each row's snapshots, probes, timeline and auto-repro (JSON and text) under this directory, one subdirectory per row")
+	explain := fs.Bool("explain", false, "after each failing row, print its timeline around the failure and its auto-repro's probes (each row's results directory has them either way)")
+	out := fs.String("out", "", "results directory: one run per row and an index.html (default: a new one under "+ktstr.RunsRoot()+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,7 +42,10 @@ func cmdMatrix(ctx context.Context, args []string) int {
 		}
 	}
 	opts := ktstr.RunOptions{Backend: *backend, Kernel: *kernel}
-	matrixExplain, matrixOut = *explain, *out
+	if *out == "" {
+		*out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", time.Now()))
+	}
+	var cases []results.IndexCase
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
 	fmt.Printf(matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
 	allOK, ran := true, 0
@@ -51,14 +55,21 @@ func cmdMatrix(ctx context.Context, args []string) int {
 			continue
 		}
 		ran++
-		ok := false
+		ok, wrote := false, false
+		// A retry replaces the row's earlier run in the results.
+		opts.Out = filepath.Join(*out, r.Name)
 		for attempt := 0; attempt <= *retries && !ok && ctx.Err() == nil; attempt++ {
-			ok = runMatrixRow(ctx, r, opts, attempt > 0)
+			var dir string
+			ok, dir = runMatrixRow(ctx, r, opts, attempt > 0, *explain)
+			wrote = wrote || dir != ""
 			if ok && attempt > 0 {
 				flaky = append(flaky, r.Name)
 			}
 		}
 		allOK = allOK && ok
+		if wrote {
+			cases = append(cases, results.IndexCase{Name: r.Name, Dir: r.Name, Expected: r.Expect.String(), Match: &ok})
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -69,6 +80,13 @@ func cmdMatrix(ctx context.Context, args []string) int {
 	}
 	if len(flaky) > 0 {
 		fmt.Printf("flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
+	}
+	if len(cases) > 0 {
+		if err := results.WriteIndex(*out, "ktstr matrix", cases); err != nil {
+			fmt.Fprintf(os.Stderr, "ktstr matrix: %v\n", err)
+		} else {
+			fmt.Printf("results: %s\n", filepath.Join(*out, results.FileIndexHTML))
+		}
 	}
 	if !allOK {
 		return 1
@@ -85,8 +103,9 @@ var matrixBoot = ktstr.Boot
 // runMatrixRow boots one row's VM, prints its line (and what a CI log
 // needs when it did not go as expected) and reports whether it matched.
 // A retry that matches is marked FLAKY so the earlier mismatch stays
-// visible.
-func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retry bool) bool {
+// visible. With explain, a failed run also prints its timeline around
+// the failure and its auto-repro (Result.Explain).
+func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retry, explain bool) (ok bool, dir string) {
 	rt, _ := ktstr.Lookup(r.TestName())
 	t0 := time.Now()
 	res, err := matrixBoot(ctx, rt, opts)
@@ -96,7 +115,7 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 	} else {
 		actual, reason = res.Verdict.String(), strings.Join(res.Reasons, "; ")
 	}
-	ok := actual == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
+	ok = actual == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
 	mark := "ok"
 	switch {
 	case !ok:
@@ -113,30 +132,14 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 		fmt.Print(mismatchDetail(res))
 	}
 	if res != nil {
-		explainRow(r, res)
-	}
-	return ok
-}
-
-// What -explain and -out ask for.
-var (
-	matrixExplain bool
-	matrixOut     string
-)
-
-// explainRow prints a failing row's timeline and auto-repro (-explain)
-// and writes its introspection files (-out).
-func explainRow(r matrix.Row, res *ktstr.Result) {
-	if matrixExplain {
-		var b strings.Builder
-		prefixLines(&b, "    ", res.Explain(), 0)
-		fmt.Print(b.String())
-	}
-	if matrixOut != "" {
-		if err := ktstr.WriteIntrospection(filepath.Join(matrixOut, r.Name), res); err != nil {
-			fmt.Fprintf(os.Stderr, "ktstr matrix: %v\n", err)
+		if explain {
+			var b strings.Builder
+			prefixLines(&b, "    ", res.Explain(), 0)
+			fmt.Print(b.String())
 		}
+		dir = res.Dir
 	}
+	return ok, dir
 }
 
 // mismatchDetail is what a CI log needs to diagnose a row that did not go

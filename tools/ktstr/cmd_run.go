@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scenario"
 	_ "github.com/ktstr-go/ktstr/scheds/catalog" // the registered tests
 	"github.com/ktstr-go/ktstr/topology"
@@ -33,6 +35,7 @@ func runRun(ctx context.Context, args []string) int {
 	kernelFlag := fs.String("kernel", "", "kernel to boot (path, version or cache key; default: KTSTR_KERNEL, then the cache)")
 	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
 	verbose := fs.Bool("v", false, "stream the guest console")
+	out := fs.String("out", "", "results directory of the run (default: a new one under "+ktstr.RunsRoot()+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,21 +50,20 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "ktstr run: no test named %q; `ktstr run --list` shows them\n", *name)
 		return 2
 	}
-	test := *t
+	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Out: *out, Log: newLogger(), OnRecord: printRecord}
 	if *topo != "" {
 		tp, err := topology.Parse(*topo)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 			return 2
 		}
-		test.Topology = tp
+		ro.Topology = tp
 	}
-	ro := ktstr.RunOptions{Kernel: *kernelFlag, Backend: *backend, Duration: *dur, Log: newLogger(), OnRecord: printRecord}
 	if *verbose {
 		ro.Console = os.Stderr
 	}
 	start := time.Now()
-	res, err := ktstr.Boot(ctx, &test, ro)
+	res, err := ktstr.Boot(ctx, t, ro)
 	if errors.Is(err, ktstr.ErrNoKernel) {
 		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
 		return 1
@@ -77,17 +79,34 @@ func runRun(ctx context.Context, args []string) int {
 			fmt.Printf("host monitor: %s\n", m.Summarize())
 		}
 	}
-	fmt.Printf("%s: %s (%s, %s, %s)\n", test.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
-		test.Topology, time.Since(start).Round(100*time.Millisecond))
+	printSummary(res.Dir)
+	fmt.Printf("%s: %s (%s, %s, %s)\n", t.Name, strings.ToUpper(res.Verdict.String()), res.Backend,
+		res.Topology, time.Since(start).Round(100*time.Millisecond))
 	for _, r := range res.Reasons {
 		fmt.Printf("  - %s\n", r)
 	}
 	if !res.Passed() {
 		fmt.Print(res.Explain())
 		fmt.Printf("--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
+	}
+	if res.Dir != "" {
+		fmt.Printf("results: %s\n", filepath.Join(res.Dir, results.FileReport))
+	}
+	if !res.Passed() {
 		return 1
 	}
 	return 0
+}
+
+// printSummary draws the run's per-CPU sparklines and wake-latency
+// histograms: block characters and colors on a terminal, ASCII otherwise.
+func printSummary(dir string) {
+	if dir == "" {
+		return
+	}
+	if err := results.WriteSummary(os.Stdout, dir, results.TerminalStyle(os.Stdout)); err != nil {
+		fmt.Fprintf(os.Stderr, "ktstr run: %v\n", err)
+	}
 }
 
 // printRecord shows the guest's progress as it happens.

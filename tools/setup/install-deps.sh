@@ -2,7 +2,10 @@
 # Installs everything ktstr-go needs on a Debian 12 machine: QEMU (TCG
 # backend), the kernel toolchain and source with sched_ext, clang for BPF,
 # busybox for shells, bash-static for export tests, iasl for ACPI checks,
-# shellcheck, the distribution registry server, and Bazel.
+# the shell linter, the distribution registry server, Bazel, the
+# benchmark payloads tests run in the guest (rt-tests: cyclictest,
+# hackbench; stress-ng), and chromium (the results test renders the HTML
+# report headless).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 
@@ -13,6 +16,7 @@ pkgs=(
   clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
   busybox-static bash-static acpica-tools shellcheck docker-registry
   bazel-bootstrap bazel-skylib bazel-platforms
+  rt-tests stress-ng chromium
 )
 # npm (for buildifier) may come with a non-Debian nodejs package that
 # conflicts with Debian's npm: only ask apt for it when there is none.

@@ -1,0 +1,46 @@
+package ktstr
+
+import (
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/topology"
+	"github.com/ktstr-go/ktstr/vmm"
+)
+
+// RunOptions are the caller's choices for one run, which do not change
+// what a test is. The override fields (Kernel, Topology, Duration, Flags)
+// beat the environment and the test's Opts; see overrides.go.
+type RunOptions struct {
+	// Kernel overrides KTSTR_KERNEL and the test's kernel.
+	Kernel string
+	// Topology, if set, overrides KTSTR_TOPOLOGY and the test's shape.
+	Topology topology.Topology
+	// Duration, if set, overrides KTSTR_DURATION and the test's duration.
+	Duration time.Duration
+	// Flags, if non-nil, overrides KTSTR_FLAGS and the test's flags (an
+	// empty non-nil slice runs with none).
+	Flags []string
+	// Backend is "auto" (default: in-repo KVM VMM when /dev/kvm is
+	// usable, else QEMU), "kvm", "qemu" or "qemu-tcg".
+	Backend string
+	// Console receives the guest console as it arrives (nil: kept only
+	// for error reports).
+	Console io.Writer
+	// OnRecord is called for every record the guest sends, as it arrives.
+	OnRecord func(guest.Record)
+	// OnMachine is called once the VM is running, e.g. to read guest
+	// memory with Machine.Memory while the test runs.
+	OnMachine func(vmm.Machine)
+	// Out is the directory a test run's results go to; "" picks one
+	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
+	// NoResults writes none.
+	Out string
+	// NoMonitor turns the host monitor off, with its snapshots (to
+	// measure what it costs).
+	NoMonitor bool
+	Log       *zap.Logger
+}
