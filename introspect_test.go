@@ -5,14 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/probe"
+	"github.com/ktstr-go/ktstr/results"
+	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/verdict"
 )
 
@@ -78,19 +82,21 @@ func TestReproCause(t *testing.T) {
 	}
 }
 
-// A run's introspection goes to its results as JSON and text, written
-// atomically; parts it does not have are left out.
-func TestWriteIntrospection(t *testing.T) {
+// A run's introspection goes into its results directory as JSON and
+// text, and into its report; parts it does not have are left out.
+func TestIntrospectionInResultsDirectory(t *testing.T) {
 	res := &Result{
 		Verdict: verdict.Fail,
 		Monitor: &monitor.Report{Snapshots: []monitor.Snapshot{{Name: "halfway", Trigger: monitor.TriggerRequest}}},
 		Probes:  &probe.Results{Counts: []probe.Count{{Func: "f", How: "kprobe", Calls: 3}}},
 	}
-	in := newIntrospection()
-	in.finish(res)
-	dir := filepath.Join(t.TempDir(), "out")
-	if err := WriteIntrospection(dir, res); err != nil {
-		t.Fatal(err)
+	newIntrospection().finish(res)
+	dir := filepath.Join(t.TempDir(), "run")
+	ro := RunOptions{Out: dir}
+	s := newResultsSink(bootSpec{name: "t", params: guest.BootParams{Mode: guest.ModeTest}}, &ro)
+	p := &vmPlan{spec: bootSpec{name: "t"}, set: settings{topology: topology.Must("1n1l2c1t"), duration: time.Second}, kernel: &kernel.Kernel{Image: "/bz"}}
+	if got := s.write(p, res, zap.NewNop()); got != dir {
+		t.Fatalf("written to %q, want %q", got, dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -98,7 +104,10 @@ func TestWriteIntrospection(t *testing.T) {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if strings.HasPrefix(e.Name(), "probes.") || strings.HasPrefix(e.Name(), "snapshots.") ||
+			strings.HasPrefix(e.Name(), "timeline.") || strings.HasPrefix(e.Name(), "repro.") {
+			names = append(names, e.Name())
+		}
 	}
 	if want := []string{"probes.json", "probes.txt", "snapshots.json", "snapshots.txt", "timeline.json", "timeline.txt"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("files %q, want %q (no repro)", names, want)
@@ -111,7 +120,8 @@ func TestWriteIntrospection(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "snapshots.json")); err != nil || json.Unmarshal(b, &snaps) != nil || len(snaps) != 1 {
 		t.Errorf("snapshots.json: %v, %v", snaps, err)
 	}
-	if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".") }) {
-		t.Errorf("temporary files left: %q", names)
+	page, err := os.ReadFile(filepath.Join(dir, results.FileReport))
+	if err != nil || !strings.Contains(string(page), `<tr class="snapshot">`) || !strings.Contains(string(page), `<tr class="probe">`) {
+		t.Errorf("report.html has no snapshot and probe rows (%v)", err)
 	}
 }

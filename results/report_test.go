@@ -67,7 +67,7 @@ func TestReportEmptyRun(t *testing.T) {
 	r := &Run{Test: "early", Topology: topology.Must("1n2l2c1t"), Verdict: verdict.Fail, Reasons: []string{"guest kernel panicked"}}
 	var b bytes.Buffer
 	v := newView(r)
-	if err := writeReport(&b, v, newResult(r, v), &Metrics{}); err != nil {
+	if err := writeReport(&b, v, newResult(r, v, nil), &Metrics{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(b.String(), `class="cpu-row"`); n != 4 {

@@ -51,12 +51,12 @@ func (t *Timeline) FormatAround(w io.Writer, before, after time.Duration) {
 			lastMonitor = e.At
 		}
 		n := 1
-		for e.key != "" && e.Source == Probe && i+n < len(evs) && evs[i+n].key == e.key {
+		for e.Group != "" && e.Source == Probe && i+n < len(evs) && evs[i+n].Group == e.Group {
 			n++
 		}
 		text := e.Text
 		if n > 1 {
-			text = fmt.Sprintf("%s, then %d more calls of %s to +%v", text, n-1, e.key, evs[i+n-1].At.Round(time.Millisecond))
+			text = fmt.Sprintf("%s, then %d more calls of %s to +%v", text, n-1, e.Group, evs[i+n-1].At.Round(time.Millisecond))
 			i += n - 1
 		}
 		mark := ""

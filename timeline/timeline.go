@@ -40,8 +40,10 @@ type Event struct {
 	Text   string        `json:"text"`
 	// Failed marks the events that are part of the failure.
 	Failed bool `json:"failed,omitempty"`
-	// key groups repeated events when printed (a probe's function).
-	key string
+	// Group names a run of like events (a probe's function, the
+	// monitor's samples): printed folded, and a track of its own in a
+	// trace.
+	Group string `json:"group,omitempty"`
 }
 
 // Timeline is one run's events in time order.
@@ -183,7 +185,7 @@ func monitorEvents(r *monitor.Report, start time.Duration) []Event {
 		for i, c := range s.CPUs {
 			nr[i], dsq[i] = fmt.Sprint(c.NrRunning), fmt.Sprint(c.LocalDSQ)
 		}
-		out = append(out, Event{At: start + s.At, Source: Monitor, key: Monitor,
+		out = append(out, Event{At: start + s.At, Source: Monitor, Group: Monitor,
 			Text: fmt.Sprintf("nr_running [%s] local DSQ [%s]", strings.Join(nr, " "), strings.Join(dsq, " "))})
 	}
 	for _, c := range r.Captures {
@@ -207,7 +209,7 @@ func probeEvents(p *probe.Results, off time.Duration) []Event {
 			return
 		}
 		seen[h.Seq] = true
-		out = append(out, Event{At: h.Elapsed + off, Source: Probe, Text: h.String(), key: h.Func})
+		out = append(out, Event{At: h.Elapsed + off, Source: Probe, Text: h.String(), Group: h.Func})
 	}
 	for _, h := range p.Hits {
 		add(h)
