@@ -45,6 +45,10 @@ type Count struct {
 	// for a scheduler callback.
 	How   string `json:"how"`
 	Calls uint64 `json:"calls"`
+	// Setup is how long loading (verifying) and attaching it took in
+	// the guest; Report.Setup less the probes' is the kernel's BTF and
+	// the list of the scheduler's programs.
+	Setup time.Duration `json:"setup,omitempty"`
 }
 
 // Missing is a probe that could not be attached, and why.
@@ -175,10 +179,14 @@ func (t Tail) LeadingUp(n int) (before, exit []Hit) {
 func (res *Results) Format(w io.Writer, n int) {
 	if len(res.Counts) > 0 {
 		parts := make([]string, len(res.Counts))
+		each := time.Duration(0)
 		for i, c := range res.Counts {
 			parts[i] = fmt.Sprintf("%s %d (%s)", c.Func, c.Calls, c.How)
+			each += c.Setup
 		}
-		fmt.Fprintf(w, "probe calls (set up in %v): %s\n", res.Setup.Round(time.Millisecond), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "probe calls: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "probes set up in %v: %v loading and attaching them, the rest reading the kernel's BTF and the scheduler's programs\n",
+			res.Setup.Round(time.Millisecond), each.Round(time.Millisecond))
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(w, "probe %s not attached: %s\n", m.Func, m.Why)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -22,6 +23,8 @@ type target struct {
 	bpf *ebpf.Program
 	// kprobeArgs is the plan for falling back from fentry to a kprobe.
 	kprobeArgs []argInfo
+	// took is how long loading (verifying) and attaching it took.
+	took time.Duration
 }
 
 // argInfo is one recorded argument and how to render its value.

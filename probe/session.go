@@ -130,10 +130,12 @@ func (s *Session) attachAll(specs []Spec) {
 			missing = append(missing, Missing{Func: t.fn, Why: fmt.Sprintf("more than %d probes", MaxProbes)})
 			continue
 		}
+		t0 := time.Now()
 		if err := s.attach(idx, &t); err != nil {
 			missing = append(missing, Missing{Func: t.fn, Why: err.Error()})
 			continue
 		}
+		t.took = time.Since(t0)
 		s.mu.Lock()
 		s.targets = append(s.targets, t)
 		s.mu.Unlock()
@@ -328,7 +330,7 @@ func (s *Session) report(why string) {
 func (s *Session) readCounts() []Count {
 	out := make([]Count, len(s.targets))
 	for i, t := range s.targets {
-		out[i] = Count{Func: t.fn, How: t.fl.String(), Calls: s.count(i)}
+		out[i] = Count{Func: t.fn, How: t.fl.String(), Calls: s.count(i), Setup: t.took}
 	}
 	return out
 }

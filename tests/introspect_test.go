@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/probe"
+	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/verdict"
@@ -263,6 +266,7 @@ func TestStallAutoRepro(t *testing.T) {
 	if tl := res.Timeline; tl == nil || !tl.Failed || !strings.Contains(tl.String(), "died ktstr_stall") {
 		t.Errorf("timeline does not show the death:\n%v", tl)
 	}
+	checkFailureInResults(t, res)
 	r := res.Repro
 	if r == nil || r.Err != "" || !r.Reproduced || r.Results == nil {
 		t.Fatalf("auto-repro %+v: want a second run that failed again, with probe results", r)
@@ -287,4 +291,33 @@ func TestStallAutoRepro(t *testing.T) {
 	}) {
 		t.Errorf("exit path %v: want scx_ops_exit_kind(kind=SCX_EXIT_ERROR_STALL)", exit)
 	}
+}
+
+// checkFailureInResults: a failed run's results directory holds its
+// timeline, snapshots and auto-repro, the report explains the failure
+// and the trace marks it.
+func checkFailureInResults(t *testing.T, res *ktstr.Result) {
+	t.Helper()
+	if res.Dir == "" {
+		t.Error("no results directory")
+		return
+	}
+	for _, f := range []string{"timeline.txt", "timeline.json", "snapshots.txt", "repro.txt"} {
+		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
+			t.Errorf("results: %v", err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(res.Dir, results.FileReport))
+	if err != nil || !strings.Contains(string(page), `id="explain"`) || !strings.Contains(string(page), "died ktstr_stall") {
+		t.Errorf("%s does not explain the failure (%v)", results.FileReport, err)
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, results.FileTrace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := results.ParseTrace(b)
+	if err != nil || tr.Tracks()["i failure"] != 1 {
+		t.Errorf("%s: no failure instant (%v)", results.FileTrace, err)
+	}
+	t.Logf("results: %s", res.Dir)
 }
