@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 	"github.com/ktstr-go/ktstr/verdict"
 )
 
@@ -52,17 +53,37 @@ func (r *bareMetalRun) run() (verdict.Verdict, []string, error) {
 		log:      r.log,
 	}
 	if s := r.test.Scheduler; s != nil {
-		b.startSched = func() (schedUnderTest, error) {
-			a := &attachedScheduler{name: s.Name}
-			if err := a.Alive(); err != nil {
-				return nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
-			}
-			return a, nil
-		}
+		b.startSched = func() (schedUnderTest, error) { return r.attached(s.Name) }
 	}
 	fmt.Fprintf(r.out, "ktstr: running %s on this host: duration %s, watchdog %s, cgroup %s\n",
 		r.test.Name, r.duration, watchdogString(r.watchdog), r.cgroup)
-	return b.run()
+	re, err := compileExpectFail(r.test.ExpectFail)
+	if err != nil {
+		return verdict.Fail, nil, err
+	}
+	v, reasons, err := b.run()
+	if err != nil {
+		return v, reasons, err
+	}
+	v, reasons = expectFailure(re, v, reasons)
+	return v, reasons, nil
+}
+
+// attached checks the scheduler the .run script launched, says which
+// watchdog timeout is in force, and makes the test's map writes.
+func (r *bareMetalRun) attached(name string) (schedUnderTest, error) {
+	a := &attachedScheduler{name: name}
+	if err := a.Alive(); err != nil {
+		return nil, fmt.Errorf("%w; the .run script launches it before this command (run the test through the script, or attach the scheduler first)", err)
+	}
+	ops := readTrim(filepath.Join(schedExtRoot, "root", "ops"))
+	if d, err := watchdog.InForce(ops); err == nil {
+		fmt.Fprintf(r.out, "ktstr: scheduler %s attached; sched_ext watchdog in force: %s\n", ops, d)
+	}
+	if err := applyMapWrites(r.test.MapWrites, r.emit); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func watchdogString(d time.Duration) string {
@@ -129,7 +150,7 @@ func (a *attachedScheduler) Alive() error {
 	if state == "" && ops == "" {
 		return fmt.Errorf("scheduler %s is not attached (%s/root/ops is empty or missing)", a.name, schedExtRoot)
 	}
-	if ops != "" && ops != a.name {
+	if ops != "" && a.name != "" && ops != a.name {
 		return fmt.Errorf("attached sched_ext scheduler is %q, test needs %s", ops, a.name)
 	}
 	return nil

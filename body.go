@@ -25,7 +25,7 @@ type bodyRun struct {
 	duration time.Duration
 	// cgroup is the test's cgroup2 directory: created here with the cpu
 	// and cpuset controllers below it, removed here with whatever is
-	// still in it.
+	// still in it. Empty runs the body without cgroups (host-only).
 	cgroup string
 	// startSched brings up the scheduler under test once the cgroup
 	// exists, or finds it; nil runs under EEVDF.
@@ -55,15 +55,18 @@ type schedUnderTest interface {
 // returns the verdict with every reason behind it, or an error when the
 // test could not run at all.
 func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
-	if err := cgroupfs.Create(b.cgroup); err != nil {
-		return verdict.Fail, nil, err
-	}
-	defer func() {
-		if cerr := cgroupfs.RemoveTree(b.cgroup); cerr != nil && err == nil {
-			reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
-			v = v.Merge(verdict.Fail)
+	if b.cgroup != "" {
+		var top string
+		if top, err = createCgroupPath(b.cgroup); err != nil {
+			return verdict.Fail, nil, err
 		}
-	}()
+		defer func() {
+			if cerr := cgroupfs.RemoveTree(top); cerr != nil && err == nil {
+				reasons = append(reasons, fmt.Sprintf("cleaning up: %v", cerr))
+				v = v.Merge(verdict.Fail)
+			}
+		}()
+	}
 	b.probes.start(b.log)
 	defer b.probes.stop(b.log)
 	var sched schedUnderTest
@@ -73,7 +76,7 @@ func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 		}
 	}
 	b.probes.callbacks()
-	cfg := scenario.CtxConfig{Topology: b.topology, Duration: b.duration, CgroupRoot: b.cgroup, Emit: b.emit, Log: b.log}
+	cfg := scenario.CtxConfig{Topology: b.topology, Duration: b.duration, CgroupRoot: b.cgroup, NoCgroups: b.cgroup == "", Emit: b.emit, Log: b.log}
 	if sched != nil {
 		cfg.Scheduler = sched
 	}

@@ -15,6 +15,11 @@
 //	main.go        Main and MainProgram: one binary as test runner, guest init, worker, tool
 //	runoptions.go  RunOptions: the caller's choices for one run
 //	overrides.go   settle: flag > env > test > scheduler default > ktstr default, for every value
+//	overrides_sched.go  settleScheduler: which scheduler (--scheduler > KTSTR_SCHEDULER > test's), its arguments, map writes, constraints
+//	runplan.go     the guest's run plan, scheduler files, constraint skips, checks before boot
+//	setup.go       sysctls, map writes and the test's cgroup path, in the guest and on bare metal
+//	expect.go      Opts.ExpectFail: a test that must fail for a stated reason
+//	hostonly.go    HostOnly tests: the body on this host, without a VM
 //	vm.go          boot: one VM run, plan → start → collect → judge
 //	plan.go        plan: settle, validate, resolve the kernel, pack the initramfs, pick the VMM
 //	initramfs.go   packing the guest's files (this binary, scheduler, includes)

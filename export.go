@@ -8,14 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
 // ExportManifestVersion is bumped whenever ExportManifest changes shape, so
 // an exporter built from another revision than the test binary fails with a
 // clear message instead of packaging a half-understood test.
-const ExportManifestVersion = 1
+const ExportManifestVersion = 2
 
 // ExportManifest is everything an exporter needs to know about one
 // registered test, as the test binary that registered it reports it
@@ -37,10 +39,25 @@ type ExportManifest struct {
 	// bare program names), resolved by the exporter.
 	Includes []string `json:"includes,omitempty"`
 
-	// Facts that make a test unexportable; the exporter turns them into
-	// the actionable errors.
-	HostOnly      bool `json:"host_only,omitempty"`
-	WritesBPFMaps bool `json:"writes_bpf_maps,omitempty"`
+	// HostOnly makes a test unexportable (Opts.HostOnly); the exporter
+	// words the error.
+	HostOnly bool `json:"host_only,omitempty"`
+
+	// What the .run script applies on the host around the test.
+
+	// Sysctls are set (and read back) before the scheduler starts, and
+	// restored when the script exits.
+	Sysctls []guest.Sysctl `json:"sysctls,omitempty"`
+	// KernelArgs cannot be applied to a running host: the script checks
+	// that /proc/cmdline has each of them.
+	KernelArgs []string `json:"kernel_args,omitempty"`
+	// Cgroup is the test's cgroup2 directory relative to the cgroup root
+	// when the scheduler's cgroup parent fixes it ("" lets the script pick
+	// one per run).
+	Cgroup string `json:"cgroup,omitempty"`
+	// MapWrites are made by the test binary (`ktstr run`) once the
+	// scheduler is attached; listed for the script's banner.
+	MapWrites []bpfmap.Write `json:"map_writes,omitempty"`
 
 	// Scheduler is nil for tests that run under EEVDF.
 	Scheduler *ExportScheduler `json:"scheduler,omitempty"`
@@ -49,8 +66,9 @@ type ExportManifest struct {
 // ExportScheduler describes the scheduler a test launches.
 type ExportScheduler struct {
 	Name string `json:"name"`
-	// KernelBuiltin schedulers are switched on by commands, not by a
-	// userspace binary; they cannot be exported.
+	// KernelBuiltin schedulers (a scheds.KernelBuiltin source) are
+	// switched on by commands, not by a userspace binary; they cannot be
+	// exported.
 	KernelBuiltin bool `json:"kernel_builtin,omitempty"`
 	// Argv is the command line exactly as the guest runs it (argv[0] is a
 	// path under guest.SchedDir); files are named by guest paths.
@@ -65,21 +83,11 @@ func (m *ExportManifest) Exportable() string {
 	switch {
 	case m.HostOnly:
 		return "host-only"
-	case m.WritesBPFMaps:
-		return "bpf-map-write"
 	case m.Scheduler != nil && m.Scheduler.KernelBuiltin:
 		return "kernel-builtin scheduler"
 	}
 	return ""
 }
-
-// kernelBuiltin is implemented by scheduler definitions that are switched
-// on by commands instead of a userspace binary.
-type kernelBuiltin interface{ KernelBuiltin() bool }
-
-// bpfMapWriter is implemented by test options that write BPF maps from the
-// host during the run.
-type bpfMapWriter interface{ WritesBPFMaps() bool }
 
 // exportManifest describes a registered test for an exporter. Files and
 // argv are gathered only for exportable tests, so an unexportable test
@@ -95,11 +103,12 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 	if s == nil || m.Exportable() != "" {
 		return m, nil
 	}
-	files, err := s.Files()
+	iv := exportInvocation(t)
+	files, err := iv.Files()
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %s of test %s: files: %w", s.Name, t.Name, err)
 	}
-	argv, err := s.Argv(t.Flags)
+	argv, err := iv.Argv()
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %s of test %s: command line: %w", s.Name, t.Name, err)
 	}
@@ -121,28 +130,28 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 // access: enough to decide whether the test is exportable at all.
 func exportFacts(t *Test) *ExportManifest {
 	m := &ExportManifest{
-		Version:  ExportManifestVersion,
-		Test:     t.Name,
-		Topology: t.EffectiveTopology(),
-		Duration: t.Duration,
-		Watchdog: t.EffectiveWatchdog(),
-		Includes: append([]string(nil), t.Includes...),
-		HostOnly: t.HostOnly,
-	}
-	if m.Duration == 0 {
-		m.Duration = DefaultDuration
-	}
-	if w, ok := any(&t.Opts).(bpfMapWriter); ok {
-		m.WritesBPFMaps = w.WritesBPFMaps()
+		Version:    ExportManifestVersion,
+		Test:       t.Name,
+		Topology:   t.EffectiveTopology(),
+		Duration:   t.EffectiveDuration(),
+		Watchdog:   t.EffectiveWatchdog(),
+		Includes:   append([]string(nil), t.Includes...),
+		HostOnly:   t.HostOnly,
+		Sysctls:    t.Sysctls,
+		KernelArgs: t.KernelArgs,
+		MapWrites:  t.MapWrites,
+		Cgroup:     t.CgroupParent,
 	}
 	if s := t.Scheduler; s != nil {
-		if m.Watchdog == 0 {
-			m.Watchdog = s.Watchdog
-		}
-		m.Scheduler = &ExportScheduler{Name: s.Name}
-		if kb, ok := any(s).(kernelBuiltin); ok {
-			m.Scheduler.KernelBuiltin = kb.KernelBuiltin()
-		}
+		m.Cgroup = exportInvocation(t).EffectiveCgroupParent()
+		m.Scheduler = &ExportScheduler{Name: s.Name, KernelBuiltin: s.IsKernelBuiltin()}
 	}
 	return m
+}
+
+// exportInvocation is the scheduler as the exported test runs it: with
+// the test's arguments, config and cgroup parent (no launcher overrides:
+// the .run file reproduces the test as declared).
+func exportInvocation(t *Test) scheds.Invocation {
+	return scheds.Invocation{Sched: t.Scheduler, Flags: t.Flags, ExtraArgs: t.SchedArgs, Config: t.SchedConfig, CgroupParent: t.CgroupParent}
 }

@@ -58,28 +58,31 @@ func RunResultWith(t *testing.T, opts Opts, ro RunOptions, body func(*scenario.C
 	return res
 }
 
-// RunRegistered runs every registered test as a subtest of t.
+// RunRegistered runs every registered test as a subtest of t: HostOnly
+// ones on this host, the others each in a VM.
 func RunRegistered(t *testing.T) {
 	for _, rt := range Registered() {
-		if rt.HostOnly {
-			continue
-		}
 		t.Run(rt.Name, func(t *testing.T) { RunTest(t, rt) })
 	}
 }
 
-// RunTest runs one registered test in a VM as t.
+// RunTest runs one registered test as t: in a VM (skipped under -short),
+// or on this host when it is HostOnly.
 func RunTest(t *testing.T, rt *Test) {
 	t.Helper()
-	if testing.Short() {
+	if testing.Short() && !rt.HostOnly {
 		t.Skip("ktstr: VM tests are skipped under -short")
 	}
 	res, err := Boot(context.Background(), rt, withTestDefaults(t, RunOptions{}))
 	report(t, res, err)
 }
 
-// Boot runs a registered test in a VM and returns the host's verdict.
+// Boot runs a registered test and returns the host's verdict: in a VM,
+// or on this host when the test is HostOnly.
 func Boot(ctx context.Context, rt *Test, ro RunOptions) (*Result, error) {
+	if rt.HostOnly {
+		return runOnHost(ctx, rt, ro)
+	}
 	return boot(ctx, bootSpec{
 		name:   rt.Name,
 		params: guest.BootParams{Mode: guest.ModeTest, Test: rt.Name},
@@ -108,15 +111,24 @@ func report(t *testing.T, res *Result, err error) {
 	if err != nil {
 		t.Fatalf("ktstr: %v", err)
 	}
+	if res.Watchdog != "" {
+		t.Logf("ktstr: %s: sched_ext watchdog in force: %s", res.Test, res.Watchdog)
+	}
 	if res.Dir != "" {
 		t.Logf("ktstr: results in %s (report.html)", res.Dir)
 	}
 	switch res.Verdict {
 	case verdict.Pass:
 		t.Logf("ktstr: %s passed on %s in %s", res.Test, res.Backend, res.Exit.Duration.Round(1e6))
+		for _, r := range res.Reasons {
+			t.Logf("ktstr:   %s", r)
+		}
 	case verdict.Skip:
-		t.Skipf("ktstr: guest skipped %s: %s", res.Test, strings.Join(res.Reasons, "; "))
+		t.Skipf("ktstr: skipped %s: %s", res.Test, strings.Join(res.Reasons, "; "))
 	default:
+		if res.Backend == HostBackend {
+			t.Fatalf("ktstr: %s: %s on this host\n  %s", res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "))
+		}
 		t.Fatalf("ktstr: %s: %s\n  %s\n%s--- console tail (VM exit: %s) ---\n%s",
 			res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "), res.Explain(), res.Exit.Reason, res.Exit.ConsoleTail)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -15,9 +16,6 @@ import (
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/verdict"
 )
-
-// guestCgroup is the cgroup2 directory a test owns in the guest.
-const guestCgroup = "/sys/fs/cgroup/ktstr"
 
 // guestSession is the work process's link to the host, set while it runs.
 var guestSession struct {
@@ -119,34 +117,71 @@ func runGuestBody(opts *Opts, body func(*scenario.Ctx) error) {
 	sendFinal(v, code, reasons...)
 }
 
-func guestBody(opts *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []string) {
+// guestBody runs the body as the host's plan says: sysctls first, then
+// the test's cgroup, the probes on kernel functions, the scheduler (with
+// its map writes at attach), the probes on its callbacks, the body. The
+// plan, not opts, names the scheduler and the probes: the host may have
+// replaced the test's scheduler, and an auto-repro adds probes.
+func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []string) {
 	p, err := guestParams()
 	if err != nil {
 		return verdict.Fail, []string{err.Error()}
 	}
+	plan, err := guest.ReadPlan()
+	if err != nil {
+		return verdict.Fail, []string{err.Error()}
+	}
+	if err := applySysctls(plan.Sysctls, emit); err != nil {
+		return verdict.Fail, []string{err.Error()}
+	}
 	log := zap.NewNop()
-	probes := newBodyProbes(opts.Probes, p.Probes, emit)
-	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: guestCgroup, emit: emit, probes: probes, log: log}
-	if s := opts.Scheduler; s != nil {
-		b.startSched = func() (schedUnderTest, error) {
-			argv, err := s.Argv(p.Flags)
-			if err != nil {
-				return nil, fmt.Errorf("scheduler %s: %w", s.Name, err)
-			}
-			h, err := guest.StartScheduler(context.Background(), guest.SchedSpec{
-				Name: s.Name, Argv: argv, Watchdog: p.Watchdog, AttachTimeout: s.AttachTimeout, Emit: probes.schedEmit(emit), Log: log,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("scheduler %s did not attach: %w", s.Name, err)
-			}
-			return h, nil
-		}
+	probes := newBodyProbes(nil, plan.Probes, emit)
+	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: plan.Cgroup, emit: emit, probes: probes, log: log}
+	if sp := plan.Scheduler; sp != nil {
+		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan, probes, log) }
 	}
 	v, reasons, err := b.run()
 	if err != nil {
 		return verdict.Fail, append(reasons, err.Error())
 	}
 	return v, reasons
+}
+
+// startGuestScheduler launches the plan's scheduler: a kernel-builtin
+// one by its commands, a sched_ext one by its command line (under the
+// watchdog supervisor when the run overrides the watchdog), with the map
+// writes made at every attach. Its records pass through the probes, which
+// send the calls that led up to a death.
+func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, plan *guest.Plan, probes *bodyProbes, log *zap.Logger) (schedUnderTest, error) {
+	if sp.Builtin() {
+		h, err := guest.StartBuiltin(sp.Name, sp.Enable, sp.Disable)
+		if err != nil {
+			return nil, err
+		}
+		emit(guest.KindSched, guest.SchedEvent{Event: "attached", Name: sp.Name})
+		return h, nil
+	}
+	spec := guest.SchedSpec{
+		Name: sp.Name, Argv: sp.Argv, Watchdog: wd, AttachTimeout: sp.AttachTimeout, OpsLayout: plan.OpsLayout, Emit: probes.schedEmit(emit), Log: log,
+	}
+	if writes := plan.MapWrites; len(writes) > 0 {
+		spec.OnAttach = func() error { return applyMapWrites(writes, emit) }
+	}
+	h, err := guest.StartScheduler(context.Background(), spec)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler %s did not attach: %w", schedLabel(sp), err)
+	}
+	return h, nil
+}
+
+func schedLabel(sp *guest.SchedPlan) string {
+	if sp.Name != "" {
+		return sp.Name
+	}
+	if len(sp.Argv) > 0 {
+		return sp.Argv[0]
+	}
+	return "(unnamed)"
 }
 
 // runPattern turns a test name like "TestA/sub" into a -test.run pattern

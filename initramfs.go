@@ -19,12 +19,14 @@ const BusyboxPath = "/bin/busybox"
 const keepInitramfs = 16
 
 // initramfsFor returns the path of an archive holding /init (this very
-// binary), its shared libraries if it is dynamic, the scheduler's files,
-// the test's include files and, for shells, busybox. Archives are cached
-// by content hash. KTSTR_INITRAMFS (set by the Bazel rule) names a
-// prebuilt archive with /init; per-run files are appended to a copy, as
-// the kernel accepts concatenated cpio archives.
-func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
+// binary), its shared libraries if it is dynamic, the scheduler's files
+// (schedFiles: guest path → host path; a dynamic one with its libraries),
+// the test's include files, the spec's data files (the run plan) and,
+// for shells and kernel-builtin schedulers (whose commands need a shell),
+// busybox. Archives are cached by content hash. KTSTR_INITRAMFS (set by
+// the Bazel rule) names a prebuilt archive with /init; per-run files are
+// appended to a copy, as the kernel accepts concatenated cpio archives.
+func initramfsFor(spec bootSpec, schedFiles map[string]string, needShell bool) (string, error) {
 	files := map[string]string{}
 	prebuilt := os.Getenv("KTSTR_INITRAMFS")
 	if prebuilt == "" {
@@ -36,21 +38,9 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 			return "", err
 		}
 	}
-	if s := spec.opts.Scheduler; s != nil && len(schedFiles) > 0 {
-		for _, hp := range schedFiles {
-			if err := addBinary(files, guest.SchedPath(filepath.Base(hp)), hp); err != nil {
-				return "", err
-			}
-		}
-	} else if s != nil {
-		sf, err := s.Files()
-		if err != nil {
-			return "", fmt.Errorf("scheduler %s: %w", s.Name, err)
-		}
-		for gp, hp := range sf {
-			if err := addBinary(files, gp, hp); err != nil {
-				return "", err
-			}
+	for gp, hp := range schedFiles {
+		if err := addBinary(files, gp, hp); err != nil {
+			return "", err
 		}
 	}
 	includes, err := guest.ResolveIncludes(spec.opts.Includes, "")
@@ -72,8 +62,8 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 	for gp, hp := range spec.files {
 		files[gp] = hp
 	}
-	ir := &guest.Initramfs{Files: files}
-	if spec.shell {
+	ir := &guest.Initramfs{Files: files, Data: spec.data}
+	if spec.shell || needShell {
 		if _, err := os.Stat(BusyboxPath); err != nil {
 			return "", fmt.Errorf("shell needs %s: install busybox-static (tools/setup/install-deps.sh)", BusyboxPath)
 		}
@@ -96,6 +86,9 @@ func initramfsFor(spec bootSpec, schedFiles []string) (string, error) {
 // and libraries at their host paths.
 func addBinary(files map[string]string, guestPath, hostPath string) error {
 	files[guestPath] = hostPath
+	if !isELF(hostPath) {
+		return nil // a config or data file
+	}
 	libs, err := guest.SharedLibs(hostPath)
 	if err != nil {
 		return err
@@ -164,4 +157,16 @@ func initramfsCacheDir() string {
 		return d
 	}
 	return cachedir.Dir("initramfs")
+}
+
+// isELF reports whether the file starts with the ELF magic.
+func isELF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	return err == nil && string(magic) == "\x7fELF"
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // bodyProbes are the probes of one test body: the test's (Opts.Probes)
-// and the host's (an auto-repro's, guest.BootParams.Probes). Every
-// method does nothing on a nil receiver, a body without probes.
+// and an auto-repro's, from the run plan in a VM (guest.Plan.Probes).
+// Every method does nothing on a nil receiver, a body without probes.
 type bodyProbes struct {
 	specs []probe.Spec
 	emit  func(kind string, payload any)
@@ -21,14 +21,14 @@ type bodyProbes struct {
 	s  *probe.Session
 }
 
-// newBodyProbes merges the test's probes with the host's list (as
-// probe.Format writes it); nil when there are none. A host list that
-// does not parse is reported as a probe report, and the test's own
-// probes still run.
-func newBodyProbes(own []probe.Spec, host string, emit func(kind string, payload any)) *bodyProbes {
-	extra, err := probe.Parse(host)
+// newBodyProbes merges own specs with a list as probe.Format writes it
+// (the run plan's: the test's probes and an auto-repro's); nil when
+// there are none. A list that does not parse is reported as a probe
+// report, and own specs still run.
+func newBodyProbes(own []probe.Spec, list string, emit func(kind string, payload any)) *bodyProbes {
+	extra, err := probe.Parse(list)
 	if err != nil {
-		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: host, Why: err.Error()}}})
+		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: list, Why: err.Error()}}})
 	}
 	specs := probe.Merge(own, extra)
 	if len(specs) == 0 {

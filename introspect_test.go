@@ -125,3 +125,25 @@ func TestIntrospectionInResultsDirectory(t *testing.T) {
 		t.Errorf("report.html has no snapshot and probe rows (%v)", err)
 	}
 }
+
+// The guest gets the test's probes in its run plan; a spec the guest
+// could never attach is refused before boot, naming what is wrong.
+func TestGuestPlanProbes(t *testing.T) {
+	opts := Opts{Probes: []probe.Spec{{Func: probe.AllCallbacks}, probe.On("balance_scx", "rq", "prev")}}
+	s, err := settle(&opts, &RunOptions{}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.guestPlan(&opts, "", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p guest.Plan
+	if err := json.Unmarshal(b, &p); err != nil || p.Probes != "*,balance_scx:rq+prev" {
+		t.Fatalf("plan %s (%v): want the probes as probe.Format writes them", b, err)
+	}
+	bad := Opts{Probes: []probe.Spec{probe.On("balance scx")}}
+	if _, err := s.guestPlan(&bad, "", zap.NewNop()); err == nil || !strings.Contains(err.Error(), "want a function name") {
+		t.Errorf("a probe on %q: %v, want it refused", "balance scx", err)
+	}
+}

@@ -31,7 +31,9 @@ func judge(r *vmRun, c collected) *Result {
 	}
 	if r.plan.spec.judged() {
 		judgeMonitor(res, r.plan.set.thresholds)
+		res.Verdict, res.Reasons = expectFailure(r.plan.set.expectFail, res.Verdict, res.Reasons)
 	}
+	res.Watchdog = watchdogRecord(res.Records)
 	return res
 }
 

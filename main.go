@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 	"github.com/ktstr-go/ktstr/scenario"
 )
 
@@ -26,7 +27,9 @@ func Main(m *testing.M) {
 func MainProgram() { dispatchEarly(nil) }
 
 func dispatchEarly(m *testing.M) {
-	// A scenario worker never returns from here.
+	// The watchdog supervisor of a scheduler (guest/watchdog) and a
+	// scenario worker never return from here.
+	watchdog.RunIfRequested()
 	scenario.RunWorkerIfRequested()
 	switch {
 	case guest.IsPID1():

@@ -3,6 +3,8 @@ package ktstr
 import (
 	"time"
 
+	"github.com/ktstr-go/ktstr/bpfmap"
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
 	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/scenario"
@@ -39,6 +41,11 @@ type Opts struct {
 	Includes []string
 	// HostOnly tests run on the host without a VM (not exportable).
 	HostOnly bool
+	// Constraints say which VM shapes the test needs: the gauntlet runs
+	// it only on topology presets that meet them, and a run whose settled
+	// topology does not meet them and the scheduler's is skipped before
+	// boot, naming the mismatch.
+	Constraints topology.Constraints
 	// Monitor bounds what the host-side monitor may see in the guest's
 	// runqueues (monitor.Thresholds); nil means the scheduler's, else
 	// monitor.DefaultThresholds. A test that loads CPUs unevenly on
@@ -51,7 +58,41 @@ type Opts struct {
 	// NoAutoRepro turns off the second run with probes on the failure's
 	// path that follows a scheduler death or a stall (Result.Repro).
 	NoAutoRepro bool
+
+	// What a scheduler developer configures as production does (see
+	// docs/schedulers.md, "Configured as in production").
+
+	// SchedArgs are appended to the scheduler's command line, after its
+	// Args and flags.
+	SchedArgs []string
+	// SchedConfig, if set, replaces the scheduler's config file for this
+	// test; its Args and GuestName default to the scheduler's, so
+	// Content alone will do.
+	SchedConfig *scheds.Config
+	// CgroupParent, if set, replaces Scheduler.CgroupParent: the
+	// scenario's cgroups are created under this cgroup2 directory, and
+	// the scheduler gets it through its CgroupParentArgs.
+	CgroupParent string
+	// Sysctls are written in the guest before the scheduler starts, in
+	// order, each read back; a failure names the sysctl.
+	Sysctls []Sysctl
+	// KernelArgs are appended to the guest kernel's command line
+	// (visible in /proc/cmdline).
+	KernelArgs []string
+	// MapWrites are written to the scheduler's BPF maps each time it
+	// attaches, and read back (for writes at a scenario step see
+	// scenario.WriteBPFMap).
+	MapWrites []bpfmap.Write
+	// ExpectFail, if set, is a regular expression: the test must fail,
+	// and one of its failure reasons must match. It then passes; a
+	// failure for other reasons only, or a pass, fails it.
+	ExpectFail string
 }
+
+// Sysctl is one kernel parameter set in the guest before the scheduler
+// starts: Key is its name (kernel.sched_rt_runtime_us) and Value what to
+// write.
+type Sysctl = guest.Sysctl
 
 // Defaults suited to a debug kernel under emulation.
 const (

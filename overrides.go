@@ -2,11 +2,14 @@ package ktstr
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -14,15 +17,20 @@ import (
 //
 //  1. the caller of this run: a ktstr command flag or a RunOptions field;
 //  2. the environment: KTSTR_TOPOLOGY, KTSTR_DURATION, KTSTR_FLAGS,
-//     KTSTR_KERNEL (set by launchers such as the Bazel ktstr_test rule,
-//     which turns one test into a topology × flags variant);
+//     KTSTR_KERNEL, KTSTR_SCHEDULER, KTSTR_SCHED_ARGS (set by launchers
+//     such as the Bazel ktstr_test rule, which turns one test into a
+//     topology × flags variant, or by a developer pointing go test at
+//     the scheduler they are writing);
 //  3. the test's Opts;
 //  4. the scheduler's default (Scheduler.Topology, .Watchdog, .Monitor);
 //  5. ktstr's default (DefaultTopology, DefaultDuration, DefaultMemoryMB,
 //     monitor.DefaultThresholds; the kernel cache for the kernel).
 //
 // A bad value at any level is an error, never skipped: a variant that ran
-// the wrong shape would pass for the wrong reason.
+// the wrong shape would pass for the wrong reason. Scheduler arguments and
+// BPF map writes add up instead (the test's, then the environment's, then
+// the caller's), and the test's and the scheduler's topology constraints
+// must both hold for the settled topology.
 
 // Environment a launcher sets to turn one test into a variant without
 // recompiling it.
@@ -32,6 +40,8 @@ const (
 	EnvDuration   = "KTSTR_DURATION"    // e.g. 5s
 	EnvSchedFiles = "KTSTR_SCHED_FILES" // prebuilt scheduler files, space-separated
 	EnvKernel     = kernel.EnvKernel    // any kernel.ID form
+	EnvScheduler  = scheds.EnvScheduler // a scheduler file replacing the test's
+	EnvSchedArgs  = "KTSTR_SCHED_ARGS"  // scheduler arguments, space-separated, appended
 	// EnvBackend names the VMM: auto, kvm, qemu or qemu-tcg. The Bazel
 	// launcher sets it to "kvm" for tests that need hardware KVM, so such
 	// a test fails on an emulating executor instead of passing there
@@ -54,6 +64,16 @@ type settings struct {
 	// schedFiles are prebuilt scheduler files (KTSTR_SCHED_FILES) packed
 	// instead of building Scheduler.Files().
 	schedFiles []string
+	// sched is the scheduler as this run launches it (the test's, or a
+	// launcher's replacement; nil for EEVDF); schedFrom says which.
+	sched     *scheds.Invocation
+	schedFrom string
+	// mapWrites are made at each attach.
+	mapWrites []bpfmap.Write
+	// constraints are the test's and the scheduler's.
+	constraints topology.Constraints
+	// expectFail is Opts.ExpectFail compiled (nil: none).
+	expectFail *regexp.Regexp
 }
 
 // settle applies the precedence to one run of a test declared by opts.
@@ -75,6 +95,13 @@ func settle(opts *Opts, ro *RunOptions, env func(string) (string, bool)) (settin
 		return settings{}, err
 	}
 	s.fromCaller(ro)
+	if err := s.settleScheduler(opts, ro, env); err != nil {
+		return settings{}, err
+	}
+	var err error
+	if s.expectFail, err = compileExpectFail(opts.ExpectFail); err != nil {
+		return settings{}, err
+	}
 	if err := s.topology.Validate(); err != nil {
 		return settings{}, err
 	}
@@ -83,9 +110,6 @@ func settle(opts *Opts, ro *RunOptions, env func(string) (string, bool)) (settin
 	}
 	if s.memoryMB < 0 {
 		return settings{}, fmt.Errorf("memory %d MiB: must be positive", s.memoryMB)
-	}
-	if err := opts.Scheduler.Validate(s.flags); err != nil {
-		return settings{}, err
 	}
 	return s, nil
 }
@@ -135,6 +159,9 @@ func (s *settings) fromCaller(ro *RunOptions) {
 	}
 	if ro.Flags != nil {
 		s.flags = ro.Flags
+	}
+	if ro.Watchdog > 0 {
+		s.watchdog = ro.Watchdog
 	}
 	if k := strings.TrimSpace(ro.Kernel); k != "" {
 		s.kernel = k

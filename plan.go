@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,6 +26,7 @@ type bootSpec struct {
 	params guest.BootParams
 	opts   Opts
 	files  map[string]string // extra initramfs files: guest path → host path
+	data   map[string][]byte // extra initramfs files by content (the run plan)
 	shell  bool              // include busybox
 	// interact attaches stdin and the console: an interactive shell.
 	interact bool
@@ -53,6 +55,21 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	if spec.judged() {
+		if err := set.checkConstraints(); err != nil {
+			return &vmPlan{spec: spec, set: set}, err
+		}
+	}
+	if err := checkKernelArgs(spec.opts.KernelArgs); err != nil {
+		return nil, err
+	}
+	schedFiles, err := set.schedulerFiles()
+	if err != nil {
+		return nil, err
+	}
+	if err := set.checkMapWrites(schedFiles); err != nil {
+		return nil, err
+	}
 	backend, err := selectBackend(set.backend, log)
 	if err != nil {
 		return nil, err
@@ -61,7 +78,14 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	initrd, err := initramfsFor(spec, set.schedFiles)
+	if spec.judged() {
+		rp, err := set.guestPlan(&spec.opts, k.Vmlinux, log)
+		if err != nil {
+			return nil, err
+		}
+		spec.data = map[string][]byte{guest.PlanPath: rp}
+	}
+	initrd, err := initramfsFor(spec, schedFiles, set.sched != nil && set.sched.Sched.IsKernelBuiltin())
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +114,18 @@ func (p *vmPlan) cmdline() string {
 	bp.Duration = p.set.duration
 	bp.Flags = p.set.flags
 	bp.Watchdog = p.set.watchdog
+	line := bp.Cmdline()
 	if p.spec.interact {
-		return bp.Cmdline() + " quiet"
+		line += " quiet"
+	} else {
+		line += " loglevel=4"
 	}
-	return bp.Cmdline() + " loglevel=4"
+	// The test's own arguments come last, so they win where the kernel
+	// takes the last of a repeated parameter.
+	if len(p.spec.opts.KernelArgs) > 0 {
+		line += " " + strings.Join(p.spec.opts.KernelArgs, " ")
+	}
+	return line
 }
 
 // timeout bounds the VM on the host: the test's, else boot under

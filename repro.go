@@ -76,7 +76,7 @@ func autoRepro(ctx context.Context, spec bootSpec, ro RunOptions, res *Result, l
 	specs := probe.Merge([]probe.Spec{{Func: probe.AllCallbacks}}, probe.FromStack(stallStack(res.Monitor)),
 		probe.DispatchPath, probe.ExitPath)
 	rs := spec
-	rs.params.Probes = probe.Format(specs)
+	rs.opts.Probes = probe.Merge(spec.opts.Probes, specs)
 	rs.opts.NoAutoRepro = true
 	// The second run is part of the first one's results (Result.Repro),
 	// not a run of its own to compare against.

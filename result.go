@@ -36,8 +36,25 @@ type Result struct {
 	// Repro is the automatic second run of a scheduler death or stall,
 	// with probes on its path (nil when there was none).
 	Repro *Repro
+	// Watchdog is the sched_ext watchdog timeout that was in force for
+	// the scheduler under test, and why (e.g. "2s (override; the
+	// scheduler asked for 5s)"); empty without a sched_ext scheduler.
+	Watchdog string
 	// Dir is the run's results directory; "" when none was written.
 	Dir string
+}
+
+// watchdogRecord finds the watchdog in force in the guest's last
+// scheduler attach.
+func watchdogRecord(records []guest.Record) string {
+	w := ""
+	for _, r := range records {
+		var ev guest.SchedEvent
+		if r.Kind == guest.KindSched && r.Decode(&ev) == nil && ev.Event == "attached" && ev.Watchdog != nil {
+			w = ev.Watchdog.String()
+		}
+	}
+	return w
 }
 
 // Passed reports whether the run passed.

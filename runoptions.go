@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -24,6 +25,18 @@ type RunOptions struct {
 	// Flags, if non-nil, overrides KTSTR_FLAGS and the test's flags (an
 	// empty non-nil slice runs with none).
 	Flags []string
+	// Scheduler, if set, is a scheduler file (a binary or a BPF object)
+	// that replaces the test's scheduler; it beats KTSTR_SCHEDULER (see
+	// scheds.ResolveOverride).
+	Scheduler string
+	// SchedArgs are appended to the scheduler's command line, after
+	// KTSTR_SCHED_ARGS and the test's SchedArgs.
+	SchedArgs []string
+	// MapWrites are BPF map writes made at each attach, after the test's.
+	MapWrites []bpfmap.Write
+	// Watchdog, if set, overrides the test's and the scheduler's sched_ext
+	// watchdog timeout (any sched_ext scheduler takes it).
+	Watchdog time.Duration
 	// Backend is "auto" (default: in-repo KVM VMM when /dev/kvm is
 	// usable, else QEMU), "kvm", "qemu" or "qemu-tcg".
 	Backend string

@@ -2,6 +2,7 @@ package ktstr
 
 import (
 	"context"
+	"errors"
 
 	"go.uber.org/zap"
 )
@@ -17,6 +18,11 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	}
 	sink := newResultsSink(spec, &ro) // results directory: whole console, record arrival times
 	p, err := plan(ctx, spec, ro, log)
+	var sk *skipped
+	if errors.As(err, &sk) {
+		log.Info("VM skipped", zap.String("test", spec.name), zap.String("why", sk.why))
+		return skipResult(spec.name, p.set, sk), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -41,10 +41,6 @@ type BootParams struct {
 	Exec string
 	// Rows and Cols are the terminal size of ModeShell (zero: unknown).
 	Rows, Cols int
-	// Probes are probes the host adds to the test's own (an
-	// auto-repro's), as probe.Format writes them; the test body parses
-	// them, so a malformed list is reported with the probes.
-	Probes string
 }
 
 // The command-line keys.
@@ -58,7 +54,6 @@ const (
 	keyExec     = "ktstr.exec"
 	keyRows     = "ktstr.rows"
 	keyCols     = "ktstr.cols"
-	keyProbes   = "ktstr.probes"
 )
 
 // Cmdline encodes p as space-separated ktstr.* keys, sorted, leaving out
@@ -89,7 +84,6 @@ func (p BootParams) Cmdline() string {
 		set(keyRows, strconv.Itoa(p.Rows))
 		set(keyCols, strconv.Itoa(p.Cols))
 	}
-	set(keyProbes, p.Probes)
 	names := make([]string, 0, len(keys))
 	for k := range keys {
 		names = append(names, k)
@@ -142,8 +136,6 @@ func (p *BootParams) set(k, v string) error {
 		p.Rows, err = strconv.Atoi(v)
 	case keyCols:
 		p.Cols, err = strconv.Atoi(v)
-	case keyProbes:
-		p.Probes = v
 	}
 	return err
 }

@@ -13,7 +13,6 @@ func TestBootParamsRoundTrip(t *testing.T) {
 	tests := []BootParams{
 		{Mode: ModeTest, Test: "demo", Topology: topology.Must("2n4l2c2t"), Duration: 3 * time.Second, Flags: []string{"llc", "steal"}, Watchdog: 2 * time.Second},
 		{Mode: ModeGoTest, Test: "TestX/sub_1", Topology: topology.Must("1n1l2c1t"), Duration: 1500 * time.Millisecond},
-		{Mode: ModeTest, Test: "stall", Probes: "*,balance_scx:rq+prev,scx_ops_exit_kind:kind+exit_code"},
 		{Mode: ModeExec, Exec: "echo 'a b' | wc -c; exit 3"},
 		{Mode: ModeShell, Rows: 40, Cols: 120},
 	}

@@ -27,6 +27,8 @@ const (
 	KindOutput   = "output"   // arbitrary test output lines
 	KindFinal    = "final"    // the verdict; payload: Final
 	KindTopology = "topology" // what the guest saw; payload: free-form map
+	KindSysctl   = "sysctl"   // a sysctl set and read back: {"key": ..., "value": ...}
+	KindMapWrite = "mapwrite" // a BPF map write read back; payload: bpfmap.Applied
 	KindPayload  = "payload"  // one payload run: scenario.PayloadResult (metrics, TAP cases)
 )
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 	"github.com/ktstr-go/ktstr/internal/tailbuf"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -23,10 +25,6 @@ const (
 	SchedExtState = SchedExtDir + "/state"
 	SchedExtOps   = SchedExtDir + "/root/ops"
 )
-
-// WatchdogEnv carries SchedSpec.Watchdog (in milliseconds) to the
-// scheduler process; the in-repo loader scxload honours it.
-const WatchdogEnv = "KTSTR_SCX_WATCHDOG_MS"
 
 // Defaults for SchedSpec. Loading under emulation (BPF verification) takes
 // seconds per scheduler, so the attach wait is generous.
@@ -41,16 +39,25 @@ const (
 
 // SchedSpec says which scheduler to launch in the guest.
 type SchedSpec struct {
-	// Name is the sched_ext ops name the scheduler registers.
+	// Name is the sched_ext ops name the scheduler registers; empty
+	// accepts whichever attaches (a scheduler given by path, whose ops
+	// name the harness cannot know) and learns it.
 	Name string
 	// Argv is the command line (guest paths, e.g. /sched/scxload ...).
 	Argv []string
 	// AttachTimeout bounds the wait for attach (0: DefaultAttachTimeout).
 	AttachTimeout time.Duration
 	// Watchdog is the sched_ext watchdog timeout (0: the scheduler's
-	// own). It is passed as $KTSTR_SCX_WATCHDOG_MS; schedulers that do not
-	// read it keep theirs (the kernel's default is 30 s).
+	// own). Any scheduler gets it: the scheduler runs under the
+	// watchdog package's supervisor, which rewrites the timeout in the
+	// ops it registers.
 	Watchdog time.Duration
+	// OnAttach runs after every attach (e.g. BPF map writes); its error
+	// fails the attach and stops the scheduler.
+	OnAttach func() error
+	// OpsLayout, if known (the host reads it from the kernel's vmlinux),
+	// spares the guest parsing its kernel's BTF for the watchdog.
+	OpsLayout *watchdog.Layout
 	// Emit, if set, receives scheduler events (KindSched, KindKmsg).
 	Emit func(kind string, payload any)
 	Log  *zap.Logger
@@ -60,6 +67,8 @@ type SchedSpec struct {
 type SchedEvent struct {
 	Event string `json:"event"` // attached, died, detached
 	Name  string `json:"name"`
+	// Watchdog, on "attached", is the sched_ext watchdog timeout in force.
+	Watchdog *Watchdog `json:"watchdog,omitempty"`
 	// Took is how long the attach or detach took.
 	Took time.Duration `json:"took,omitempty"`
 	Exit *SchedExit    `json:"exit,omitempty"`
@@ -85,6 +94,8 @@ type SchedExit struct {
 	Dmesg string `json:"dmesg,omitempty"`
 	// After is how long after attach it happened.
 	After time.Duration `json:"after"`
+	// Watchdog is the sched_ext watchdog timeout that was in force.
+	Watchdog *Watchdog `json:"watchdog,omitempty"`
 }
 
 // Error makes a SchedExit usable as the error Alive returns.
@@ -96,6 +107,9 @@ func (e *SchedExit) Error() string {
 	if e.Process != "" {
 		s += " (process " + e.Process + ")"
 	}
+	if e.Watchdog != nil {
+		s += " [watchdog " + e.Watchdog.String() + "]"
+	}
 	return s
 }
 
@@ -106,7 +120,10 @@ type SchedHandle struct {
 	log  *zap.Logger
 	kmsg *kmsgReader
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// name is the ops name: spec.Name, or learned at the first attach.
+	name       string
+	watchdog   *Watchdog
 	cmd        *exec.Cmd
 	out        *tailbuf.Buffer
 	done       chan struct{} // closed when the current process is reaped
@@ -130,18 +147,31 @@ func StartScheduler(ctx context.Context, spec SchedSpec) (*SchedHandle, error) {
 	if spec.AttachTimeout <= 0 {
 		spec.AttachTimeout = DefaultAttachTimeout
 	}
-	if spec.Name == "" || len(spec.Argv) == 0 {
-		return nil, errors.New("StartScheduler: SchedSpec needs Name and Argv")
+	if len(spec.Argv) == 0 {
+		return nil, errors.New("StartScheduler: SchedSpec needs Argv")
 	}
-	h := &SchedHandle{spec: spec, log: spec.Log.With(zap.String("scheduler", spec.Name))}
+	h := &SchedHandle{spec: spec, name: spec.Name, log: spec.Log.With(zap.String("scheduler", spec.Name))}
 	if err := h.attach(ctx); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
-// Name is the sched_ext ops name.
-func (h *SchedHandle) Name() string { return h.spec.Name }
+// Name is the sched_ext ops name: the expected one, or the one that
+// attached when any was accepted ("" until then).
+func (h *SchedHandle) Name() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.name
+}
+
+// label names the scheduler in messages before its ops name is known.
+func (h *SchedHandle) label() string {
+	if n := h.Name(); n != "" {
+		return n
+	}
+	return filepath.Base(h.spec.Argv[0])
+}
 
 // Attach launches the scheduler again after Detach; it is a no-op while
 // attached.
@@ -164,7 +194,7 @@ func (h *SchedHandle) Alive() error {
 		return h.exit
 	}
 	if !h.attached {
-		return fmt.Errorf("scheduler %s is detached", h.spec.Name)
+		return fmt.Errorf("scheduler %s is detached", h.name)
 	}
 	return nil
 }
@@ -202,11 +232,11 @@ func (h *SchedHandle) Detach() error {
 		case <-time.After(detachTimeout):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
-			err = fmt.Errorf("scheduler %s ignored SIGTERM for %v and was killed", h.spec.Name, detachTimeout)
+			err = fmt.Errorf("scheduler %s ignored SIGTERM for %v and was killed", h.label(), detachTimeout)
 		}
 	}
 	if derr := waitState(func(st string) bool { return st == "disabled" || st == "" }, 5*time.Second); derr != nil && err == nil {
-		err = fmt.Errorf("scheduler %s: process ended but %s: %w", h.spec.Name, SchedExtState, derr)
+		err = fmt.Errorf("scheduler %s: process ended but %s: %w", h.label(), SchedExtState, derr)
 	}
 	h.mu.Lock()
 	died := h.exit != nil
@@ -215,10 +245,10 @@ func (h *SchedHandle) Detach() error {
 	h.cmd = nil
 	h.mu.Unlock()
 	if err == nil && !died && status != "exit status 0" {
-		err = fmt.Errorf("scheduler %s did not exit cleanly on SIGTERM (%s); output:\n%s", h.spec.Name, status, h.out.String())
+		err = fmt.Errorf("scheduler %s did not exit cleanly on SIGTERM (%s); output:\n%s", h.label(), status, h.out.String())
 	}
 	h.kmsg.close()
-	h.emit(KindSched, SchedEvent{Event: "detached", Name: h.spec.Name, Took: time.Since(t0)})
+	h.emit(KindSched, SchedEvent{Event: "detached", Name: h.label(), Took: time.Since(t0)})
 	h.log.Info("scheduler detached", zap.Duration("took", time.Since(t0)), zap.String("process", status))
 	return err
 }
@@ -235,7 +265,7 @@ func (h *SchedHandle) emit(kind string, payload any) {
 }
 
 func (h *SchedHandle) attach(ctx context.Context) error {
-	name := h.spec.Name
+	name := h.label()
 	if _, err := os.Stat(SchedExtDir); err != nil {
 		return fmt.Errorf("kernel lacks sched_ext support (no %s): build it with CONFIG_SCHED_CLASS_EXT=y", SchedExtDir)
 	}
@@ -251,14 +281,12 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 	}
 	h.kmsg = openKmsg()
 	out := &tailbuf.Buffer{MaxLines: outputLines, MaxBytes: outputLimit}
-	cmd := exec.Command(h.spec.Argv[0], h.spec.Argv[1:]...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = os.Environ()
-	if h.spec.Watchdog > 0 {
-		cmd.Env = append(cmd.Env, WatchdogEnv+"="+strconv.FormatInt(h.spec.Watchdog.Milliseconds(), 10))
+	cmd, report, err := h.command()
+	if err != nil {
+		h.kmsg.close()
+		return err
 	}
-	// Own process group, so a kill takes its helpers too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = out, out
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		h.kmsg.close()
@@ -279,8 +307,44 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 		h.mu.Unlock()
 		close(done)
 	}()
-	h.log.Info("scheduler launched", zap.Strings("argv", h.spec.Argv))
+	h.log.Info("scheduler launched", zap.Strings("argv", cmd.Args))
+	ops, err := h.waitAttach(ctx, done, out)
+	if err != nil {
+		return err
+	}
+	return h.finishAttach(ops, time.Since(t0), report)
+}
 
+// command is the scheduler's process: its argv, or its argv under the
+// watchdog supervisor when the test overrides the watchdog (report is
+// then the supervisor's rewrite report). Its own process group lets a
+// kill take its helpers too.
+func (h *SchedHandle) command() (cmd *exec.Cmd, report string, err error) {
+	argv := h.spec.Argv
+	if h.spec.Watchdog > 0 {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, "", fmt.Errorf("finding this binary to supervise the scheduler's watchdog: %w", err)
+		}
+		f, err := os.CreateTemp("", "ktstr-watchdog-*.json")
+		if err != nil {
+			return nil, "", fmt.Errorf("watchdog report: %w", err)
+		}
+		report = f.Name()
+		f.Close()
+		argv = watchdog.Command(self, h.spec.Watchdog, watchdog.Options{Report: report, Layout: h.spec.OpsLayout}, argv)
+	}
+	cmd = exec.Command(argv[0], argv[1:]...)
+	cmd.Env = os.Environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, report, nil
+}
+
+// waitAttach waits until sched_ext reports an attached scheduler and
+// returns its ops name; the scheduler's early exit, the context and the
+// attach timeout end the wait with an error.
+func (h *SchedHandle) waitAttach(ctx context.Context, done <-chan struct{}, out *tailbuf.Buffer) (string, error) {
+	name := h.label()
 	timer := time.NewTimer(h.spec.AttachTimeout)
 	defer timer.Stop()
 	tick := time.NewTicker(pollInterval)
@@ -294,42 +358,59 @@ func (h *SchedHandle) attach(ctx context.Context) error {
 			h.mu.Unlock()
 			dm := h.kmsg.excerpt()
 			h.kmsg.close()
-			return fmt.Errorf("scheduler %s exited before attaching (%s)%s%s", name, status,
+			return "", fmt.Errorf("scheduler %s exited before attaching (%s)%s%s", name, status,
 				section("scheduler output", out.String()), section("kernel log", dm))
 		case <-ctx.Done():
 			h.kill()
-			return fmt.Errorf("waiting for scheduler %s to attach: %w", name, ctx.Err())
+			return "", fmt.Errorf("waiting for scheduler %s to attach: %w", name, ctx.Err())
 		case <-timer.C:
 			h.kill()
 			dm := h.kmsg.excerpt()
 			h.kmsg.close()
-			return fmt.Errorf("scheduler %s launched but did not attach within %v (process was still alive; check the kernel log for BPF verifier or load errors)%s%s",
+			return "", fmt.Errorf("scheduler %s launched but did not attach within %v (process was still alive; check the kernel log for BPF verifier or load errors)%s%s",
 				name, h.spec.AttachTimeout, section("scheduler output", out.String()), section("kernel log", dm))
 		case <-tick.C:
 			if readTrim(SchedExtState) != "enabled" {
 				continue
 			}
 			ops := readTrim(SchedExtOps)
-			if ops != name {
+			if h.spec.Name != "" && ops != h.spec.Name {
 				h.kill()
-				return fmt.Errorf("sched_ext attached ops %q, not %q: Scheduler.Name must be the ops name the scheduler registers", ops, name)
+				return "", fmt.Errorf("sched_ext attached ops %q, not %q: Scheduler.Name must be the ops name the scheduler registers", ops, h.spec.Name)
 			}
-			took := time.Since(t0)
-			h.mu.Lock()
-			h.attached, h.attachedAt = true, time.Now()
-			h.stopWatch, h.watchDone = make(chan struct{}), make(chan struct{})
-			stop, wdone := h.stopWatch, h.watchDone
-			h.mu.Unlock()
-			go h.watch(stop, wdone)
-			h.log.Info("scheduler attached", zap.Duration("took", took))
-			syms, err := BPFSymbols()
-			if err != nil {
-				h.log.Warn("BPF symbols for the host's stall reports", zap.Error(err))
-			}
-			h.emit(KindSched, SchedEvent{Event: "attached", Name: name, Took: took, BPF: syms})
-			return nil
+			return ops, nil
 		}
 	}
+}
+
+// finishAttach finishes an attach: records the ops name and the watchdog in
+// force, starts the death watch, runs OnAttach and reports the attach.
+func (h *SchedHandle) finishAttach(ops string, took time.Duration, report string) error {
+	wd := watchdogInForce(ops, h.spec.Watchdog, report, h.spec.OpsLayout)
+	if report != "" {
+		// The supervisor holds it open; nothing reads it again.
+		_ = os.Remove(report)
+	}
+	h.mu.Lock()
+	h.name, h.watchdog = ops, wd
+	h.attached, h.attachedAt = true, time.Now()
+	h.stopWatch, h.watchDone = make(chan struct{}), make(chan struct{})
+	stop, wdone := h.stopWatch, h.watchDone
+	h.mu.Unlock()
+	go h.watch(stop, wdone)
+	h.log.Info("scheduler attached", zap.Duration("took", took), zap.Stringer("watchdog", wd))
+	syms, err := BPFSymbols()
+	if err != nil {
+		h.log.Warn("BPF symbols for the host's stall reports", zap.Error(err))
+	}
+	h.emit(KindSched, SchedEvent{Event: "attached", Name: ops, Took: took, BPF: syms, Watchdog: wd})
+	if h.spec.OnAttach != nil {
+		if err := h.spec.OnAttach(); err != nil {
+			_ = h.Detach()
+			return fmt.Errorf("scheduler %s attached, then: %w", ops, err)
+		}
+	}
+	return nil
 }
 
 // kill ends a scheduler that failed to attach and waits for it.
@@ -374,7 +455,7 @@ var disabledRE = `sched_ext: BPF scheduler "`
 // `sched_ext: NAME: MESSAGE` from its disable work, which may lag the
 // state change a little, so wait for it briefly.
 func (h *SchedHandle) recordDeath() {
-	name := h.spec.Name
+	name := h.Name()
 	var reason, msg, dm string
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -399,7 +480,8 @@ func (h *SchedHandle) recordDeath() {
 			reason = "sched_ext state is " + strconvQuote(readTrim(SchedExtState)) + " while the scheduler process still runs"
 		}
 	}
-	e := &SchedExit{Name: name, Reason: reason, Message: msg, Process: status, Output: h.out.String(), Dmesg: dm, After: time.Since(h.attachedAt)}
+	e := &SchedExit{Name: name, Reason: reason, Message: msg, Process: status, Output: h.out.String(), Dmesg: dm,
+		After: time.Since(h.attachedAt), Watchdog: h.watchdog}
 	h.exit = e
 	h.attached = false
 	h.mu.Unlock()

@@ -113,7 +113,13 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 		}
 	}
 
-	version, key, err := src.identify(ctx, cache, filepath.Join(work, "dl"), arch, kconfigHashOf(fragment))
+	version, key, err := src.identify(ctx, cache, filepath.Join(work, "dl"), arch, func(v string) string {
+		f, _, err := fragmentFor(fragment, v)
+		if err != nil {
+			f, _, _ = fragmentFor(fragment, "")
+		}
+		return kconfigHashOf(f)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +142,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 	}
 
 	start := time.Now()
-	b := &builder{opts: opts, lg: lg, work: work, out: filepath.Join(work, "out"), fragment: fragment}
+	b := &builder{opts: opts, lg: lg, work: work, out: filepath.Join(work, "out")}
 	logf, err := os.Create(filepath.Join(work, "build.log"))
 	if err != nil {
 		return nil, err
@@ -154,6 +160,13 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 			return nil, err
 		}
 	}
+	var omitted []string
+	if b.fragment, omitted, err = fragmentFor(fragment, version); err != nil {
+		return nil, err
+	}
+	if len(omitted) > 0 {
+		lg.Info("kernel predates some ktstr.kconfig options; building without them", zap.String("version", version), zap.Strings("omitted", omitted))
+	}
 	b.env = b.environment(cache.Root())
 	if err := b.configure(ctx); err != nil {
 		return nil, err
@@ -161,19 +174,20 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 	if err := b.compile(ctx); err != nil {
 		return nil, err
 	}
-	vmlinux, err := b.slimVmlinux()
+	vmlinux, err := b.slimVmlinux(parseConfig(b.fragment)["CONFIG_SCHED_CLASS_EXT"] == "y")
 	if err != nil {
 		return nil, err
 	}
 	meta := Metadata{
-		Version:      version,
-		Source:       src.kind,
-		SourceDetail: src.describe(),
-		Arch:         arch,
-		KconfigHash:  kconfigHashOf(fragment),
-		BuiltAt:      time.Now().UTC(),
-		BuildSeconds: time.Since(start).Seconds(),
-		Toolchain:    toolchain(ctx, b.env),
+		Version:        version,
+		Source:         src.kind,
+		SourceDetail:   src.describe(),
+		Arch:           arch,
+		KconfigHash:    kconfigHashOf(b.fragment),
+		KconfigOmitted: omitted,
+		BuiltAt:        time.Now().UTC(),
+		BuildSeconds:   time.Since(start).Seconds(),
+		Toolchain:      toolchain(ctx, b.env),
 	}
 	e, err := cache.Store(ctx, key, Files{
 		Image:   filepath.Join(b.out, imageRelPath(arch)),
@@ -278,14 +292,15 @@ func (b *builder) compile(ctx context.Context) error {
 }
 
 // slimVmlinux keeps vmlinux's symbols, .BTF and notes (SlimVmlinux),
-// then proves the BTF still loads and describes sched_ext.
-func (b *builder) slimVmlinux() (string, error) {
+// then proves the BTF still loads and, when the kernel was built with
+// sched_ext, describes it.
+func (b *builder) slimVmlinux(schedExt bool) (string, error) {
 	out := filepath.Join(b.work, "vmlinux.slim")
 	b.lg.Info("slimming vmlinux (symbols + BTF kept)")
 	if err := SlimVmlinux(filepath.Join(b.out, "vmlinux"), out); err != nil {
 		return "", err
 	}
-	n, err := checkBTF(out)
+	n, err := checkBTF(out, schedExt)
 	if err != nil {
 		return "", err
 	}
@@ -293,16 +308,16 @@ func (b *builder) slimVmlinux() (string, error) {
 	return out, nil
 }
 
-// checkBTF loads a vmlinux's BTF and requires struct sched_ext_ops, the
-// type every sched_ext scheduler attaches through. It returns the number
-// of types.
-func checkBTF(vmlinux string) (int, error) {
+// checkBTF loads a vmlinux's BTF and, for a sched_ext kernel, requires
+// struct sched_ext_ops, the type every sched_ext scheduler attaches
+// through. It returns the number of types.
+func checkBTF(vmlinux string, schedExt bool) (int, error) {
 	spec, err := btf.LoadSpec(vmlinux)
 	if err != nil {
 		return 0, fmt.Errorf("loading BTF from %s (is CONFIG_DEBUG_INFO_BTF on and pahole installed?): %w", vmlinux, err)
 	}
 	var ops *btf.Struct
-	if err := spec.TypeByName("sched_ext_ops", &ops); err != nil {
+	if err := spec.TypeByName("sched_ext_ops", &ops); schedExt && err != nil {
 		return 0, fmt.Errorf("BTF of %s has no struct sched_ext_ops (is CONFIG_SCHED_CLASS_EXT on?): %w", vmlinux, err)
 	}
 	n := 0

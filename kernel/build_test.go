@@ -292,7 +292,7 @@ func TestGitSourceIdentifyAndMaterialize(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := openTestCache(t)
-	_, key, err := s.identify(context.Background(), c, t.TempDir(), "x86_64", "12345678")
+	_, key, err := s.identify(context.Background(), c, t.TempDir(), "x86_64", func(string) string { return "12345678" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestGitSourceIdentifyAndMaterialize(t *testing.T) {
 		t.Fatalf("cloned tree version %q, %v", v, err)
 	}
 	bad, _ := parseSource("git+file://"+tree+"#no-such-ref", "")
-	if _, _, err := bad.identify(context.Background(), c, t.TempDir(), "x86_64", "12345678"); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, _, err := bad.identify(context.Background(), c, t.TempDir(), "x86_64", func(string) string { return "12345678" }); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("missing ref: %v", err)
 	}
 }

@@ -340,6 +340,9 @@ func metadataAnnotations(m Metadata) map[string]string {
 	if m.SourceDetail != "" {
 		a[annoPrefix+"source-detail"] = m.SourceDetail
 	}
+	if len(m.KconfigOmitted) > 0 {
+		a[annoPrefix+"kconfig-omitted"] = strings.Join(m.KconfigOmitted, ",")
+	}
 	if m.BuildSeconds > 0 {
 		a[annoPrefix+"build-seconds"] = strconv.FormatFloat(m.BuildSeconds, 'f', 1, 64)
 	}
@@ -360,6 +363,9 @@ func metadataFromAnnotations(a map[string]string) Metadata {
 		SourceDetail: a[annoPrefix+"source-detail"],
 		Arch:         a[annoPrefix+"arch"],
 		KconfigHash:  a[annoPrefix+"kconfig-hash"],
+	}
+	if o := a[annoPrefix+"kconfig-omitted"]; o != "" {
+		m.KconfigOmitted = strings.Split(o, ",")
 	}
 	m.BuiltAt, _ = time.Parse(time.RFC3339Nano, a[annoPrefix+"built-at"])
 	m.BuildSeconds, _ = strconv.ParseFloat(a[annoPrefix+"build-seconds"], 64)

@@ -22,8 +22,10 @@ import (
 var EmbeddedKconfig string
 
 // KconfigHash returns the first 8 hex digits of the SHA-256 of
-// EmbeddedKconfig's options: the "kc" suffix of cache keys.
-func KconfigHash() string { return kconfigHashOf(EmbeddedKconfig) }
+// EmbeddedKconfig's options as a current kernel gets them (KconfigFor with
+// no version): the "kc" suffix of cache keys. Older kernels are keyed by
+// KconfigHashFor their version.
+func KconfigHash() string { return KconfigHashFor("") }
 
 // kconfigHashOf hashes the options only, sorted, one "CONFIG_X=v" per line:
 // editing comments or reordering lines builds the same kernel, so it must

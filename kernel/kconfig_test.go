@@ -12,10 +12,17 @@ func TestKconfigHash(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{8}$`).MatchString(h) {
 		t.Fatalf("KconfigHash() = %q, want 8 hex digits", h)
 	}
-	if kconfigHashOf(EmbeddedKconfig+"CONFIG_X=y\n") == h {
+	current, _, err := KconfigFor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kconfigHashOf(current) != h {
+		t.Fatal("KconfigHash is not the hash of the current kernels' fragment")
+	}
+	if kconfigHashOf(current+"CONFIG_X=y\n") == h {
 		t.Fatal("hash ignores an added option")
 	}
-	if kconfigHashOf(strings.Replace(EmbeddedKconfig, "CONFIG_NR_CPUS=64", "CONFIG_NR_CPUS=32", 1)) == h {
+	if kconfigHashOf(strings.Replace(current, "CONFIG_NR_CPUS=64", "CONFIG_NR_CPUS=32", 1)) == h {
 		t.Fatal("hash ignores a changed value")
 	}
 	// Comments, blank lines and order do not change the kernel.
@@ -26,7 +33,11 @@ func TestKconfigHash(t *testing.T) {
 
 // The options the harness relies on (issue 2) must be in the fragment.
 func TestEmbeddedKconfigHasRequiredOptions(t *testing.T) {
-	opts := parseConfig(EmbeddedKconfig)
+	current, _, err := KconfigFor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := parseConfig(current)
 	for _, name := range []string{
 		"SCHED_CLASS_EXT", "BPF", "BPF_SYSCALL", "BPF_JIT", "BPF_JIT_ALWAYS_ON", "DEBUG_INFO_BTF", "FTRACE",
 		"KPROBES", "KPROBE_EVENTS", "BPF_EVENTS", "CGROUPS", "CPUSETS", "CGROUP_FREEZER", "CGROUP_SCHED",

@@ -31,10 +31,15 @@ type Metadata struct {
 	// KconfigHash is the KconfigHash of the fragment the kernel was built
 	// with; empty means untracked (built by something that did not record
 	// it), which resolution keeps using.
-	KconfigHash  string            `json:"kconfig_hash,omitempty"`
-	BuiltAt      time.Time         `json:"built_at"`
-	BuildSeconds float64           `json:"build_seconds,omitempty"`
-	Toolchain    map[string]string `json:"toolchain,omitempty"`
+	KconfigHash string `json:"kconfig_hash,omitempty"`
+	// KconfigOmitted names the options of the embedded fragment this
+	// kernel was built without because it predates them (KconfigFor),
+	// e.g. CONFIG_SCHED_CLASS_EXT on 6.1. Such a kernel is booted only
+	// when asked for by version or key, never as the default.
+	KconfigOmitted []string          `json:"kconfig_omitted,omitempty"`
+	BuiltAt        time.Time         `json:"built_at"`
+	BuildSeconds   float64           `json:"build_seconds,omitempty"`
+	Toolchain      map[string]string `json:"toolchain,omitempty"`
 }
 
 // KconfigStatus compares an entry's recorded kconfig hash with the current
@@ -49,7 +54,8 @@ const (
 )
 
 // KconfigStatus reports whether m was built with the fragment whose hash is
-// current.
+// current: pass KconfigHashFor(m.Version), which is KconfigHash for every
+// kernel that has all of the fragment's options.
 func (m Metadata) KconfigStatus(current string) KconfigStatus {
 	switch m.KconfigHash {
 	case "":
@@ -58,6 +64,18 @@ func (m Metadata) KconfigStatus(current string) KconfigStatus {
 		return KconfigMatches
 	}
 	return KconfigStale
+}
+
+// HasOption reports whether the kernel was built with the embedded
+// fragment's option name (CONFIG_X); false when the option was omitted
+// because the kernel predates it.
+func (m Metadata) HasOption(name string) bool {
+	for _, o := range m.KconfigOmitted {
+		if o == name {
+			return false
+		}
+	}
+	return true
 }
 
 // HostArch is the kernel's name for the machine architecture (uname -m).

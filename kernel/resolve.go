@@ -174,7 +174,7 @@ func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, l
 		if err != nil {
 			return nil, err
 		}
-		if e, err := c.Lookup(id.Value + "-tarball-" + HostArch() + "-kc" + KconfigHash()); err == nil {
+		if e, err := c.Lookup(id.Value + "-tarball-" + HostArch() + "-kc" + KconfigHashFor(id.Value)); err == nil {
 			return kernelFromEntry(e, "cache"), nil
 		}
 		entries, err := c.List()
@@ -237,7 +237,6 @@ func scanCache(dir string, lg *zap.Logger) *Kernel {
 		lg.Warn("kernel cache unreadable", zap.Error(err))
 		return nil
 	}
-	current := KconfigHash()
 	for _, d := range descs {
 		// Load entries one by one, newest first: the first usable one
 		// wins, so the rest are never read.
@@ -249,7 +248,12 @@ func scanCache(dir string, lg *zap.Logger) *Kernel {
 		}
 		// Untracked entries are kept: skipping them would orphan kernels
 		// whose only defect is a missing hash.
-		if e.Meta.KconfigStatus(current) == KconfigStale {
+		if e.Meta.KconfigStatus(KconfigHashFor(e.Meta.Version)) == KconfigStale {
+			continue
+		}
+		// A kernel built without some options (one that predates
+		// sched_ext) is booted only when named, never as the default.
+		if len(e.Meta.KconfigOmitted) > 0 {
 			continue
 		}
 		if e.Meta.Arch != "" && e.Meta.Arch != HostArch() {
@@ -306,6 +310,7 @@ func kernelFromPath(p string) *Kernel {
 		if v := filepath.Join(filepath.Dir(abs), "vmlinux"); isFile(v) {
 			k.Vmlinux = v
 		}
+		addSidecars(k, filepath.Dir(abs))
 		return k
 	}
 	dir, _ := filepath.Abs(p)

@@ -183,3 +183,31 @@ func TestResolveFallbacks(t *testing.T) {
 		t.Fatalf("cache first: %+v, %v", k, err)
 	}
 }
+
+// A kernel that predates some fragment options (6.1: no sched_ext) is
+// never the default, even when newest, but is found by its version, with
+// its omissions kept in the metadata and counted as matching.
+func TestResolveOlderKernelOnlyByName(t *testing.T) {
+	t.Setenv(EnvKernel, "")
+	c := openTestCache(t)
+	cur := storeFake(t, c, "6.12.118-tarball-x86_64-kc"+KconfigHash(), meta("6.12.118", KconfigHash(), time.Now().Add(-time.Hour)), false)
+	m := meta("6.1.192", KconfigHashFor("6.1.192"), time.Now())
+	m.KconfigOmitted = []string{"CONFIG_SCHED_CLASS_EXT", "CONFIG_EXT_GROUP_SCHED"}
+	old := storeFake(t, c, "6.1.192-tarball-x86_64-kc"+KconfigHashFor("6.1.192"), m, false)
+	k, err := Resolve(context.Background(), noFallback(c.Root()))
+	if err != nil || k.Image != cur.Image {
+		t.Fatalf("default resolution = %+v, %v; want 6.12.118", k, err)
+	}
+	o := noFallback(c.Root())
+	o.Spec = "6.1.192"
+	k, err = Resolve(context.Background(), o)
+	if err != nil || k.Image != old.Image || k.Key != old.Key {
+		t.Fatalf("6.1.192 = %+v, %v; want its entry", k, err)
+	}
+	if k.Meta.HasOption("CONFIG_SCHED_CLASS_EXT") || !k.Meta.HasOption("CONFIG_BPF") {
+		t.Fatalf("metadata omissions not kept: %v", k.Meta.KconfigOmitted)
+	}
+	if s := k.Meta.KconfigStatus(KconfigHashFor(k.Meta.Version)); s != KconfigMatches {
+		t.Fatalf("6.1 entry kconfig status %s, want matches", s)
+	}
+}

@@ -97,8 +97,12 @@ func (s source) describe() string {
 // identify returns the kernel version and cache key without building, so a
 // cached kernel is found cheaply. A URL tarball whose name carries no
 // version is downloaded into work first (dl is then its path).
-func (s *source) identify(ctx context.Context, c *Cache, work, arch, kchash string) (version, key string, err error) {
-	suffix := "-" + arch + "-kc" + kchash
+//
+// kchash gives the kconfig hash for a version ("" when it is not known
+// before the build, as for git sources): older kernels are built with a
+// reduced fragment (fragmentFor) and keyed by its hash.
+func (s *source) identify(ctx context.Context, c *Cache, work, arch string, kchash func(version string) string) (version, key string, err error) {
+	suffix := func(v string) string { return "-" + arch + "-kc" + kchash(v) }
 	switch s.kind {
 	case SourceLocal:
 		v, err := makefileVersion(s.path)
@@ -106,18 +110,18 @@ func (s *source) identify(ctx context.Context, c *Cache, work, arch, kchash stri
 			return "", "", err
 		}
 		sum := sha256.Sum256([]byte(s.path))
-		return v, "local-" + hex.EncodeToString(sum[:4]) + suffix, nil
+		return v, "local-" + hex.EncodeToString(sum[:4]) + suffix(v), nil
 	case SourceGit:
 		commit, err := gitResolve(ctx, s.url, s.ref)
 		if err != nil {
 			return "", "", err
 		}
 		s.commit = commit
-		return "", sanitizeTag(s.ref) + "-git-" + commit[:12] + suffix, nil
+		return "", sanitizeTag(s.ref) + "-git-" + commit[:12] + suffix(""), nil
 	}
 	if s.url != "" {
 		if m := regexp.MustCompile(`linux-([0-9]+\.[0-9]+(\.[0-9]+)?(-rc[0-9]+)?)\.tar`).FindStringSubmatch(filepath.Base(s.url)); m != nil {
-			return m[1], m[1] + "-tarball" + suffix, nil
+			return m[1], m[1] + "-tarball" + suffix(m[1]), nil
 		}
 		if err := s.download(ctx, work); err != nil {
 			return "", "", err
@@ -127,7 +131,7 @@ func (s *source) identify(ctx context.Context, c *Cache, work, arch, kchash stri
 	if err != nil {
 		return "", "", err
 	}
-	return v, v + "-tarball" + suffix, nil
+	return v, v + "-tarball" + suffix(v), nil
 }
 
 // download fetches a tarball URL into dir, checking its SHA-256; s.path

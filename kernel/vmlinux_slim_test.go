@@ -121,7 +121,7 @@ func checkSlim(t *testing.T, in string) {
 	if st.Size() > limit {
 		t.Errorf("slim vmlinux is %d bytes, more than its kept sections and headers (%d)", st.Size(), limit)
 	}
-	n, err := checkBTF(out)
+	n, err := checkBTF(out, true)
 	if err != nil || n == 0 {
 		t.Errorf("BTF of the slim vmlinux: %d types, %v", n, err)
 	}

@@ -126,7 +126,7 @@ def _ktstr_kernel_source_impl(ctx):
     if ctx.attr.path:
         src = ctx.path(ctx.attr.path)
         if not src.exists:
-            fail("kernel source %s not found: install Debian's linux-source-6.12 (tools/setup/install-deps.sh), or give ktstr_kernel_source a url and sha256" % ctx.attr.path)
+            fail("kernel source %s not found: install the Debian linux-source package that provides it (tools/setup/install-deps.sh), or give ktstr_kernel_source a url and sha256" % ctx.attr.path)
         ctx.symlink(src, name)
     else:
         if not ctx.attr.sha256:

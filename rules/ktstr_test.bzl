@@ -24,6 +24,7 @@ the host tools the test needs (`executor_tools`: the executor platform's
 contract, docs/remote.md), then execs the test binary.
 """
 
+load("//rules:gauntlet.bzl", "gauntlet_targets")
 load("//rules:initramfs.bzl", "ktstr_initramfs", "pure_transition", "single")
 load("//rules:providers.bzl", "KtstrInitramfsInfo", "KtstrKernelInfo")
 
@@ -168,7 +169,7 @@ def variant_name(name, topology, flags):
 def ktstr_test(
         name,
         test,
-        kernel,
+        kernel = None,
         run = "",
         topologies = [""],
         flags = [""],
@@ -184,8 +185,12 @@ def ktstr_test(
         executor_tools = None,
         exec_compatible_with = [KVM_CONSTRAINT],
         visibility = None,
+        gauntlet = None,
+        gauntlet_tests = [],
+        presets = [],
+        kernels = {},
         **kwargs):
-    """Expands a VM test over topologies x flag profiles.
+    """Expands a VM test over topologies x flag profiles, or a gauntlet.
 
     Args:
       name: base name; also the test_suite over every variant.
@@ -216,6 +221,14 @@ def ktstr_test(
       exec_compatible_with: execution constraints; by default only
         platforms declaring //rules/platforms:kvm run these tests.
       visibility: visibility of the generated targets.
+      gauntlet: GAUNTLET_VARIANTS (tests/gauntlet_variants.bzl): expand
+        gauntlet_tests x their variants x kernels instead, one target per
+        case of the Go test function `run` (a plain name such as
+        "TestGauntlet" that calls gauntlet.RunRegistered); see
+        rules/gauntlet.bzl.
+      gauntlet_tests: the registered tests to expand.
+      presets: keep only these presets of the gauntlet (empty: all).
+      kernels: gauntlet kernels, label (as in case names) -> kernel target.
       **kwargs: passed to each variant (e.g. flaky, shard_count).
 
     Returns:
@@ -241,6 +254,31 @@ def ktstr_test(
         env = dict(env, KTSTR_BACKEND = "kvm")
     if executor_tools == None:
         executor_tools = KVM_HW_TOOLS if hardware_kvm else QEMU_TOOLS
+    if gauntlet != None:
+        variants = gauntlet_targets(
+            ktstr_vm_test,
+            name = name,
+            test = test,
+            initramfs = initramfs,
+            variants = gauntlet,
+            tests = gauntlet_tests,
+            kernels = kernels,
+            run = run,
+            presets = presets,
+            scheduler = scheduler,
+            env = env,
+            tags = tags,
+            size = size,
+            timeout = timeout,
+            exec_compatible_with = exec_compatible_with,
+            executor_tools = executor_tools,
+            visibility = visibility,
+            **kwargs
+        )
+        native.test_suite(name = name, tests = [":" + v for v in variants], tags = ["manual"] if "manual" in tags else [], visibility = visibility)
+        return variants
+    if not kernel:
+        fail("ktstr_test %s: kernel is required (or a gauntlet with kernels)" % name)
     variants = []
     for topo in topologies:
         for fl in flags:

@@ -39,6 +39,17 @@ func (c *Cgroups) Root() string { return c.root }
 // Path is the directory of cgroup name.
 func (c *Cgroups) Path(name string) string { return filepath.Join(c.root, name) }
 
+// ErrNoCgroups is what cgroup operations return in a run without a
+// cgroup root (CtxConfig.NoCgroups).
+var ErrNoCgroups = errors.New("this run has no cgroup root: a host-only test gets cgroups only as root on a cgroup2 host (/sys/fs/cgroup)")
+
+func (c *Cgroups) check(name string) error {
+	if c.root == "" {
+		return ErrNoCgroups
+	}
+	return validName(name)
+}
+
 func validName(name string) error {
 	if name == "" || strings.HasPrefix(name, "/") || slices.Contains(strings.Split(name, "/"), "..") {
 		return fmt.Errorf("cgroup name %q: want a relative path like \"cg_0\" or \"outer/a\"", name)
@@ -51,7 +62,7 @@ func validName(name string) error {
 // files. A parent with controllers enabled cannot hold tasks itself (the
 // cgroup v2 "no internal processes" rule): put workers in leaves.
 func (c *Cgroups) Create(name string) error {
-	if err := validName(name); err != nil {
+	if err := c.check(name); err != nil {
 		return err
 	}
 	parts := strings.Split(name, "/")
@@ -83,7 +94,7 @@ func (c *Cgroups) Exists(name string) bool {
 }
 
 func (c *Cgroups) write(name, file, value string) error {
-	if err := validName(name); err != nil {
+	if err := c.check(name); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(c.Path(name), file), []byte(value), 0); err != nil {

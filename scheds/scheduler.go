@@ -46,10 +46,13 @@ var EEVDF *Scheduler
 // is data; declare it once as a package-level var and share it.
 type Scheduler struct {
 	// Name is the sched_ext ops name the scheduler registers (what
-	// /sys/kernel/sched_ext/root/ops reads once it is attached).
+	// /sys/kernel/sched_ext/root/ops reads once it is attached). Empty
+	// accepts whichever attaches: a scheduler given by path
+	// (ktstr run --scheduler, KTSTR_SCHEDULER) has a name the harness
+	// cannot know. A KernelBuiltin scheduler is only labelled by it.
 	Name string
-	// Source says how to obtain the executable: HostBinary, BuiltBinary
-	// or BPFObject.
+	// Source says how to obtain the executable: HostBinary, BuiltBinary,
+	// BPFObject, or KernelBuiltin for one switched on by commands.
 	Source Source
 	// Args are always passed, after the source's own arguments.
 	Args []string
@@ -64,6 +67,14 @@ type Scheduler struct {
 	// cgroup root, e.g. "workload.slice") under which the scenario's
 	// cgroups are created, for schedulers that only manage one subtree.
 	CgroupParent string
+	// CgroupParentArgs hand the cgroup parent to the scheduler, "{cgroup}"
+	// standing for its path from the cgroup root with a leading '/', e.g.
+	// []string{"--cell-parent-cgroup", "{cgroup}"}. They come after the
+	// config arguments.
+	CgroupParentArgs []string
+	// Constraints bound the topologies the scheduler can run on; a run on
+	// another shape is skipped, naming the mismatch.
+	Constraints topology.Constraints
 	// Watchdog is the default sched_ext watchdog timeout for this
 	// scheduler (zero: the test's or the kernel's). Only schedulers that
 	// honour it can take it (see guest.SchedSpec.Watchdog).
@@ -267,11 +278,20 @@ func (s *Scheduler) Check() error {
 	if s == nil {
 		return nil
 	}
-	if !opsNameRE.MatchString(s.Name) {
+	if s.Name != "" && !opsNameRE.MatchString(s.Name) {
 		return fmt.Errorf("scheduler name %q: must be the sched_ext ops name (letters, digits, '_', '.', at most 127)", s.Name)
 	}
 	if s.Source == nil {
-		return fmt.Errorf("scheduler %s: no Source (HostBinary, BuiltBinary or BPFObject)", s.Name)
+		return fmt.Errorf("scheduler %s: no Source (HostBinary, BuiltBinary, BPFObject or KernelBuiltin)", s.label())
+	}
+	if _, ok := s.Source.(KernelBuiltin); ok && s.Name == "" {
+		return errors.New("a KernelBuiltin scheduler needs a Name to be reported by")
+	}
+	if err := checkCgroupParent(s.CgroupParent); err != nil {
+		return fmt.Errorf("scheduler %s: %w", s.label(), err)
+	}
+	if err := s.Constraints.Validate(); err != nil {
+		return fmt.Errorf("scheduler %s: %w", s.label(), err)
 	}
 	seen := map[string]bool{}
 	for _, f := range s.Flags {
@@ -294,12 +314,20 @@ func (s *Scheduler) Check() error {
 		}
 	}
 	if c := s.Config; c != nil {
-		if (c.HostPath == "") == (c.Content == "") {
-			return fmt.Errorf("scheduler %s: Config needs exactly one of HostPath and Content", s.Name)
+		if err := c.check(); err != nil {
+			return fmt.Errorf("scheduler %s: %w", s.label(), err)
 		}
-		if c.GuestName != "" && (strings.Contains(c.GuestName, "/") || c.GuestName == "." || c.GuestName == "..") {
-			return fmt.Errorf("scheduler %s: Config.GuestName %q must be a plain file name", s.Name, c.GuestName)
-		}
+	}
+	return nil
+}
+
+// check validates a config on its own.
+func (c *Config) check() error {
+	if (c.HostPath == "") == (c.Content == "") {
+		return errors.New("Config needs exactly one of HostPath and Content")
+	}
+	if c.GuestName != "" && (strings.Contains(c.GuestName, "/") || c.GuestName == "." || c.GuestName == "..") {
+		return fmt.Errorf("Config.GuestName %q must be a plain file name", c.GuestName)
 	}
 	return nil
 }
@@ -404,56 +432,28 @@ func (s *Scheduler) Files() (map[string]string, error) {
 	if s == nil {
 		return nil, nil
 	}
-	if err := s.Check(); err != nil {
-		return nil, err
-	}
-	files, err := s.Source.Files()
-	if err != nil {
-		return nil, fmt.Errorf("scheduler %s (%s): %w", s.Name, s.Source, err)
-	}
-	if s.Config != nil {
-		hp, err := s.Config.hostFile()
-		if err != nil {
-			return nil, fmt.Errorf("scheduler %s config: %w", s.Name, err)
-		}
-		gp := s.Config.guestPath()
-		if _, dup := files[gp]; dup {
-			return nil, fmt.Errorf("scheduler %s: config %s collides with a scheduler file; set Config.GuestName", s.Name, gp)
-		}
-		files[gp] = hp
-	}
-	return files, nil
+	return Invocation{Sched: s}.Files()
 }
 
-// Argv is the guest command line for the given flags: the source's
-// command, Args, the config arguments, then each flag's Args in
-// declaration order. It builds nothing, so the guest can call it.
+// Argv is the guest command line for the given flags (see
+// Invocation.Argv for the order). It builds nothing, so the guest can
+// call it.
 func (s *Scheduler) Argv(flags []string) ([]string, error) {
 	if s == nil {
 		return nil, s.Validate(flags)
 	}
-	if err := s.Check(); err != nil {
-		return nil, err
+	return Invocation{Sched: s, Flags: flags}.Argv()
+}
+
+// label names the scheduler in messages: its ops name, else its source.
+func (s *Scheduler) label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Source != nil:
+		return s.Source.String()
 	}
-	if err := s.Validate(flags); err != nil {
-		return nil, err
-	}
-	argv := append(s.Source.Argv(), s.Args...)
-	if c := s.Config; c != nil {
-		for _, a := range c.Args {
-			argv = append(argv, strings.ReplaceAll(a, "{config}", c.guestPath()))
-		}
-	}
-	on := map[string]bool{}
-	for _, f := range flags {
-		on[f] = true
-	}
-	for _, f := range s.Flags {
-		if on[f.Name] {
-			argv = append(argv, f.Args...)
-		}
-	}
-	return argv, nil
+	return "(unnamed)"
 }
 
 func (c *Config) guestPath() string {
@@ -465,7 +465,7 @@ func (c *Config) guestPath() string {
 }
 
 // hostFile returns the config's host path, writing inline content once to
-// a content-addressed cache file (temp + rename, so never half-written).
+// a content-addressed cache file.
 func (c *Config) hostFile() (string, error) {
 	if c.HostPath != "" {
 		if _, err := os.Stat(c.HostPath); err != nil {
@@ -474,28 +474,34 @@ func (c *Config) hostFile() (string, error) {
 		return c.HostPath, nil
 	}
 	sum := sha256.Sum256([]byte(c.Content))
-	dir := cachedir.Dir("config")
-	dst := filepath.Join(dir, hex.EncodeToString(sum[:12]))
+	return writeCached(cachedir.Dir("config"), hex.EncodeToString(sum[:12]), []byte(c.Content))
+}
+
+// writeCached writes data once to dir/name (temp + rename, so never
+// half-written) and returns the path; an existing file is taken as it is,
+// so name must identify the content.
+func writeCached(dir, name string, data []byte) (string, error) {
+	dst := filepath.Join(dir, name)
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("config cache: %w", err)
+		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-")
 	if err != nil {
-		return "", fmt.Errorf("config cache: %w", err)
+		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(c.Content); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("writing config: %w", err)
+		return "", fmt.Errorf("writing %s: %w", dst, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing config: %w", err)
+		return "", fmt.Errorf("writing %s: %w", dst, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("installing config: %w", err)
+		return "", fmt.Errorf("installing %s: %w", dst, err)
 	}
 	return dst, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -17,6 +18,9 @@ type VerifyTarget struct {
 	Name string
 	// Object is the key in Built.Objects.
 	Object string
+	// Path, if set, is the object's host path instead (a user's object,
+	// or one extracted from a user's scheduler binary).
+	Path string
 	// Args are extra scxload arguments, as the scheduler's own user space
 	// would set them before load; "{cpus}" stands for the guest's
 	// possible CPU count (libbpf_num_possible_cpus).
@@ -55,6 +59,42 @@ func VerifyTargets() []VerifyTarget {
 			LoaderGap: "cilium/ebpf v0.22 creates the private(CGV_TREE) data section (bpf_spin_lock + bpf_rb_root __contains) " +
 				"without the BTF record libbpf gives it, so the kernel finds no bpf_spin_lock in the map; programs after the first rejection are not verified"},
 	}
+}
+
+// HostObject is the target's BPF object on the host.
+func (t VerifyTarget) HostObject(b *Built) (string, error) {
+	if t.Path != "" {
+		return t.Path, nil
+	}
+	if obj, ok := b.Objects[t.Object]; ok {
+		return obj, nil
+	}
+	return "", fmt.Errorf("%s: object %s was not built", t.Name, t.Object)
+}
+
+// VerifyTargetsFor are the targets of a user's scheduler file: the BPF
+// object itself, or every object a scheduler binary embeds (libbpf and
+// libbpf-rs skeletons carry theirs whole), named after the file. They
+// load with the object's own rodata defaults: a scheduler whose C loader
+// sets rodata (CPU counts) before load may verify differently.
+func VerifyTargetsFor(path string) ([]VerifyTarget, error) {
+	objs, err := Objects(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("%s is not a BPF object and embeds none (a scheduler binary built with a libbpf or libbpf-rs skeleton does): nothing to verify", path)
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".o"), ".bpf")
+	var out []VerifyTarget
+	for i, o := range objs {
+		name := base
+		if len(objs) > 1 {
+			name = fmt.Sprintf("%s#%d", base, i)
+		}
+		out = append(out, VerifyTarget{Name: name, Path: o})
+	}
+	return out, nil
 }
 
 // ProgVerification is one program's outcome as `scxload -verify` prints

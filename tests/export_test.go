@@ -71,38 +71,11 @@ esac
 // scheduler attached, or on a host with fewer LLCs, it refuses with the
 // matching message. Two VM boots, one at a time.
 func TestExportRunfileInVM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("VM test skipped under -short")
-	}
-	const bash = "/bin/bash-static"
-	if _, err := os.Stat(bash); err != nil {
-		t.Skipf("the guest needs bash for the .run file: install bash-static (tools/setup/install-deps.sh): %v", err)
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("building the ktstr command needs the go tool in PATH")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-
-	// The exporter is the real command, exporting from this very test
-	// binary (it registers fifo_two_llcs). It runs here, inside the
-	// source tree, where the in-repo scheduler can be built.
-	ktstrCmd := filepath.Join(dir, "ktstr")
-	if out, err := command(t, "..", goTool, "build", "-o", ktstrCmd, "./tools/ktstr"); err != nil {
-		t.Fatalf("building the ktstr command: %v\n%s", err, out)
-	}
-	runfile := filepath.Join(dir, "fifo_two_llcs.run")
-	if out, err := command(t, ".", ktstrCmd, "export", "--test-binary", self, "-o", runfile, "fifo_two_llcs"); err != nil {
-		t.Fatalf("ktstr export: %v\n%s", err, out)
-	}
+	runfile, dir := exportFromThisBinary(t, "fifo_two_llcs")
 
 	// The conflicting scheduler is another in-repo one, started by hand
 	// from /other/.
-	files := map[string]string{"/bin/bash": bash}
+	files := map[string]string{"/bin/bash": bashStatic}
 	otherCmd, err := otherScheduler(scheds.VTime, "/other/", files)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +133,43 @@ func TestExportRunfileInVM(t *testing.T) {
 	small := section(boot("1n1l2c1t", "small"), "fewer llcs")
 	expect(t, "fewer llcs", small, "error: host has 1 LLCs, test needs 2\n", "\nexit=1\n")
 	noLeftovers(t, "fewer llcs", small)
+}
+
+// bashStatic is the bash a busybox VM standing in for bare metal runs a
+// .run file with.
+const bashStatic = "/bin/bash-static"
+
+// exportFromThisBinary exports a test registered in this test binary the
+// way a user does: the real ktstr command, built here inside the source
+// tree where the in-repo schedulers can be built. It returns the .run
+// file and the temp dir holding it, and skips (VM test) under -short,
+// without bash-static for the guest, or without the go tool.
+func exportFromThisBinary(t *testing.T, test string) (runfile, dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("VM test skipped under -short")
+	}
+	if _, err := os.Stat(bashStatic); err != nil {
+		t.Skipf("the guest needs bash for the .run file: install bash-static (tools/setup/install-deps.sh): %v", err)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("building the ktstr command needs the go tool in PATH")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	ktstrCmd := filepath.Join(dir, "ktstr")
+	if out, err := command(t, "..", goTool, "build", "-o", ktstrCmd, "./tools/ktstr"); err != nil {
+		t.Fatalf("building the ktstr command: %v\n%s", err, out)
+	}
+	runfile = filepath.Join(dir, test+".run")
+	if out, err := command(t, ".", ktstrCmd, "export", "--test-binary", self, "-o", runfile, test); err != nil {
+		t.Fatalf("ktstr export: %v\n%s", err, out)
+	}
+	return runfile, dir
 }
 
 // otherScheduler maps a scheduler's /sched/ files to dir in files and

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 step() { printf '\n=== %s (t+%ds)\n' "$*" $((SECONDS - start)); }
 
-step "setup: packages and the default kernel"
+step "setup: packages, the default kernel (6.12) and the gauntlet's 6.1"
 bash tools/setup/setup.sh
 
 export CGO_ENABLED=0
@@ -19,10 +19,22 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 # The package layering of DESIGN.md over the real import graph (go list -deps).
 go test -count=1 ./internal/layering
 
+# The gauntlet's kernels (tests/gauntlet_test.go): 6.12 and 6.1 by cache
+# key (both cached by setup; these calls only look them up).
+k612=$(.cache/ktstr kernel build 2>/dev/null | head -1)
+k61=$(.cache/ktstr kernel build --source /usr/src/linux-source-6.1.tar.xz 2>/dev/null | head -1)
+export KTSTR_KERNEL_LIST="$k612;$k61"
+
 step "go test (unit and VM tests)"
 # -p 1: one package at a time, so host-side unit tests that spin worker
 # processes do not steal the CPU an emulated guest is being judged on.
 go test -p 1 -count=1 -timeout 40m ./... 2>&1 | tee .cache/go-test.log
+
+step "gauntlet: the demo on four presets x 6.12 and 6.1, side by side (docs/gauntlet.md)"
+# The table and the per-dimension summary of the cases TestGauntlet ran,
+# with a budget so a cold duration history cannot run away.
+.cache/ktstr gauntlet --test demo --test demo_eevdf --preset pair,quad,2llc,numa2 \
+  --kernel "$k612" --kernel "$k61" --budget 6m --junit .cache/gauntlet-junit.xml
 
 step "scheduler matrix: every reference and broken scheduler judged as expected"
 .cache/ktstr matrix -retries 1

@@ -50,6 +50,8 @@ var Rules = []Rule{
 		From: []string{"timeline/..."}, Forbid: []string{".", "vmm/...", "kvm/...", "kernel/...", "scenario/...", "scheds/...", "results/..."}},
 	{Why: "results describes finished runs from records, samples and strings: no runner, VMM, kernel supply or schedulers",
 		From: []string{"results/..."}, Forbid: []string{".", "vmm/...", "kvm/...", "kernel/...", "scheds/..."}},
+	{Why: "the gauntlet fans tests out on top of the runner: the runner, the kernel supply and the scheduler definitions never import it",
+		From: []string{".", "kernel/...", "scheds/...", "scenario/...", "vmm/...", "guest/..."}, Forbid: []string{"gauntlet/..."}},
 	{Why: "commands are the top: no product package imports tools/",
 		From: []string{"..."}, Forbid: []string{"tools/..."}, Except: []string{"tools/..."}},
 }

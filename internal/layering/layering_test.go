@@ -86,6 +86,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"timeline imports the VMM", "timeline", []string{"vmm", "kernel"}, 2, "timeline merges"},
 		{"timeline imports results", "timeline", []string{"results"}, 1, "timeline merges"},
 		{"allowed: timeline imports records, samples and probe results", "timeline", []string{"guest", "monitor", "probe", "verdict"}, 0, ""},
+		{"root imports the gauntlet", ".", []string{"gauntlet"}, 1, "on top of the runner"},
+		{"allowed: the gauntlet imports the runner", "gauntlet", []string{".", "kernel", "scheds", "monitor"}, 0, ""},
 		{"allowed: root imports everything product", ".", []string{"scenario", "vmm", "vmm/qemu", "kernel", "scheds", "internal/tailbuf"}, 0, ""},
 		{"allowed: scenario imports guest and leaves", "scenario", []string{"guest", "topology", "verdict", "internal/cgroupfs"}, 0, ""},
 		{"allowed: tests import anything", "tests", []string{".", "vmm/native", "tools/internal/export"}, 0, ""},

@@ -18,6 +18,14 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+/*
+ * cgroup_parent is where a runner may tell a scheduler its cgroup parent
+ * (`scxload -set cgroup_parent=/path`), as cell schedulers are told
+ * theirs. No policy here uses it; the harness's cgroup-parent tests read
+ * it back from the loaded scheduler.
+ */
+const volatile char cgroup_parent[128];
+
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
 

@@ -8,12 +8,17 @@
  * yet two equal cgroups of spinning workers split the CPU roughly 1:10 or
  * worse (slices round up to the tick). The harness's fairness check must
  * catch it.
+ *
+ * The slices are ordinary globals (.data), not const: a BPF map write at
+ * run time (ktstr's bpfmap, `ktstr run --map-write`) can give the victim
+ * the others' slice and make the scheduler fair, which the harness's
+ * map-write test measures.
  */
 #include "ktstr_scx.bpf.h"
 
 const volatile char victim[32] = "cg_1";
-const volatile u64 victim_slice_us = 1000;
-const volatile u64 other_slice_us = 100000;
+u64 victim_slice_us = 1000;
+u64 other_slice_us = 100000;
 
 s32 BPF_STRUCT_OPS(unfair_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {

@@ -150,20 +150,21 @@ func kernelPath(ctx context.Context, args []string) int {
 
 // listedKernel is one element of `ktstr kernel list --json`.
 type listedKernel struct {
-	Key           string               `json:"key"`
-	Digest        string               `json:"digest"`
-	Version       string               `json:"version"`
-	Source        string               `json:"source"`
-	SourceDetail  string               `json:"source_detail,omitempty"`
-	Arch          string               `json:"arch"`
-	BuiltAt       time.Time            `json:"built_at"`
-	Size          int64                `json:"size"`
-	KconfigStatus kernel.KconfigStatus `json:"kconfig_status"`
-	Corrupt       bool                 `json:"corrupt"`
-	CorruptReason string               `json:"corrupt_reason,omitempty"`
-	Image         string               `json:"image,omitempty"`
-	Vmlinux       string               `json:"vmlinux,omitempty"`
-	PulledFrom    string               `json:"pulled_from,omitempty"`
+	Key            string               `json:"key"`
+	Digest         string               `json:"digest"`
+	Version        string               `json:"version"`
+	Source         string               `json:"source"`
+	SourceDetail   string               `json:"source_detail,omitempty"`
+	Arch           string               `json:"arch"`
+	BuiltAt        time.Time            `json:"built_at"`
+	Size           int64                `json:"size"`
+	KconfigStatus  kernel.KconfigStatus `json:"kconfig_status"`
+	KconfigOmitted []string             `json:"kconfig_omitted,omitempty"`
+	Corrupt        bool                 `json:"corrupt"`
+	CorruptReason  string               `json:"corrupt_reason,omitempty"`
+	Image          string               `json:"image,omitempty"`
+	Vmlinux        string               `json:"vmlinux,omitempty"`
+	PulledFrom     string               `json:"pulled_from,omitempty"`
 }
 
 func kernelList(ctx context.Context, args []string) int {
@@ -185,8 +186,8 @@ func kernelList(ctx context.Context, args []string) int {
 	for _, e := range entries {
 		out = append(out, listedKernel{
 			Key: e.Key, Digest: e.Digest, Version: e.Meta.Version, Source: string(e.Meta.Source), SourceDetail: e.Meta.SourceDetail,
-			Arch: e.Meta.Arch, BuiltAt: e.Meta.BuiltAt, Size: e.Size, KconfigStatus: e.Meta.KconfigStatus(hash),
-			Corrupt: e.Corrupt != "", CorruptReason: e.Corrupt, Image: e.Image, Vmlinux: e.Vmlinux, PulledFrom: e.PulledFrom,
+			Arch: e.Meta.Arch, BuiltAt: e.Meta.BuiltAt, Size: e.Size, KconfigStatus: e.Meta.KconfigStatus(kernel.KconfigHashFor(e.Meta.Version)),
+			KconfigOmitted: e.Meta.KconfigOmitted, Corrupt: e.Corrupt != "", CorruptReason: e.Corrupt, Image: e.Image, Vmlinux: e.Vmlinux, PulledFrom: e.PulledFrom,
 		})
 	}
 	if *asJSON {
@@ -207,6 +208,8 @@ func kernelList(ctx context.Context, args []string) int {
 		state := "ok"
 		if k.Corrupt {
 			state = "CORRUPT: " + k.CorruptReason
+		} else if len(k.KconfigOmitted) > 0 {
+			state = "ok, predates " + strings.Join(k.KconfigOmitted, ",")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MB\t%s\t%s\n", k.Key, k.Version, k.Source, k.BuiltAt.Local().Format("2006-01-02 15:04"),
 			float64(k.Size)/1e6, k.KconfigStatus, state)

@@ -53,8 +53,9 @@ func cmdVerifier(ctx context.Context, args []string) int {
 	outDir := fs.String("o", "", "write raw and compact logs to DIR/<config>/<scheduler>/<program>.{log,compact}")
 	level := fs.Int("level", 2, "verifier log level: 2 logs every instruction; 1 keeps only a rejected path (faster, smaller)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: ktstr verifier [-kernel K]... [-topology T]... [-log] [-o DIR] [SCHEDULER...]")
+		fmt.Fprintln(os.Stderr, "usage: ktstr verifier [-kernel K]... [-topology T]... [-log] [-o DIR] [SCHEDULER|PATH...]")
 		fmt.Fprintf(os.Stderr, "schedulers: %s (default: all)\n", strings.Join(verifyTargetNames(), ", "))
+		fmt.Fprintln(os.Stderr, "PATH: a BPF object (.bpf.o), or a scheduler binary whose embedded BPF objects are verified")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -152,16 +153,33 @@ func selectTargets(names []string) ([]scheds.VerifyTarget, error) {
 	}
 	var out []scheds.VerifyTarget
 	for _, n := range names {
+		if isPath(n) {
+			ts, err := scheds.VerifyTargetsFor(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+			continue
+		}
 		i := slices.IndexFunc(all, func(t scheds.VerifyTarget) bool {
 			return t.Name == n || t.Object == n || "ktstr_"+t.Object == n
 		})
 		if i < 0 {
-			return nil, fmt.Errorf("unknown scheduler %q: known ones are %s (schedulers the harness runs as external binaries are verified by their own loaders only)",
+			return nil, fmt.Errorf("unknown scheduler %q: known ones are %s, or give the path of a BPF object or of a scheduler binary that embeds its objects",
 				n, strings.Join(verifyTargetNames(), ", "))
 		}
 		out = append(out, all[i])
 	}
 	return out, nil
+}
+
+// isPath tells a file argument from a scheduler's name.
+func isPath(arg string) bool {
+	if strings.ContainsRune(arg, '/') {
+		return true
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // verifyConfigs crosses the kernels with the topologies.
@@ -203,12 +221,15 @@ func verifyScript(targets []scheds.VerifyTarget, built *scheds.Built, level int)
 	files = map[string]string{guest.SchedPath("scxload"): built.Loader}
 	var b strings.Builder
 	b.WriteString("c=$(cat /sys/devices/system/cpu/possible); c=${c##*-}; cpus=$((c+1))\n")
-	for _, t := range targets {
-		obj, ok := built.Objects[t.Object]
-		if !ok {
-			return "", nil, fmt.Errorf("%s: object %s was not built", t.Name, t.Object)
+	for i, t := range targets {
+		obj, err := t.HostObject(built)
+		if err != nil {
+			return "", nil, err
 		}
 		g := guest.SchedPath(t.Object + ".bpf.o")
+		if t.Path != "" {
+			g = guest.SchedPath(fmt.Sprintf("user%d.bpf.o", i))
+		}
 		files[g] = obj
 		args := []string{guest.SchedPath("scxload"), "-obj", g, "-verify", "-gzip", fmt.Sprintf("-verify-log=%d", level)}
 		for _, a := range t.Args {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ktstr-go needs on a Debian 12 machine: QEMU (TCG
-# backend), the kernel toolchain and source with sched_ext, clang for BPF,
+# backend), the kernel toolchain and sources (6.12 with sched_ext; 6.1,
+# CFS without it, the gauntlet's second kernel), clang for BPF,
 # busybox for shells, bash-static for export tests, iasl for ACPI checks,
 # the shell linter, the distribution registry server, Bazel, the
 # benchmark payloads tests run in the guest (rt-tests: cyclictest,
@@ -11,7 +12,7 @@ set -euo pipefail
 
 pkgs=(
   qemu-system-x86 qemu-utils
-  linux-source-6.12
+  linux-source-6.12 linux-source-6.1
   build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache dwarves kmod git
   clang-19 llvm-19 lld-19 bpftool libbpf-dev zlib1g-dev libzstd-dev pkg-config
   busybox-static bash-static acpica-tools shellcheck docker-registry

@@ -5,7 +5,7 @@
 // It is the in-guest loader of ktstr's in-repo reference schedulers, built
 // static (CGO_ENABLED=0) so it runs in an initramfs with nothing else.
 //
-//	scxload -obj /sched/fifo.bpf.o [-set victim=cg_1] [-watchdog 3s]
+//	scxload -obj /sched/fifo.bpf.o [-set victim=cg_1] [-config FILE] [-watchdog 3s]
 //	scxload -obj /sched/fifo.bpf.o -verify   # load only, print verifier stats as JSON
 //	scxload -obj /sched/fifo.bpf.o -verify -verify-log 2 -gzip   # with the full log, compressed
 //	scxload -exec -prime /sched/prime.bpf.o -pin-enable-helper 0 -- /sched/scx_central
@@ -55,8 +55,9 @@ const (
 	opsFile   = "/sys/kernel/sched_ext/root/ops"
 	// exitMapName is the map ktstr_scx.bpf.h records the exit info in.
 	exitMapName = "ktstr_exit"
-	// WatchdogEnv is honoured when -watchdog is not given; the guest
-	// launcher sets it from the test's watchdog timeout.
+	// WatchdogEnv is honoured when -watchdog is not given. ktstr's runs
+	// do not set it: their watchdog override reaches every scheduler
+	// through the guest/watchdog supervisor.
 	watchdogEnv = "KTSTR_SCX_WATCHDOG_MS"
 )
 
@@ -93,15 +94,24 @@ func run() int {
 	)
 	var resizes setFlags
 	flag.Var(&sets, "set", "NAME=VALUE: set a const volatile global (integer or char array) before load; repeatable")
+	config := flag.String("config", "", "file of NAME=VALUE lines applied like -set, before the -set flags ('#' starts a comment)")
 	flag.Var(&resizes, "resize", "NAME=N: make the array NAME, alone in section .data.NAME, N elements long (libbpf's RESIZE_ARRAY); repeatable")
 	flag.Parse()
 	if *execMode {
 		return launch(*prime, *pinCPU, flag.Args())
 	}
 	if *obj == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-resize NAME=N]... [-watchdog DUR] [-verify]\n"+
+		fmt.Fprintln(os.Stderr, "usage: scxload -obj FILE.bpf.o [-set NAME=VALUE]... [-config FILE] [-resize NAME=N]... [-watchdog DUR] [-verify]\n"+
 			"       scxload -exec [-prime PRIME.bpf.o] [-pin-enable-helper CPU] -- COMMAND [ARGS]...")
 		return exitUsage
+	}
+	if *config != "" {
+		fromFile, err := readConfig(*config)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scxload: %v\n", err)
+			return exitUsage
+		}
+		sets = append(fromFile, sets...)
 	}
 	if *watchdog == 0 {
 		if ms, err := strconv.Atoi(os.Getenv(watchdogEnv)); err == nil && ms > 0 {
@@ -170,6 +180,27 @@ func prepare(path string, sets, resizes []string, watchdog time.Duration) (*ebpf
 		}
 	}
 	return spec, opsMap, nil
+}
+
+// readConfig reads a config file: NAME=VALUE per line, as -set takes
+// them; blank lines and lines starting with '#' are skipped.
+func readConfig(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-config: %w", err)
+	}
+	var sets []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			return nil, fmt.Errorf("-config %s line %d: %q is not NAME=VALUE", path, i+1, line)
+		}
+		sets = append(sets, line)
+	}
+	return sets, nil
 }
 
 func setVariable(spec *ebpf.CollectionSpec, name, val string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +41,34 @@ var (
 		Watchdog:  3 * time.Second,
 	}, passBody)
 )
+
+// prodSched is fakeSched told its cgroup parent by a flag, as cell
+// schedulers are.
+var prodSched = func() *scheds.Scheduler {
+	s := *fakeSched
+	s.CgroupParent = "ktstr-fixture-cells"
+	s.CgroupParentArgs = []string{"--cell-parent-cgroup", "{cgroup}"}
+	return &s
+}()
+
+// exportFixtureProd is configured as in production: sysctls, a kernel
+// argument, the cgroup parent, extra arguments and its own config
+// content. Its body checks the sysctl the script set.
+var _ = ktstr.Register("export_fixture_prod", ktstr.Opts{
+	Topology:    topology.Must("1n1l2c1t"),
+	Scheduler:   prodSched,
+	SchedArgs:   []string{"--extra"},
+	SchedConfig: &scheds.Config{Content: `{"cells": 2}`},
+	Sysctls:     []ktstr.Sysctl{{Key: "kernel.sched_rt_runtime_us", Value: "950000"}},
+	KernelArgs:  []string{"ktstr_fixture_karg=1"},
+	Duration:    time.Second,
+}, func(*scenario.Ctx) error {
+	b, err := os.ReadFile("/proc/sys/kernel/sched_rt_runtime_us")
+	if err != nil || strings.TrimSpace(string(b)) != "950000" {
+		return fmt.Errorf("sysctl not applied: %q %v", b, err)
+	}
+	return nil
+})
 
 // fakeSched is testdata/fake_sched, which pretends to attach by writing
 // sched_ext's sysfs files (see TestRunfileOnFakeHost).
@@ -139,7 +168,7 @@ func TestExportScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Same order as in the VM: source command, Args, config args, flags.
-	want := "\n    exec " + `"$DIR"/sched/fake_sched --slice 'it'\''s 5' -c"$DIR"/sched/fake.json --fast` + "\n"
+	want := "\n${SUPERVISE[@]+\"${SUPERVISE[@]}\"} " + `"$DIR"/sched/fake_sched --slice 'it'\''s 5' -c"$DIR"/sched/fake.json --fast` + " &\n"
 	if !strings.Contains(string(b), want) {
 		t.Errorf("script lacks the scheduler command %q", want)
 	}

@@ -75,12 +75,19 @@ mkdir -p /sys/kernel/sched_ext/root
 echo "${PRE_STATE%% *}" >/sys/kernel/sched_ext/state
 echo "${PRE_STATE#* }" >/sys/kernel/sched_ext/root/ops
 mount -t cgroup2 none /sys/fs/cgroup
+# A fake /proc/sys/kernel and kernel command line for the sysctl and
+# kernel argument checks.
+mount -t tmpfs none /proc/sys/kernel
+echo 1000000 >/proc/sys/kernel/sched_rt_runtime_us
+echo "console=ttyS0 $FAKE_CMDLINE" >"$FAKE_SYS/../cmdline"
+mount --bind "$FAKE_SYS/../cmdline" /proc/cmdline
 rm -f "$FAKE_SCHED_LOG"
 set +e
 "$SCRIPT" --quiet "$@"
 echo "exit=$?"
 echo "controllers=$(cat /sys/fs/cgroup/cgroup.controllers)"
-echo "left-cgroups=$(ls -d /sys/fs/cgroup/ktstr-run-* 2>/dev/null)"
+echo "left-cgroups=$(ls -d /sys/fs/cgroup/ktstr-run-* /sys/fs/cgroup/ktstr-fixture-* 2>/dev/null)"
+echo "sysctl-after=$(cat /proc/sys/kernel/sched_rt_runtime_us)"
 if [ -f "$FAKE_SCHED_LOG" ]; then
     cat "$FAKE_SCHED_LOG"
     pid=$(sed -n 's/^pid: //p' "$FAKE_SCHED_LOG")
@@ -151,7 +158,7 @@ fi
 	t.Run("scheduler attaches and detaches", func(t *testing.T) {
 		code, out := run(sched, "disabled ", nil, "--watchdog-timeout", "5")
 		passedOrNoControllers("export_fixture_sched", code, out)
-		for _, want := range []string{"\nargv: --slice it's 5 -c", "/sched/fake.json --fast\n", "\nwatchdog_ms: 5000\n", "\ndetached\n"} {
+		for _, want := range []string{"\nargv: --slice it's 5 -c", "/sched/fake.json --fast\n", "/ktstr ktstr-scx-watchdog -timeout 5s -- ", "\ndetached\n"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("scheduler log lacks %q:\n%s", want, out)
 			}
@@ -160,8 +167,37 @@ fi
 	})
 	t.Run("frozen watchdog", func(t *testing.T) {
 		_, out := run(sched, "disabled ", nil)
-		if !strings.Contains(out, "\nwatchdog_ms: 3000\n") {
-			t.Errorf("scheduler did not get the frozen 3s watchdog:\n%s", out)
+		if !strings.Contains(out, "/ktstr ktstr-scx-watchdog -timeout 3s -- ") {
+			t.Errorf("scheduler did not run under the supervisor with the frozen 3s watchdog:\n%s", out)
+		}
+		noLeftovers(out)
+	})
+	prod := export("export_fixture_prod")
+	t.Run("configured as in production", func(t *testing.T) {
+		code, out := run(prod, "disabled ", []string{"FAKE_CMDLINE=ktstr_fixture_karg=1"})
+		passedOrNoControllers("export_fixture_prod", code, out)
+		for _, want := range []string{
+			// Config first, the cgroup parent, then the test's arguments;
+			// the test's config content under the scheduler's file name.
+			"/sched/fake.json --cell-parent-cgroup /ktstr-fixture-cells --extra\n",
+			"\nconfig: {\"cells\": 2}\n",
+			"\nsysctl-before-attach: 950000\n", // set before the scheduler started
+			"\nsysctl-after=1000000\n",         // and restored
+			"cgroup /sys/fs/cgroup/ktstr-fixture-cells",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("run lacks %q:\n%s", want, out)
+			}
+		}
+		noLeftovers(out)
+	})
+	t.Run("kernel argument missing", func(t *testing.T) {
+		code, out := run(prod, "disabled ", nil)
+		if code != 1 || !strings.Contains(out, "error: this test needs kernel argument 'ktstr_fixture_karg=1' on the kernel command line") {
+			t.Errorf("exit %d, want 1 with the kernel argument message:\n%s", code, out)
+		}
+		if strings.Contains(out, "argv:") {
+			t.Error("the scheduler was launched without the kernel argument")
 		}
 		noLeftovers(out)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/guest/watchdog"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -28,13 +29,27 @@ type ScriptSpec struct {
 	Git      string
 	Topology topology.Topology
 	Duration time.Duration
-	// Watchdog zero means the kernel's default.
+	// Watchdog zero means the scheduler's own; otherwise the test binary
+	// supervises the scheduler and rewrites its ops' timeout.
 	Watchdog time.Duration
+	// Sysctls are set before the scheduler starts and restored on exit.
+	Sysctls []guest.Sysctl
+	// KernelArgs must be on the host's kernel command line.
+	KernelArgs []string
+	// Cgroup fixes the test's cgroup (relative to /sys/fs/cgroup) when
+	// the scheduler is told its cgroup parent; empty picks one per run.
+	Cgroup string
+	// MapWrites describe the BPF map writes the test binary makes.
+	MapWrites []string
 }
 
 // SpecFromManifest freezes a manifest into a script spec.
 func SpecFromManifest(m *ktstr.ExportManifest, git string) ScriptSpec {
-	s := ScriptSpec{Test: m.Test, Git: git, Topology: m.Topology, Duration: m.Duration, Watchdog: m.Watchdog}
+	s := ScriptSpec{Test: m.Test, Git: git, Topology: m.Topology, Duration: m.Duration, Watchdog: m.Watchdog,
+		Sysctls: m.Sysctls, KernelArgs: m.KernelArgs, Cgroup: m.Cgroup}
+	for _, w := range m.MapWrites {
+		s.MapWrites = append(s.MapWrites, w.String())
+	}
 	if m.Scheduler != nil {
 		s.Scheduler = m.Scheduler.Name
 		s.SchedulerArgv = m.Scheduler.Argv
@@ -119,8 +134,20 @@ func Preamble(s ScriptSpec) (string, error) {
 		"Duration": ceilSeconds(s.Duration),
 		"Watchdog": ceilSeconds(s.Watchdog),
 		"HasSched": s.Scheduler != "",
-		// The guest runner's name for the watchdog variable.
-		"WatchdogEnv": guest.WatchdogEnv,
+		// The test binary's supervisor mode (guest/watchdog).
+		"Supervisor":  watchdog.Marker,
+		"MaxWatchdog": ceilSeconds(watchdog.MaxTimeout),
+		"Sysctls":     sysctlLines(s.Sysctls),
+		"KernelArgs":  quoteAll(s.KernelArgs),
+		"MapWrites":   s.MapWrites,
+	}
+	if s.Cgroup != "" {
+		data["Cgroup"] = Quote("/sys/fs/cgroup/" + s.Cgroup)
+	}
+	for _, sc := range s.Sysctls {
+		if err := sc.Check(); err != nil {
+			return "", err
+		}
 	}
 	if s.Scheduler != "" {
 		cmd, err := SchedulerCommand(s.SchedulerArgv)
@@ -134,6 +161,24 @@ func Preamble(s ScriptSpec) (string, error) {
 		return "", fmt.Errorf("rendering the preamble: %w", err)
 	}
 	return b.String(), nil
+}
+
+// sysctlLines renders each sysctl as a set_sysctl call.
+func sysctlLines(sysctls []guest.Sysctl) []string {
+	var out []string
+	for _, s := range sysctls {
+		out = append(out, "set_sysctl "+Quote(s.Key)+" "+Quote(s.Value))
+	}
+	return out
+}
+
+// quoteAll quotes words for a bash list.
+func quoteAll(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = Quote(w)
+	}
+	return strings.Join(q, " ")
 }
 
 func firstNonEmpty(a, b string) string {
@@ -166,8 +211,11 @@ NEED_LLCS={{.LLCs}}
 NEED_CORES_PER_LLC={{.Cores}}
 NEED_THREADS_PER_CORE={{.Threads}}
 TEST_DURATION_SECS={{.Duration}}
-# 0: the kernel's default sched_ext watchdog.
+# 0: the scheduler's own sched_ext watchdog timeout.
 TEST_WATCHDOG_SECS={{.Watchdog}}
+{{- range .MapWrites}}
+# BPF map write made by the test binary once the scheduler is attached: {{.}}
+{{- end}}
 
 QUIET=0
 DURATION_OVERRIDE=""
@@ -189,7 +237,8 @@ Frozen (cannot be overridden):
 
 Overridable:
   --duration SECS         workload duration (default $TEST_DURATION_SECS)
-  --watchdog-timeout SECS scheduler watchdog (default $TEST_WATCHDOG_SECS; 0 = kernel default)
+  --watchdog-timeout SECS sched_ext watchdog for any scheduler, at most {{.MaxWatchdog}}
+                          (default $TEST_WATCHDOG_SECS; 0 = the scheduler's own)
   --quiet                 suppress the banner (errors still print)
 
 Environment:
@@ -313,6 +362,21 @@ elif [ -f /sys/kernel/sched_ext/root/ops ]; then
     fi
 fi
 
+{{- if .KernelArgs}}
+# --- kernel command line ---
+# Kernel arguments cannot be applied to a running host: it must have been
+# booted with them.
+NEED_KERNEL_ARGS=({{.KernelArgs}})
+for arg in "${NEED_KERNEL_ARGS[@]}"; do
+    case " $(cat /proc/cmdline) " in
+        *" $arg "*) ;;
+        *)
+            echo "error: this test needs kernel argument '$arg' on the kernel command line; boot this host with it" >&2
+            exit 1 ;;
+    esac
+done
+{{- end}}
+
 # --- topology check ---
 # The LLC is cpu0's cache with the highest level (L3 on most x86, L4 on a
 # few; ARM varies); LLCs are the distinct shared_cpu_lists at that index.
@@ -410,8 +474,22 @@ chmod 700 "$DIR"
 # The test's own cgroup subtree; ktstr run creates it and removes it, and
 # the trap removes whatever a killed run left behind. It is named after
 # this shell's PID, so concurrent runs never touch each other's groups.
+{{- if .Cgroup}}
+# The scheduler is told this cgroup parent, so the test's cgroup is fixed.
+# A group of that name that exists already is someone else's: stop here,
+# before the trap below could remove it.
+KTSTR_CGROUP={{.Cgroup}}
+if [ -e "$KTSTR_CGROUP" ]; then
+    echo "error: cgroup $KTSTR_CGROUP already exists; this test creates it (the scheduler's cgroup parent) and removes it when done: remove it or run elsewhere" >&2
+    rmdir "$DIR"
+    exit 1
+fi
+{{- else}}
 KTSTR_CGROUP="/sys/fs/cgroup/ktstr-run-$$"
+{{- end}}
 SCHED_PID=""
+# Sysctls this script changed, as path, old value pairs (restored on exit).
+SYSCTL_RESTORE=()
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     local rc=$? i
@@ -445,6 +523,10 @@ cleanup() {
             echo "warning: could not remove $KTSTR_CGROUP; remove it with rmdir once its processes are gone" >&2
         fi
     fi
+    for ((i = ${#SYSCTL_RESTORE[@]} - 2; i >= 0; i -= 2)); do
+        printf '%s' "${SYSCTL_RESTORE[i+1]}" 2>/dev/null >"${SYSCTL_RESTORE[i]}" ||
+            echo "warning: could not restore ${SYSCTL_RESTORE[i]} to '${SYSCTL_RESTORE[i+1]}'" >&2
+    done
     exit "$rc"
 }
 trap cleanup EXIT
@@ -456,6 +538,36 @@ if [ ! -x "$DIR/ktstr" ]; then
     echo "error: extracted ktstr binary missing or not executable" >&2
     exit 1
 fi
+{{- if .Sysctls}}
+
+# --- sysctls ---
+# Set before the scheduler starts, each read back (the kernel prints some
+# values in its own spacing); the old values come back on exit.
+set_sysctl() {
+    local path=/proc/sys/${1//.//} old got
+    local -a want have
+    if [ ! -w "$path" ]; then
+        echo "error: sysctl $1: $path does not exist or is not writable" >&2
+        exit 1
+    fi
+    old=$(cat "$path")
+    SYSCTL_RESTORE+=("$path" "$old")
+    if ! printf '%s' "$2" 2>/dev/null >"$path"; then
+        echo "error: sysctl $1: writing '$2' to $path failed" >&2
+        exit 1
+    fi
+    got=$(cat "$path")
+    read -r -a want <<<"$2"
+    read -r -a have <<<"$got"
+    if [ "${want[*]}" != "${have[*]}" ]; then
+        echo "error: sysctl $1: wrote '$2', read back '$got' (the kernel clamped or refused the value)" >&2
+        exit 1
+    fi
+}
+{{- range .Sysctls}}
+{{.}}
+{{- end}}
+{{- end}}
 {{- if .HasSched}}
 
 # --- scheduler launch ---
@@ -464,15 +576,19 @@ fi
 if [ "$QUIET" != "1" ]; then
     echo "ktstr export: launching scheduler $KTSTR_SCHED_NAME"
 fi
-# The watchdog reaches the scheduler as in the VM: in milliseconds through
-# ${{.WatchdogEnv}} (schedulers that do not read it keep their own).
+# With a watchdog timeout the test binary supervises the scheduler, as in
+# the VM: it rewrites ops.timeout_ms in the sched_ext ops the scheduler
+# registers (any scheduler; see guest/watchdog) and forwards signals.
 WATCHDOG_SECS=${WATCHDOG_OVERRIDE:-$TEST_WATCHDOG_SECS}
-(
-    if [ "$WATCHDOG_SECS" != 0 ]; then
-        export {{.WatchdogEnv}}=$((WATCHDOG_SECS * 1000))
-    fi
-    exec {{.SchedCmd}}
-) &
+if [ "$WATCHDOG_SECS" -gt {{.MaxWatchdog}} ]; then
+    echo "error: --watchdog-timeout $WATCHDOG_SECS: sched_ext accepts at most {{.MaxWatchdog}}s" >&2
+    exit 1
+fi
+SUPERVISE=()
+if [ "$WATCHDOG_SECS" != 0 ]; then
+    SUPERVISE=("$DIR/ktstr" {{.Supervisor}} -timeout "${WATCHDOG_SECS}s" --)
+fi
+${SUPERVISE[@]+"${SUPERVISE[@]}"} {{.SchedCmd}} &
 SCHED_PID=$!
 # Wait for the attach, 10s unless KTSTR_ATTACH_TIMEOUT_SECS says otherwise
 # (BPF verification can take longer on slow or emulated hosts).

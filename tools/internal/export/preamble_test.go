@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/topology"
 )
 
@@ -38,8 +39,8 @@ func TestPreambleFreezesSpec(t *testing.T) {
 		"\nNEED_NUMA_NODES=1\n", "\nNEED_LLCS=2\n", "\nNEED_CORES_PER_LLC=2\n", "\nNEED_THREADS_PER_CORE=1\n",
 		"\nTEST_DURATION_SECS=5\n", // rounded up, never frozen as less
 		"\nTEST_WATCHDOG_SECS=10\n",
-		"\n    exec " + `"$DIR"/sched/scx_simple --config "$DIR"/sched/c.json --slice-us 20000 '--name=it'\''s'` + "\n",
-		"\n        export KTSTR_SCX_WATCHDOG_MS=$((WATCHDOG_SECS * 1000))\n",
+		"\n${SUPERVISE[@]+\"${SUPERVISE[@]}\"} " + `"$DIR"/sched/scx_simple --config "$DIR"/sched/c.json --slice-us 20000 '--name=it'\''s'` + " &\n",
+		"\n    SUPERVISE=(\"$DIR/ktstr\" ktstr-scx-watchdog -timeout \"${WATCHDOG_SECS}s\" --)\n",
 		"\ntrap cleanup EXIT\n",
 		"\n\"$DIR/ktstr\" \"${RUN_ARGS[@]}\"\n",
 	} {
@@ -56,6 +57,48 @@ func TestPreambleFreezesSpec(t *testing.T) {
 		if l == ArchiveMarker {
 			t.Error("preamble contains the archive marker line")
 		}
+	}
+}
+
+// TestPreambleProductionConfig: sysctls are set and restored, the kernel
+// arguments checked, the cgroup fixed by the cgroup parent, the map writes
+// listed; none of it appears when the test declares none.
+func TestPreambleProductionConfig(t *testing.T) {
+	s := sampleSpec()
+	s.Sysctls = []guest.Sysctl{{Key: "kernel.sched_rt_runtime_us", Value: "950000"}, {Key: "kernel.printk", Value: "4 4 1 7"}}
+	s.KernelArgs = []string{"nosmt", "isolcpus=1"}
+	s.Cgroup = "ktstr.slice"
+	s.MapWrites = []string{".bss.test_error_cnt = 0x64000000"}
+	p, err := Preamble(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nset_sysctl kernel.sched_rt_runtime_us 950000\nset_sysctl kernel.printk '4 4 1 7'\n",
+		"\nNEED_KERNEL_ARGS=(nosmt isolcpus=1)\n",
+		"\nKTSTR_CGROUP=/sys/fs/cgroup/ktstr.slice\n",
+		"\n# BPF map write made by the test binary once the scheduler is attached: .bss.test_error_cnt = 0x64000000\n",
+	} {
+		if !strings.Contains(p, want) {
+			t.Errorf("preamble lacks %q", want)
+		}
+	}
+	if strings.Index(p, "set_sysctl kernel.printk") > strings.Index(p, "# --- scheduler launch ---") {
+		t.Error("sysctls must be set before the scheduler starts")
+	}
+	plain, err := Preamble(sampleSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"set_sysctl", "/proc/cmdline", "KTSTR_CGROUP=/sys/fs/cgroup/ktstr.slice", "BPF map write"} {
+		if strings.Contains(plain, absent) {
+			t.Errorf("a plain test's preamble has %q", absent)
+		}
+	}
+	bad := sampleSpec()
+	bad.Sysctls = []guest.Sysctl{{Key: "../../etc/passwd", Value: "x"}}
+	if _, err := Preamble(bad); err == nil {
+		t.Error("a sysctl key outside /proc/sys was accepted")
 	}
 }
 
@@ -164,7 +207,10 @@ func TestShellcheck(t *testing.T) {
 	}
 	eevdf := sampleSpec()
 	eevdf.Scheduler, eevdf.SchedulerArgv = "", nil
-	for name, s := range map[string]ScriptSpec{"scheduler": sampleSpec(), "eevdf": eevdf} {
+	prod := sampleSpec()
+	prod.Sysctls = []guest.Sysctl{{Key: "kernel.printk", Value: "4 4 1 7"}}
+	prod.KernelArgs, prod.Cgroup, prod.MapWrites = []string{"nosmt"}, "ktstr.slice", []string{".bss.x = 0x01"}
+	for name, s := range map[string]ScriptSpec{"scheduler": sampleSpec(), "eevdf": eevdf, "production": prod} {
 		t.Run(name, func(t *testing.T) {
 			path := writeSampleRunfile(t, s)
 			b, err := os.ReadFile(path)

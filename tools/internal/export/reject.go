@@ -17,9 +17,6 @@ func CheckExportable(m *ktstr.ExportManifest) error {
 	if m.HostOnly {
 		return fmt.Errorf("test '%s' is host-only — it orchestrates builds or nested VMs from inside the test body and cannot be reproduced outside the framework harness. Host-only tests are out of scope for export", name)
 	}
-	if m.WritesBPFMaps {
-		return fmt.Errorf("test '%s' writes BPF maps — runtime BPF map writes are driven by the framework's host-side probe machinery, which is not reproduced on bare metal. Tests that write BPF maps are out of scope for export", name)
-	}
 	if s := m.Scheduler; s != nil && s.KernelBuiltin {
 		return fmt.Errorf("test '%s' uses a kernel-builtin scheduler (%s) — it activates via shell commands (enable / disable) rather than a userspace binary. The export preamble does not emit those commands; kernel-builtin export is out of scope", name, s.Name)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/bpfmap"
 )
 
 func TestCheckExportable(t *testing.T) {
@@ -22,8 +23,12 @@ func TestCheckExportable(t *testing.T) {
 		}, ""},
 		{"host only", func(m *ktstr.ExportManifest) { m.HostOnly = true },
 			"test 't1' is host-only — it orchestrates builds or nested VMs from inside the test body and cannot be reproduced outside the framework harness. Host-only tests are out of scope for export"},
-		{"bpf map writes", func(m *ktstr.ExportManifest) { m.WritesBPFMaps = true },
-			"test 't1' writes BPF maps — runtime BPF map writes are driven by the framework's host-side probe machinery, which is not reproduced on bare metal"},
+		// The test binary makes them on the host once the script has
+		// attached the scheduler.
+		{"bpf map writes", func(m *ktstr.ExportManifest) {
+			m.Scheduler = &ktstr.ExportScheduler{Name: "x", Argv: []string{"/sched/x"}}
+			m.MapWrites = []bpfmap.Write{{Map: ".bss", Var: "n", Value: bpfmap.U32(1)}}
+		}, ""},
 		{"kernel builtin", func(m *ktstr.ExportManifest) {
 			m.Scheduler = &ktstr.ExportScheduler{Name: "builtin", KernelBuiltin: true}
 		}, "test 't1' uses a kernel-builtin scheduler (builtin) — it activates via shell commands (enable / disable) rather than a userspace binary"},
