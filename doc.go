@@ -12,8 +12,10 @@
 //	opts.go        Opts and Test: what a test declares; the defaults
 //	registry.go    Register, Lookup, Registered: tests by name
 //	gotest.go      Run, RunResult, RunRegistered, RunTest, Boot: go test and program entry points
+//	               (t.Context, a VM timeout fitted inside t.Deadline, logs to the test's output,
+//	               KTSTR_REQUIRE_KERNEL)
 //	main.go        Main and MainProgram: one binary as test runner, guest init, worker, tool
-//	runoptions.go  RunOptions: the caller's choices for one run
+//	runoptions.go  RunOptions: the caller's choices for one run; fitting its VM inside a deadline
 //	overrides.go   settle: flag > env > test > scheduler default > ktstr default, for every value
 //	overrides_sched.go  settleScheduler: which scheduler (--scheduler > KTSTR_SCHEDULER > test's), its arguments, map writes, constraints
 //	runplan.go     the guest's run plan, scheduler files, constraint skips, checks before boot

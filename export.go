@@ -106,7 +106,7 @@ func exportManifest(t *Test) (*ExportManifest, error) {
 	iv := exportInvocation(t)
 	files, err := iv.Files()
 	if err != nil {
-		return nil, fmt.Errorf("scheduler %s of test %s: files: %w", s.Name, t.Name, err)
+		return nil, err
 	}
 	argv, err := iv.Argv()
 	if err != nil {

@@ -3,21 +3,34 @@ package ktstr
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/verdict"
+	"github.com/ktstr-go/ktstr/vmm"
 )
+
+// EnvRequireKernel, set true (1, true), makes a missing kernel fail a VM
+// test instead of skipping it, so a CI run cannot pass while testing
+// nothing; CI=true does the same unless it is set false (kernel.Required).
+const EnvRequireKernel = kernel.EnvRequire
 
 // Run runs body as a scheduler test named after t. On the host it boots a
 // VM whose init is this test binary told to run only t, and fails t with
 // every reason the guest or the VM gave. Inside the guest it runs body.
-// Without a kernel it skips t with the KTSTR_KERNEL hint.
+// Without a kernel it skips t with the KTSTR_KERNEL hint (fails it when
+// KTSTR_REQUIRE_KERNEL or CI is set).
 func Run(t *testing.T, opts Opts, body func(*scenario.Ctx) error) {
 	t.Helper()
 	if res := RunResultWith(t, opts, RunOptions{}, body); res != nil {
@@ -44,17 +57,16 @@ func RunResultWith(t *testing.T, opts Opts, ro RunOptions, body func(*scenario.C
 	if testing.Short() {
 		t.Skip("ktstr: VM tests are skipped under -short")
 	}
-	res, err := boot(context.Background(), bootSpec{
+	ro = withTestDefaults(t, ro)
+	res, err := boot(t.Context(), bootSpec{
 		name:   t.Name(),
 		params: guest.BootParams{Mode: guest.ModeGoTest, Test: t.Name()},
 		opts:   opts,
-	}, withTestDefaults(t, ro))
-	if errors.Is(err, ErrNoKernel) {
-		t.Skipf("ktstr: %v", err)
-	}
+	}, ro)
 	if err != nil {
-		t.Fatalf("ktstr: %v", err)
+		noKernelOrFatal(t, err)
 	}
+	explainDeadline(res, ro.Deadline)
 	return res
 }
 
@@ -73,7 +85,11 @@ func RunTest(t *testing.T, rt *Test) {
 	if testing.Short() && !rt.HostOnly {
 		t.Skip("ktstr: VM tests are skipped under -short")
 	}
-	res, err := Boot(context.Background(), rt, withTestDefaults(t, RunOptions{}))
+	ro := withTestDefaults(t, RunOptions{})
+	res, err := Boot(t.Context(), rt, ro)
+	if err == nil {
+		explainDeadline(res, ro.Deadline)
+	}
 	report(t, res, err)
 }
 
@@ -90,12 +106,23 @@ func Boot(ctx context.Context, rt *Test, ro RunOptions) (*Result, error) {
 	}, ro)
 }
 
+// withTestDefaults logs through t and fits the run inside go test's
+// -timeout: a run about to overrun it is stopped in time to fail t with
+// where the guest was, instead of the test binary panicking.
 func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
+	t.Helper()
 	if ro.Log == nil {
 		ro.Log = testLogger(t)
 	}
 	if ro.OnRecord == nil {
 		ro.OnRecord = logRecord(t)
+	}
+	if d, ok := t.Deadline(); ok && ro.Deadline.IsZero() {
+		if left := time.Until(d); left < minTestTime+DeadlineGrace {
+			t.Fatalf("ktstr: only %s left before the go test -timeout deadline; a VM run needs at least %s: raise -timeout",
+				left.Round(time.Second), minTestTime+DeadlineGrace)
+		}
+		ro.Deadline = d
 	}
 	if ro.Out == "" {
 		ro.Out = testResultsDir(t)
@@ -103,13 +130,23 @@ func withTestDefaults(t *testing.T, ro RunOptions) RunOptions {
 	return ro
 }
 
+// minTestTime is the least a VM run gets before the go test deadline:
+// less cannot boot a guest under emulation.
+const minTestTime = 20 * time.Second
+
+// explainDeadline says why a run that timed out near the go test
+// deadline was stopped: its timeout was cut to fit.
+func explainDeadline(res *Result, deadline time.Time) {
+	if res == nil || deadline.IsZero() || res.Exit.Reason != vmm.ExitTimeout || time.Until(deadline) > 2*DeadlineGrace {
+		return
+	}
+	res.Reasons = append(res.Reasons, "the VM was stopped to end before the go test -timeout deadline: raise -timeout (or shorten the test)")
+}
+
 func report(t *testing.T, res *Result, err error) {
 	t.Helper()
-	if errors.Is(err, ErrNoKernel) {
-		t.Skipf("ktstr: %v", err)
-	}
 	if err != nil {
-		t.Fatalf("ktstr: %v", err)
+		noKernelOrFatal(t, err)
 	}
 	if res.Watchdog != "" {
 		t.Logf("ktstr: %s: sched_ext watchdog in force: %s", res.Test, res.Watchdog)
@@ -134,16 +171,33 @@ func report(t *testing.T, res *Result, err error) {
 	}
 }
 
+// noKernelOrFatal ends t for a run that could not start: a skip when no
+// kernel was found (a failure when RequireKernel), else a failure.
+func noKernelOrFatal(t *testing.T, err error) {
+	t.Helper()
+	switch {
+	case !errors.Is(err, ErrNoKernel):
+		t.Fatalf("ktstr: %v", err)
+	case kernel.Required():
+		t.Fatalf("ktstr: %v (a kernel is required: %s or CI is set)", err, EnvRequireKernel)
+	default:
+		t.Skipf("ktstr: %v", err)
+	}
+}
+
 func logRecord(t *testing.T) func(guest.Record) {
+	w := testOutput(t)
 	return func(r guest.Record) {
 		switch r.Kind {
 		case guest.KindPhase, guest.KindSched, guest.KindAssert:
-			t.Logf("guest +%s %s %s", r.Elapsed.Round(1e6), r.Kind, r.Data)
+			fmt.Fprintf(w, "guest +%s %s %s\n", r.Elapsed.Round(1e6), r.Kind, r.Data)
 		}
 	}
 }
 
-// testLogger logs at warn level by default; KTSTR_LOG=debug|info raises it.
+// testLogger logs through t's output, so go test prints the harness's
+// lines with the test they belong to, at warn level by default
+// (KTSTR_LOG=debug|info raises it). Warnings carry no stack traces.
 func testLogger(t *testing.T) *zap.Logger {
 	level := zap.WarnLevel
 	if l := os.Getenv("KTSTR_LOG"); l != "" {
@@ -151,11 +205,36 @@ func testLogger(t *testing.T) *zap.Logger {
 			t.Logf("ktstr: ignoring KTSTR_LOG=%q: %v", l, err)
 		}
 	}
-	cfg := zap.NewDevelopmentConfig()
-	cfg.Level = zap.NewAtomicLevelAt(level)
-	lg, err := cfg.Build()
-	if err != nil {
-		return zap.NewNop()
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey, enc.CallerKey = "", ""
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(testOutput(t)), level)
+	return zap.New(core)
+}
+
+// testOutput is t.Output that drops writes once t is over: the VM's
+// goroutines may still log while a failed test unwinds, and writing to a
+// finished test's output panics.
+func testOutput(t *testing.T) io.Writer {
+	w := &lateSafeWriter{w: t.Output()}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+type lateSafeWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func (l *lateSafeWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return len(p), nil
 	}
-	return lg
+	return l.w.Write(p)
 }

@@ -63,12 +63,18 @@ func initramfsFor(spec bootSpec, schedFiles map[string]string, needShell bool) (
 		files[gp] = hp
 	}
 	ir := &guest.Initramfs{Files: files, Data: spec.data}
+	if prebuilt == "" {
+		linkToInit(ir)
+	}
 	if spec.shell || needShell {
 		if _, err := os.Stat(BusyboxPath); err != nil {
 			return "", fmt.Errorf("shell needs %s: install busybox-static (tools/setup/install-deps.sh)", BusyboxPath)
 		}
 		files["/bin/busybox"] = BusyboxPath
-		ir.Symlinks = map[string]string{"/bin/sh": "busybox"}
+		if ir.Symlinks == nil {
+			ir.Symlinks = map[string]string{}
+		}
+		ir.Symlinks["/bin/sh"] = "busybox"
 	}
 	dir := initramfsCacheDir()
 	out, err := ir.Build(dir)
@@ -80,6 +86,26 @@ func initramfsFor(spec bootSpec, schedFiles map[string]string, needShell bool) (
 		return out, nil
 	}
 	return concatInitramfs(dir, prebuilt, out)
+}
+
+// linkToInit packs a file that is /init's binary again (the ktstr
+// command is its own scheduler loader, /sched/scxload) as a symlink to
+// /init: a multi-call binary keys on the name it is run under, and the
+// archive stays one binary smaller.
+func linkToInit(ir *guest.Initramfs) {
+	self, err := os.Stat(ir.Files["/init"])
+	if err != nil {
+		return
+	}
+	for gp, hp := range ir.Files {
+		if st, err := os.Stat(hp); gp != "/init" && err == nil && os.SameFile(st, self) {
+			delete(ir.Files, gp)
+			if ir.Symlinks == nil {
+				ir.Symlinks = map[string]string{}
+			}
+			ir.Symlinks[gp] = "/init"
+		}
+	}
 }
 
 // addBinary adds a program and, if it is dynamically linked, its loader

@@ -22,8 +22,9 @@ func Main(m *testing.M) {
 }
 
 // MainProgram is Main for a non-test program (such as the ktstr command)
-// that registers tests and can serve as a guest init. It returns when the
-// process is an ordinary host-side invocation.
+// that registers tests and can serve as a guest init and as the in-binary
+// tool (`<program> ktstr list|manifest|run`). It returns when the process
+// is an ordinary host-side invocation.
 func MainProgram() { dispatchEarly(nil) }
 
 func dispatchEarly(m *testing.M) {
@@ -34,10 +35,12 @@ func dispatchEarly(m *testing.M) {
 	switch {
 	case guest.IsPID1():
 		guest.RunInit() // never returns
-	case m != nil && len(os.Args) > 1 && os.Args[1] == "ktstr":
+	case len(os.Args) > 1 && os.Args[1] == "ktstr":
 		// Before IsChild: a test binary started from a guest shell (an
 		// exported .run inside a VM) inherits the work process's
-		// environment, yet is a tool invocation, not a second guest.
+		// environment, yet is a tool invocation, not a second guest. A
+		// program (the ktstr command) answers too: it registers tests, so
+		// it can be the binary an exporter packs.
 		os.Exit(dispatchTool(os.Args[2:]))
 	case guest.IsChild():
 		os.Exit(runGuest(m))

@@ -63,19 +63,23 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 	if err := checkKernelArgs(spec.opts.KernelArgs); err != nil {
 		return nil, err
 	}
+	backend, err := selectBackend(set.backend, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := guest.ResolveIncludes(spec.opts.Includes, ""); err != nil {
+		return nil, err
+	}
+	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: set.kernel, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	// Scheduler builds are the slow part: after the kernel is known.
 	schedFiles, err := set.schedulerFiles()
 	if err != nil {
 		return nil, err
 	}
 	if err := set.checkMapWrites(schedFiles); err != nil {
-		return nil, err
-	}
-	backend, err := selectBackend(set.backend, log)
-	if err != nil {
-		return nil, err
-	}
-	k, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: set.kernel, Logger: log})
-	if err != nil {
 		return nil, err
 	}
 	if spec.judged() {
@@ -96,7 +100,7 @@ func plan(ctx context.Context, spec bootSpec, ro RunOptions, log *zap.Logger) (*
 		Cmdline:     p.cmdline(),
 		Topology:    set.topology,
 		MemoryMB:    set.memoryMB,
-		Timeout:     p.timeout(),
+		Timeout:     ro.fitTimeout(p.timeout()),
 		Console:     ro.Console,
 		Interactive: spec.interact,
 		Stdin:       spec.stdin,

@@ -49,6 +49,15 @@ func Lookup(name string) (*Test, bool) {
 	return t, ok
 }
 
+// LookupTest is Lookup with an error for a name that is not registered:
+// it suggests the close matches.
+func LookupTest(name string) (*Test, error) {
+	if t, ok := Lookup(name); ok {
+		return t, nil
+	}
+	return nil, unknownTestError(name)
+}
+
 // Registered returns every registered test, sorted by name.
 func Registered() []*Test {
 	regMu.Lock()
@@ -128,7 +137,7 @@ func unknownTestError(name string) error {
 	if cm := closeMatches(name, names); len(cm) > 0 {
 		msg += "; did you mean: " + strings.Join(cm, ", ") + "?"
 	} else if len(names) > 0 {
-		msg += "; list the registered tests with `ktstr export --list`"
+		msg += "; `ktstr run --list` lists the registered tests"
 	} else {
 		msg += "; this binary registers no tests (declare them with ktstr.Register)"
 	}

@@ -48,6 +48,11 @@ type RunOptions struct {
 	// OnMachine is called once the VM is running, e.g. to read guest
 	// memory with Machine.Memory while the test runs.
 	OnMachine func(vmm.Machine)
+	// Deadline, if set, is when the run must be over: the VM's timeout
+	// is cut to end DeadlineGrace before it. go test sets it from
+	// t.Deadline, so a run about to overrun -timeout fails with where
+	// the guest was instead of the test binary panicking.
+	Deadline time.Time
 	// Out is the directory a test run's results go to; "" picks one
 	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
 	// NoResults writes none.
@@ -56,4 +61,21 @@ type RunOptions struct {
 	// measure what it costs).
 	NoMonitor bool
 	Log       *zap.Logger
+}
+
+// DeadlineGrace is left between a VM's timeout and RunOptions.Deadline:
+// time for the host to stop the VM, read where its vCPUs were and report.
+const DeadlineGrace = 15 * time.Second
+
+// fitTimeout cuts a VM timeout (0: none) to end DeadlineGrace before
+// ro.Deadline, if one is set.
+func (ro *RunOptions) fitTimeout(d time.Duration) time.Duration {
+	if ro.Deadline.IsZero() {
+		return d
+	}
+	left := max(time.Until(ro.Deadline)-DeadlineGrace, time.Millisecond)
+	if d == 0 || d > left {
+		return left
+	}
+	return d
 }

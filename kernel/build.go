@@ -39,6 +39,13 @@ type BuildOptions struct {
 	Logger *zap.Logger
 	// Status, if set, gets a live one-line view of make (use it for a TTY).
 	Status io.Writer
+	// Progress, if set, gets a line every ProgressEvery (default
+	// DefaultProgressEvery) while make bzImage runs: steps done, time
+	// elapsed and, from the previous build's step count kept in the cache
+	// metadata, an estimate of the time left. Use it where Status would
+	// not show (output to a log, not a TTY).
+	Progress      io.Writer
+	ProgressEvery time.Duration
 
 	// kconfig replaces EmbeddedKconfig (tests use small fragments).
 	kconfig string
@@ -168,6 +175,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 		lg.Info("kernel predates some ktstr.kconfig options; building without them", zap.String("version", version), zap.Strings("omitted", omitted))
 	}
 	b.env = b.environment(cache.Root())
+	b.expectSteps = previousSteps(cache, key, kconfigHashOf(b.fragment))
 	if err := b.configure(ctx); err != nil {
 		return nil, err
 	}
@@ -187,6 +195,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 		KconfigOmitted: omitted,
 		BuiltAt:        time.Now().UTC(),
 		BuildSeconds:   time.Since(start).Seconds(),
+		BuildSteps:     b.steps,
 		Toolchain:      toolchain(ctx, b.env),
 	}
 	e, err := cache.Store(ctx, key, Files{
@@ -202,14 +211,17 @@ func Build(ctx context.Context, opts BuildOptions) (*Kernel, error) {
 }
 
 type builder struct {
-	opts     BuildOptions
-	lg       *zap.Logger
-	work     string
-	src      string
-	out      string
-	fragment string
-	env      []string
-	log      io.Writer
+	opts BuildOptions
+	// expectSteps is the previous build's make step count (0: unknown);
+	// steps is this build's, recorded for the next one.
+	expectSteps, steps int
+	lg                 *zap.Logger
+	work               string
+	src                string
+	out                string
+	fragment           string
+	env                []string
+	log                io.Writer
 }
 
 // environment adds ccache settings when ccache is installed. CCACHE_DIR
@@ -282,9 +294,15 @@ func (b *builder) compile(ctx context.Context) error {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	b.lg.Info("building bzImage", zap.Int("jobs", jobs))
+	b.lg.Info("building bzImage", zap.Int("jobs", jobs), zap.Int("previous_build_steps", b.expectSteps))
 	args := b.makeArgs("-j"+strconv.Itoa(jobs), "bzImage")
-	if err := runCmd(ctx, b.src, b.env, b.log, b.opts.Status, "make bzImage", "make", args...); err != nil {
+	m := &meter{label: "make bzImage", live: b.opts.Status, periodic: b.opts.Progress, every: b.opts.ProgressEvery, expect: b.expectSteps}
+	if m.every <= 0 {
+		m.every = DefaultProgressEvery
+	}
+	err := runCmd(ctx, b.src, b.env, b.log, m, "make bzImage", "make", args...)
+	b.steps = m.Steps()
+	if err != nil {
 		return err
 	}
 	// make bzImage may re-run syncconfig; check the config it really used.
@@ -325,6 +343,32 @@ func checkBTF(vmlinux string, schedExt bool) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// previousSteps is the make step count of the build most like this one:
+// the same key, else the newest with the same kconfig fragment, else the
+// newest that recorded one; 0 when none did.
+func previousSteps(c *Cache, key, kchash string) int {
+	entries, err := c.List()
+	if err != nil {
+		return 0
+	}
+	best, rank := 0, 0
+	for _, e := range entries { // newest first
+		r := 1
+		switch {
+		case e.Meta.BuildSteps == 0:
+			continue
+		case e.Key == key:
+			r = 3
+		case e.Meta.KconfigHash == kchash:
+			r = 2
+		}
+		if r > rank {
+			best, rank = e.Meta.BuildSteps, r
+		}
+	}
+	return best
 }
 
 // toolchain records the first line of each tool's --version.

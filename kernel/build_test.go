@@ -253,6 +253,7 @@ func TestParseSource(t *testing.T) {
 		{notTar, "", "", "neither a directory nor a tarball"},
 		{t.TempDir(), "", "", "not a kernel tree"},
 		{"/nonexistent/src", "", "", "no such file"},
+		{"6.12.117", "", "", "is a version, not a source: ktstr builds from a source tree, a tarball, https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.12.117.tar.xz#sha256=HEX or git+https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git#v6.12.117"},
 	}
 	for _, tt := range tests {
 		s, err := parseSource(tt.in, tt.sum)

@@ -346,6 +346,9 @@ func metadataAnnotations(m Metadata) map[string]string {
 	if m.BuildSeconds > 0 {
 		a[annoPrefix+"build-seconds"] = strconv.FormatFloat(m.BuildSeconds, 'f', 1, 64)
 	}
+	if m.BuildSteps > 0 {
+		a[annoPrefix+"build-steps"] = strconv.Itoa(m.BuildSteps)
+	}
 	for k, v := range m.Toolchain {
 		a[annoPrefix+"toolchain."+k] = v
 	}
@@ -369,6 +372,7 @@ func metadataFromAnnotations(a map[string]string) Metadata {
 	}
 	m.BuiltAt, _ = time.Parse(time.RFC3339Nano, a[annoPrefix+"built-at"])
 	m.BuildSeconds, _ = strconv.ParseFloat(a[annoPrefix+"build-seconds"], 64)
+	m.BuildSteps, _ = strconv.Atoi(a[annoPrefix+"build-steps"])
 	for k, v := range a {
 		if t, ok := strings.CutPrefix(k, annoPrefix+"toolchain."); ok {
 			if m.Toolchain == nil {

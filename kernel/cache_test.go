@@ -127,7 +127,7 @@ func TestCacheCorruption(t *testing.T) {
 			if err != nil || k.Digest != good.Digest {
 				t.Fatalf("Resolve = %+v, %v; want the sound entry", k, err)
 			}
-			gone, err := c.Clean(context.Background(), 0, true)
+			gone, err := c.Clean(context.Background(), CleanOptions{CorruptOnly: true})
 			if err != nil || len(gone) != 1 || gone[0].Key != "bad" {
 				t.Fatalf("Clean(corruptOnly) = %+v, %v", gone, err)
 			}
@@ -144,7 +144,7 @@ func TestCacheCleanKeep(t *testing.T) {
 	for i := range 4 {
 		storeFake(t, c, fmt.Sprintf("k%d", i), meta("6.12.1", "aaaaaaaa", base.Add(time.Duration(i)*time.Minute)), false)
 	}
-	gone, err := c.Clean(context.Background(), 1, false)
+	gone, err := c.Clean(context.Background(), CleanOptions{Keep: 1})
 	if err != nil || len(gone) != 3 {
 		t.Fatalf("Clean(keep 1) removed %d, %v", len(gone), err)
 	}
@@ -152,10 +152,11 @@ func TestCacheCleanKeep(t *testing.T) {
 	if len(entries) != 1 || entries[0].Key != "k3" {
 		t.Fatalf("kept %+v, want the newest (k3)", entries)
 	}
-	if _, err := c.Clean(context.Background(), 0, false); err != nil {
+	if _, err := c.Clean(context.Background(), CleanOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	blobs, _ := os.ReadDir(filepath.Join(c.Root(), "blobs", "sha256"))
+	// (TestPlanClean covers --older-than and the plan itself.)
 	if len(blobs) != 0 {
 		t.Fatalf("%d blobs left after removing everything", len(blobs))
 	}
@@ -236,5 +237,46 @@ func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("HOME", "/home/u")
 	if d, _ := DefaultCacheDir(); d != "/home/u/.cache/ktstr/kernels" {
 		t.Fatalf("home fallback: %s", d)
+	}
+}
+
+func TestPlanClean(t *testing.T) {
+	c := openTestCache(t)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for i, age := range []time.Duration{time.Hour, 24 * time.Hour, 10 * 24 * time.Hour, 40 * 24 * time.Hour} {
+		storeFake(t, c, fmt.Sprintf("k%d", i), meta("6.12.1", "aaaaaaaa", now.Add(-age)), false)
+	}
+	keys := func(es []Entry) string {
+		var k []string
+		for _, e := range es {
+			k = append(k, e.Key)
+		}
+		return strings.Join(k, " ")
+	}
+	tests := []struct {
+		name         string
+		opts         CleanOptions
+		remove, keep string
+	}{
+		{"everything", CleanOptions{}, "k0 k1 k2 k3", ""},
+		{"keep 1", CleanOptions{Keep: 1}, "k1 k2 k3", "k0"},
+		{"corrupt only", CleanOptions{CorruptOnly: true, Keep: 0}, "", "k0 k1 k2 k3"},
+		{"older than a week", CleanOptions{OlderThan: 7 * 24 * time.Hour}, "k2 k3", "k0 k1"},
+		{"older than a day, keep 3", CleanOptions{OlderThan: 24*time.Hour - time.Minute, Keep: 3}, "k3", "k0 k1 k2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Now = now
+			remove, keep, err := c.PlanClean(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys(remove) != tt.remove || keys(keep) != tt.keep {
+				t.Errorf("remove [%s] keep [%s], want remove [%s] keep [%s]", keys(remove), keys(keep), tt.remove, tt.keep)
+			}
+		})
+	}
+	if entries, _ := c.List(); len(entries) != 4 {
+		t.Fatalf("planning removed entries: %d left", len(entries))
 	}
 }

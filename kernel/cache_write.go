@@ -238,30 +238,57 @@ func (c *Cache) Remove(ctx context.Context, digests ...string) error {
 	})
 }
 
-// Clean removes corrupt entries and, unless corruptOnly, all but the keep
-// newest sound ones. It returns what it removed.
-func (c *Cache) Clean(ctx context.Context, keep int, corruptOnly bool) ([]Entry, error) {
+// CleanOptions say which cached kernels Clean removes. Corrupt entries
+// are always removed; sound ones as the fields say.
+type CleanOptions struct {
+	// Keep keeps the Keep newest sound kernels whatever else applies.
+	Keep int
+	// CorruptOnly keeps every sound kernel.
+	CorruptOnly bool
+	// OlderThan, when positive, keeps sound kernels built more recently.
+	OlderThan time.Duration
+	// Now is the time OlderThan counts back from; zero means time.Now.
+	Now time.Time
+}
+
+// PlanClean splits the cache into the entries Clean(opts) would remove and
+// those it would keep, both newest first, removing nothing: what a
+// dry run or a confirmation prompt shows.
+func (c *Cache) PlanClean(opts CleanOptions) (remove, keep []Entry, err error) {
 	entries, err := c.List()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var gone []Entry
-	var digests []string
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	sound := 0
 	for _, e := range entries {
 		if e.Corrupt == "" {
 			sound++
-			if corruptOnly || sound <= keep {
+			young := opts.OlderThan > 0 && now.Sub(e.Meta.BuiltAt) < opts.OlderThan
+			if opts.CorruptOnly || sound <= opts.Keep || young {
+				keep = append(keep, e)
 				continue
 			}
 		}
-		gone = append(gone, e)
-		digests = append(digests, e.Digest)
+		remove = append(remove, e)
 	}
-	if len(digests) == 0 {
-		return nil, nil
+	return remove, keep, nil
+}
+
+// Clean removes what PlanClean(opts) plans to and returns it.
+func (c *Cache) Clean(ctx context.Context, opts CleanOptions) ([]Entry, error) {
+	remove, _, err := c.PlanClean(opts)
+	if err != nil || len(remove) == 0 {
+		return nil, err
 	}
-	return gone, c.Remove(ctx, digests...)
+	digests := make([]string, len(remove))
+	for i, e := range remove {
+		digests[i] = e.Digest
+	}
+	return remove, c.Remove(ctx, digests...)
 }
 
 // gc deletes blobs and verification stamps that no indexed manifest

@@ -122,7 +122,7 @@ func TestImageReleaseAndSchedExt(t *testing.T) {
 	}
 	notBz := filepath.Join(t.TempDir(), "x")
 	os.WriteFile(notBz, make([]byte, 0x400), 0o644)
-	if _, err := ImageRelease(notBz); err == nil || !strings.Contains(err.Error(), "not a bzImage") {
+	if _, err := ImageRelease(notBz); err == nil || !strings.Contains(err.Error(), "not a kernel image") {
 		t.Fatalf("not a bzImage: %v", err)
 	}
 	k := &Kernel{Image: img}

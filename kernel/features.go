@@ -1,11 +1,9 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,35 +63,17 @@ func baseName(p string) string {
 }
 
 // ImageRelease reads the kernel release ("6.12.118") from an x86 bzImage's
-// setup header: kernel_version at 0x20e is the offset, less 0x200, of the
-// "6.12.118 (user@host) #1 ..." string. It errors for other images.
+// setup header (CheckImage). It errors for other images and for one
+// without a version string.
 func ImageRelease(image string) (string, error) {
-	f, err := os.Open(image)
+	info, err := CheckImage(image)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: %w", image, err)
 	}
-	defer f.Close()
-	hdr := make([]byte, 0x210)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return "", fmt.Errorf("%s: too short for a bzImage: %w", image, err)
+	if rel := info.Release(); strings.ContainsRune(rel, '.') {
+		return rel, nil
 	}
-	if string(hdr[0x202:0x206]) != "HdrS" {
-		return "", fmt.Errorf("%s: not a bzImage (no HdrS setup header)", image)
-	}
-	off := int64(binary.LittleEndian.Uint16(hdr[0x20e:])) + 0x200
-	buf := make([]byte, 128)
-	n, err := f.ReadAt(buf, off)
-	if n == 0 && err != nil {
-		return "", fmt.Errorf("%s: reading the version string: %w", image, err)
-	}
-	s := string(buf[:n])
-	if i := strings.IndexAny(s, " \x00"); i > 0 {
-		s = s[:i]
-	}
-	if s == "" || !strings.ContainsRune(s, '.') {
-		return "", errors.New(image + ": no kernel version in the setup header")
-	}
-	return s, nil
+	return "", errors.New(image + ": no kernel version in the setup header")
 }
 
 // addSidecars fills in what an exported kernel directory (`ktstr kernel

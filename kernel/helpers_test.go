@@ -3,6 +3,7 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,6 +83,34 @@ func fakeVmlinux(t testing.TB) string {
 		t.Skipf("cannot make a fake vmlinux: %s", fakeVmlinuxErr)
 	}
 	return fakeVmlinuxPath
+}
+
+// writeBzImage writes a file with an x86 setup header whose version
+// string is version: enough for CheckImage. Parent directories are made.
+func writeBzImage(t testing.TB, path, version string) {
+	t.Helper()
+	h := make([]byte, 0x1000)
+	binary.LittleEndian.PutUint32(h[x86HeaderMagic:], hdrS)
+	binary.LittleEndian.PutUint16(h[x86KernelVersion:], 0x200) // the string at 0x400
+	copy(h[0x400:], version+"\x00")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, h, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyFile copies src to dst (0644) for fixtures.
+func copyFixture(t testing.TB, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // storeFake stores an entry with small fake files and the given metadata.

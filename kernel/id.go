@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -78,7 +79,7 @@ func ParseID(s string) (ID, error) {
 	s = strings.TrimSpace(s)
 	id := ID{Raw: s, Value: s}
 	if s == "" {
-		return id, fmt.Errorf("empty kernel identifier: give a path, a version (e.g. 6.12.117), a cache key (see `ktstr kernel list`), or an OCI reference")
+		return id, errors.New("empty kernel identifier: give a bzImage or build tree, a cached version (6.12 or 6.12.118), a cache key (see `ktstr kernel list`) or an OCI reference")
 	}
 	if rest, ok := strings.CutPrefix(s, "git+"); ok {
 		id.Kind = IDGit
@@ -138,14 +139,14 @@ func (id ID) Validate() error {
 			return err
 		}
 		if c > 0 {
-			return fmt.Errorf("inverted kernel range %s..%s: the start is newer than the end; swap the endpoints: %s..%s", id.Start, id.End, id.End, id.Start)
+			return fmt.Errorf("inverted kernel range: the start is newer than the end; swap the endpoints: %s..%s", id.End, id.Start)
 		}
 	case IDGit:
 		if id.URL == "" {
-			return fmt.Errorf("git kernel spec %q has no URL: use git+URL#REF", id.Raw)
+			return errors.New("git kernel spec has no URL: use git+URL#REF")
 		}
 		if id.Ref == "" {
-			return fmt.Errorf("git kernel spec %q has no ref: use git+URL#REF with a branch, tag or commit", id.Raw)
+			return errors.New("git kernel spec has no ref: use git+URL#REF with a branch, tag or commit")
 		}
 	case IDVersion:
 		if _, err := parseVersion(id.Value); err != nil {

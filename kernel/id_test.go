@@ -117,5 +117,5 @@ func ExampleParseID() {
 	// ../linux: path
 	// 6.12.117-tarball-x86_64-kce525dbc3: cache key
 	// ghcr.io/o/kernels:6.12: OCI reference
-	// 6.16..6.12: range (inverted kernel range 6.16..6.12: the start is newer than the end; swap the endpoints: 6.12..6.16)
+	// 6.16..6.12: range (inverted kernel range: the start is newer than the end; swap the endpoints: 6.12..6.16)
 }

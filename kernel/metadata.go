@@ -36,10 +36,13 @@ type Metadata struct {
 	// kernel was built without because it predates them (KconfigFor),
 	// e.g. CONFIG_SCHED_CLASS_EXT on 6.1. Such a kernel is booted only
 	// when asked for by version or key, never as the default.
-	KconfigOmitted []string          `json:"kconfig_omitted,omitempty"`
-	BuiltAt        time.Time         `json:"built_at"`
-	BuildSeconds   float64           `json:"build_seconds,omitempty"`
-	Toolchain      map[string]string `json:"toolchain,omitempty"`
+	KconfigOmitted []string  `json:"kconfig_omitted,omitempty"`
+	BuiltAt        time.Time `json:"built_at"`
+	BuildSeconds   float64   `json:"build_seconds,omitempty"`
+	// BuildSteps is how many steps make bzImage reported; the next build
+	// estimates its progress from it.
+	BuildSteps int               `json:"build_steps,omitempty"`
+	Toolchain  map[string]string `json:"toolchain,omitempty"`
 }
 
 // KconfigStatus compares an entry's recorded kconfig hash with the current

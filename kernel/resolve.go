@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,10 +21,11 @@ var ErrNotFound = errors.New("no kernel found")
 // EnvKernel names the environment variable that selects a kernel.
 const EnvKernel = "KTSTR_KERNEL"
 
-// Hint is the remediation every "no kernel" message ends with.
-const Hint = "set KTSTR_KERNEL to a kernel source directory, a version (e.g. `6.12.117`), " +
-	"a cache key (see `ktstr kernel list`) or an OCI reference, or run `ktstr kernel build` " +
-	"to populate the cache"
+// Hint is the remediation every "no kernel" message ends with: the forms
+// a kernel identifier (KTSTR_KERNEL, a --kernel flag) really accepts.
+const Hint = "set KTSTR_KERNEL (or pass --kernel) to a bzImage or a kernel build tree, a cached version " +
+	"(6.12 or 6.12.118; `ktstr kernel list` shows them), a cache key or an OCI reference; " +
+	"or run `ktstr kernel build` to build the default kernel into the cache"
 
 // EnvSpec reads KTSTR_KERNEL trimmed of surrounding whitespace; unset,
 // empty and whitespace-only all read as "" (shells and CI emit empty values
@@ -46,7 +48,7 @@ type Kernel struct {
 	Key    string
 	Digest string
 	// Source says how the kernel was found: "cache", "built", "pulled",
-	// "KTSTR_KERNEL path", "local tree", "host".
+	// "path", "local tree", "host".
 	Source string
 	// Meta is the cache entry's metadata; nil outside the cache.
 	Meta *Metadata
@@ -85,17 +87,21 @@ type ResolveOptions struct {
 // Resolve finds the kernel to boot:
 //
 //  1. the spec (ResolveOptions.Spec, else KTSTR_KERNEL): a path must hold
-//     a kernel image; a version or cache key is looked up in the cache and,
-//     on a miss, the general cache scan is skipped (never silently boot a
-//     different kernel); an OCI reference is used from the cache or pulled;
-//     ranges and git sources are rejected (single kernel only), after
-//     Validate so an inverted range names the swap;
+//     a kernel image (a bzImage, checked by its boot-protocol magic) or be
+//     a build tree with one, and a vmlinux that goes with it must be from
+//     the same build; a version is looked up in the cache ("6.12" takes the
+//     newest cached 6.12.x); a cache key or digest must be cached; an OCI
+//     reference is used from the cache or pulled. A spec that misses is an
+//     error: never silently boot a different kernel. Ranges and git sources
+//     name no single kernel and are rejected (after Validate, so an
+//     inverted range names the swap);
 //  2. the newest sound cache entry whose kconfig hash is not stale
 //     (untracked entries are kept; entries with an unusable vmlinux are
 //     skipped with a warning);
 //  3. local build trees; 4. host kernel images.
 //
-// When nothing is found the error wraps ErrNotFound and ends with Hint.
+// A spec that can never resolve as written is a *SpecError. When nothing
+// is found the error wraps ErrNotFound and says how to get a kernel.
 func Resolve(ctx context.Context, opts ResolveOptions) (*Kernel, error) {
 	lg := opts.Logger
 	if lg == nil {
@@ -107,20 +113,11 @@ func Resolve(ctx context.Context, opts ResolveOptions) (*Kernel, error) {
 		spec = EnvSpec()
 		label = EnvKernel + "=" + spec
 	}
-	skipScan := false
 	if spec != "" {
-		k, err := resolveSpec(ctx, spec, label, opts, lg)
-		if k != nil || err != nil {
-			return k, err
-		}
-		// An explicit version or key that missed: fall through to the
-		// file system like the seed does, but not to other cache entries.
-		skipScan = true
+		return resolveSpec(ctx, spec, label, opts, lg)
 	}
-	if !skipScan {
-		if k := scanCache(opts.CacheDir, lg); k != nil {
-			return k, nil
-		}
+	if k := scanCache(opts.CacheDir, lg); k != nil {
+		return k, nil
 	}
 	release := kernelRelease()
 	trees := opts.LocalTrees
@@ -128,9 +125,16 @@ func Resolve(ctx context.Context, opts ResolveOptions) (*Kernel, error) {
 		trees = []string{"./linux", "../linux", filepath.Join("/lib/modules", release, "build")}
 	}
 	for _, t := range trees {
-		if k := kernelFromPath(t); k != nil {
+		if _, err := os.Stat(t); err != nil {
+			continue
+		}
+		k, err := loadPath(t)
+		if err == nil {
 			k.Source = "local tree"
 			return k, nil
+		}
+		if !errors.Is(err, errNoImage) {
+			lg.Warn("skipping local kernel tree", zap.String("tree", t), zap.Error(err))
 		}
 	}
 	hosts := opts.HostPaths
@@ -138,42 +142,38 @@ func Resolve(ctx context.Context, opts ResolveOptions) (*Kernel, error) {
 		hosts = []string{filepath.Join("/lib/modules", release, "vmlinuz"), "/boot/vmlinuz-" + release, "/boot/vmlinuz"}
 	}
 	for _, h := range hosts {
-		if isFile(h) {
-			return &Kernel{Image: h, Source: "host"}, nil
+		if !isFile(h) {
+			continue
 		}
-	}
-	if skipScan {
-		return nil, fmt.Errorf("%w: %s is not in the kernel cache and no local kernel tree was found. %s", ErrNotFound, label, Hint)
+		if _, err := CheckImage(h); err != nil {
+			lg.Debug("skipping host kernel image", zap.String("image", h), zap.Error(err))
+			continue
+		}
+		return &Kernel{Image: h, Source: "host"}, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, Hint)
 }
 
-// resolveSpec handles step 1. It returns (nil, nil) for a version or key
-// that is not cached.
+// resolveSpec handles step 1.
 func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, lg *zap.Logger) (*Kernel, error) {
-	id, err := ParseID(spec)
+	id, err := checkID(spec, label)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", label, err)
+		return nil, err
 	}
-	openCache := func() (*Cache, error) {
-		c, err := OpenCache(opts.CacheDir, lg)
+	if id.Kind == IDPath {
+		k, err := loadPath(expandHome(id.Value))
 		if err != nil {
-			return nil, fmt.Errorf("%s requires cache access, but the cache directory could not be opened: %w", label, err)
+			return nil, &SpecError{Label: label, Err: err}
 		}
-		return c, nil
+		k.Source = "path"
+		return k, nil
+	}
+	c, err := OpenCache(opts.CacheDir, lg)
+	if err != nil {
+		return nil, fmt.Errorf("%s needs the kernel cache: %w", label, err)
 	}
 	switch id.Kind {
-	case IDPath:
-		if k := kernelFromPath(expandHome(id.Value)); k != nil {
-			k.Source = "KTSTR_KERNEL path"
-			return k, nil
-		}
-		return nil, fmt.Errorf("%s does not contain a kernel image. %s", label, Hint)
 	case IDVersion:
-		c, err := openCache()
-		if err != nil {
-			return nil, err
-		}
 		if e, err := c.Lookup(id.Value + "-tarball-" + HostArch() + "-kc" + KconfigHashFor(id.Value)); err == nil {
 			return kernelFromEntry(e, "cache"), nil
 		}
@@ -181,31 +181,12 @@ func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, l
 		if err != nil {
 			return nil, err
 		}
-		for i := range entries {
-			e := &entries[i]
-			if e.Corrupt == "" && e.Meta.Version == id.Value && usableEntry(e, lg) {
-				return kernelFromEntry(e, "cache"), nil
-			}
+		if e := newestRelease(entries, id.Value, lg); e != nil {
+			return kernelFromEntry(e, "cache"), nil
 		}
-		return nil, nil
-	case IDCacheKey, IDDigest:
-		c, err := openCache()
-		if err != nil {
-			return nil, err
-		}
-		e, err := c.Lookup(id.Value)
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
-		}
-		return kernelFromEntry(e, "cache"), nil
+		return nil, fmt.Errorf("%w: %s: no such version in the cache %s (`ktstr kernel list` shows what is there); "+
+			"build one with `ktstr kernel build --source TREE|TARBALL|URL#sha256=HEX|git+URL#REF`", ErrNotFound, label, c.Root())
 	case IDOCIRef:
-		c, err := openCache()
-		if err != nil {
-			return nil, err
-		}
 		if e, err := c.Lookup(id.Value); err == nil {
 			return kernelFromEntry(e, "cache"), nil
 		}
@@ -214,15 +195,48 @@ func resolveSpec(ctx context.Context, spec, label string, opts ResolveOptions, l
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
 		return kernelFromEntry(e, "pulled"), nil
-	case IDRange, IDGit:
-		if err := id.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
-		}
-		return nil, fmt.Errorf("%s: multi-kernel specs (ranges, git sources) are not supported in env-var form. "+
-			"Build a git source with `ktstr kernel build --source git+URL#REF`, or set KTSTR_KERNEL to a single "+
-			"version, cache key, or path", label)
 	}
-	return nil, fmt.Errorf("%s: unrecognised kernel identifier. %s", label, Hint)
+	// A cache key or digest.
+	e, err := c.Lookup(id.Value)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s is not in the kernel cache %s (`ktstr kernel list` shows the cached keys)", ErrNotFound, label, c.Root())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	return kernelFromEntry(e, "cache"), nil
+}
+
+// newestRelease returns the sound entry of the highest release that is
+// want or, for a prefix such as "6.12", one of its patch releases or
+// release candidates; nil if none. Of equal releases it takes one built
+// with the current kconfig fragment over an untracked or stale one, then
+// the newest build.
+func newestRelease(entries []Entry, want string, lg *zap.Logger) *Entry {
+	rank := map[KconfigStatus]int{KconfigMatches: 2, KconfigUntracked: 1, KconfigStale: 0}
+	status := func(e *Entry) KconfigStatus { return e.Meta.KconfigStatus(KconfigHashFor(e.Meta.Version)) }
+	var best *Entry
+	for i := range entries {
+		e := &entries[i]
+		v := e.Meta.Version
+		if e.Corrupt != "" || !(v == want || strings.HasPrefix(v, want+".") || strings.HasPrefix(v, want+"-rc")) {
+			continue
+		}
+		if best != nil {
+			c, err := compareVersions(v, best.Meta.Version)
+			if err != nil || c < 0 {
+				continue
+			}
+			// List is newest build first: of equals the first stays.
+			if c == 0 && rank[status(e)] <= rank[status(best)] {
+				continue
+			}
+		}
+		if usableEntry(e, lg) {
+			best = e
+		}
+	}
+	return best
 }
 
 // scanCache returns the newest usable entry, or nil.
@@ -291,41 +305,57 @@ func usableEntry(e *Entry, lg *zap.Logger) bool {
 	return true
 }
 
-// kernelFromPath accepts a build tree (image at arch/x86/boot/bzImage) or
-// an image file: one inside a build tree is that tree's kernel (its
-// vmlinux and .config), else a vmlinux beside it goes with it.
-func kernelFromPath(p string) *Kernel {
-	st, err := os.Stat(p)
+// errNoImage means a directory holds no built kernel image.
+var errNoImage = errors.New("kernel image")
+
+// loadPath accepts a build tree (image at arch/x86/boot/bzImage) or an
+// image file: one inside a build tree is that tree's kernel (its vmlinux
+// and .config), else a vmlinux beside it goes with it. The image must
+// pass CheckImage and the vmlinux CheckVmlinux.
+func loadPath(p string) (*Kernel, error) {
+	abs, err := filepath.Abs(p)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	if !st.IsDir() {
-		abs, _ := filepath.Abs(p)
-		if root, ok := strings.CutSuffix(abs, string(filepath.Separator)+imageRelPath(HostArch())); ok {
-			if k := kernelFromPath(root); k != nil {
-				return k
-			}
+	st, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errors.New("no such file or directory: pass a bzImage or a kernel build tree")
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The vmlinux (and, in a build tree, the .config) are looked for in dir.
+	dir, inTree := filepath.Dir(abs), false
+	k := &Kernel{Image: abs}
+	if st.IsDir() {
+		dir, inTree = abs, true
+		k.Image = filepath.Join(dir, imageRelPath(HostArch()))
+		if !isFile(k.Image) {
+			return nil, fmt.Errorf("no built %w at %s: build the tree (make bzImage) or pass an image file", errNoImage, imageRelPath(HostArch()))
 		}
-		k := &Kernel{Image: abs}
-		if v := filepath.Join(filepath.Dir(abs), "vmlinux"); isFile(v) {
-			k.Vmlinux = v
+	} else if root, ok := strings.CutSuffix(abs, string(filepath.Separator)+imageRelPath(HostArch())); ok {
+		dir, inTree = root, true
+	}
+	info, err := CheckImage(k.Image)
+	if err != nil {
+		if k.Image != abs {
+			return nil, fmt.Errorf("%s: %w", imageRelPath(HostArch()), err)
 		}
-		addSidecars(k, filepath.Dir(abs))
-		return k
+		return nil, err
 	}
-	dir, _ := filepath.Abs(p)
-	img := filepath.Join(dir, imageRelPath(HostArch()))
-	if !isFile(img) {
-		return nil
-	}
-	k := &Kernel{Image: img}
 	if v := filepath.Join(dir, "vmlinux"); isFile(v) {
+		if err := CheckVmlinux(v, info); err != nil {
+			return nil, err
+		}
 		k.Vmlinux = v
 	}
-	if c := filepath.Join(dir, ".config"); isFile(c) {
+	if c := filepath.Join(dir, ".config"); inTree && isFile(c) {
 		k.Config = c
 	}
-	return k
+	if !inTree {
+		addSidecars(k, dir) // an --out-dir layout: config and metadata.json beside the image
+	}
+	return k, nil
 }
 
 func isFile(p string) bool {

@@ -93,11 +93,15 @@ func TestResolveSpec(t *testing.T) {
 	tar := storeFake(t, c, tarKey, meta("6.12.117", KconfigHash(), now.Add(-2*time.Hour)), false)
 	other := storeFake(t, c, "6.13.1-git-abc-x86_64-kc"+KconfigHash(), meta("6.13.1", KconfigHash(), now.Add(-time.Hour)), false)
 	newest := storeFake(t, c, "newest", meta("6.15.0", KconfigHash(), now), false)
+	storeFake(t, c, "older-patch-built-later", meta("6.12.9", KconfigHash(), now.Add(-time.Minute)), false)
+	storeFake(t, c, "same-release-other-kconfig-built-later", meta("6.12.117", "0ther", now.Add(-time.Minute)), false)
 
 	tree := t.TempDir()
-	os.MkdirAll(filepath.Join(tree, "arch/x86/boot"), 0o755)
-	os.WriteFile(filepath.Join(tree, "arch/x86/boot/bzImage"), []byte("tree image"), 0o644)
-	os.WriteFile(filepath.Join(tree, "vmlinux"), []byte("v"), 0o644)
+	writeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
+	copyFixture(t, fakeVmlinux(t), filepath.Join(tree, "vmlinux"))
+	vmlinuxFile := filepath.Join(tree, "vmlinux")
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	os.WriteFile(passwd, []byte("root:x:0:0:root:/root:/bin/bash\n"), 0o644)
 
 	tests := []struct {
 		name, env string
@@ -108,18 +112,25 @@ func TestResolveSpec(t *testing.T) {
 		{"no env takes newest", "", newest.Image, nil, false},
 		{"version", "6.12.117", tar.Image, nil, false},
 		{"version from metadata", "6.13.1", other.Image, nil, false},
+		// A prefix takes the highest cached patch release, not the newest
+		// build; of one release, the build with the current kconfig.
+		{"version prefix", "6.12", tar.Image, nil, false},
+		{"version prefix is per component", "6.1", "", []string{"no such version in the cache"}, true},
 		{"cache key", "  " + other.Key + " ", other.Image, nil, false},
 		{"digest", tar.Digest, tar.Image, nil, false},
 		{"path dir", tree, filepath.Join(tree, "arch/x86/boot/bzImage"), nil, false},
 		{"path file", filepath.Join(tree, "arch/x86/boot/bzImage"), filepath.Join(tree, "arch/x86/boot/bzImage"), nil, false},
-		{"path without image", t.TempDir(), "", []string{"does not contain a kernel image", "ktstr kernel build"}, false},
+		{"path without image", t.TempDir(), "", []string{"no built kernel image at arch/x86/boot/bzImage", "make bzImage"}, false},
+		{"path not a kernel", passwd, "", []string{"KTSTR_KERNEL=" + passwd + ": not a kernel image", "pass a bzImage"}, false},
+		{"path is a vmlinux", vmlinuxFile, "", []string{"an ELF file (a vmlinux?)"}, false},
+		{"path missing", "/nonexistent/bzImage", "", []string{"no such file", "pass a bzImage or a kernel build tree"}, false},
 		// A version or key that misses must not fall back to other cache
 		// entries: booting a different kernel would be a surprise.
-		{"version miss", "6.1.1", "", []string{"KTSTR_KERNEL=6.1.1 is not in the kernel cache", "ktstr kernel list"}, true},
-		{"key miss", "no-such-key", "", []string{"no-such-key"}, true},
+		{"version miss", "6.1.1", "", []string{"KTSTR_KERNEL=6.1.1: no such version in the cache", "ktstr kernel list"}, true},
+		{"key miss", "no-such-key", "", []string{"KTSTR_KERNEL=no-such-key is not in the kernel cache", "ktstr kernel list"}, true},
 		{"inverted range", "6.16..6.12", "", []string{"inverted kernel range", "6.12..6.16"}, false},
-		{"range", "6.12..6.16", "", []string{"not supported in env-var form"}, false},
-		{"git", "git+https://example.org/linux.git#v6.12", "", []string{"not supported in env-var form"}, false},
+		{"range", "6.12..6.16", "", []string{"a range names several kernels"}, false},
+		{"git", "git+https://example.org/linux.git#v6.12", "", []string{"must be built first", "ktstr kernel build --source"}, false},
 		{"git without ref", "git+https://example.org/linux.git", "", []string{"no ref"}, false},
 	}
 	for _, tt := range tests {
@@ -143,8 +154,15 @@ func TestResolveSpec(t *testing.T) {
 			if errors.Is(err, ErrNotFound) != tt.notFound {
 				t.Errorf("errors.Is(ErrNotFound) = %v, want %v (%v)", !tt.notFound, tt.notFound, err)
 			}
-			if tt.name == "inverted range" && strings.Contains(err.Error(), "not supported in env-var form") {
+			if tt.name == "inverted range" && strings.Contains(err.Error(), "several kernels") {
 				t.Errorf("validate must run before the generic redirect: %v", err)
+			}
+			var se *SpecError
+			if errors.As(err, &se) == tt.notFound {
+				t.Errorf("errors.As(*SpecError) = %v, want %v: a miss is no usage error, a bad spec is (%v)", !tt.notFound, tt.notFound, err)
+			}
+			if got := strings.Count(err.Error(), tt.env); got > 1 {
+				t.Errorf("error names %q %d times: %v", tt.env, got, err)
 			}
 		})
 	}
@@ -161,10 +179,11 @@ func TestResolveFallbacks(t *testing.T) {
 	t.Setenv(EnvKernel, "")
 	c := openTestCache(t)
 	tree := t.TempDir()
-	os.MkdirAll(filepath.Join(tree, "arch/x86/boot"), 0o755)
-	os.WriteFile(filepath.Join(tree, "arch/x86/boot/bzImage"), []byte("tree image"), 0o644)
+	writeBzImage(t, filepath.Join(tree, "arch/x86/boot/bzImage"), "6.14.0 (u@h) #1 SMP")
 	host := filepath.Join(t.TempDir(), "vmlinuz")
-	os.WriteFile(host, []byte("host"), 0o644)
+	writeBzImage(t, host, "6.1.0-host (u@h) #1 SMP")
+	notKernel := filepath.Join(t.TempDir(), "vmlinuz")
+	os.WriteFile(notKernel, []byte("not a kernel"), 0o644)
 
 	o := ResolveOptions{CacheDir: c.Root(), LocalTrees: []string{"/nonexistent", tree}, HostPaths: []string{host}}
 	k, err := Resolve(context.Background(), o)
@@ -172,6 +191,7 @@ func TestResolveFallbacks(t *testing.T) {
 		t.Fatalf("local tree: %+v, %v", k, err)
 	}
 	o.LocalTrees = []string{t.TempDir()} // a dir without an image
+	o.HostPaths = []string{notKernel, host}
 	k, err = Resolve(context.Background(), o)
 	if err != nil || k.Source != "host" || k.Image != host {
 		t.Fatalf("host path: %+v, %v", k, err)

@@ -33,6 +33,9 @@ type source struct {
 	commit string // git commit, filled by identify
 }
 
+// stableGit is the kernel's stable tree, whose tags are the releases.
+const stableGit = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git"
+
 var tarballRE = regexp.MustCompile(`\.(tar|tar\.xz|txz|tar\.gz|tgz|tar\.bz2|tbz2|tar\.zst)$`)
 
 // parseSource classifies s: "" (DefaultSource), a directory (local tree), a
@@ -67,6 +70,10 @@ func parseSource(s, sum string) (source, error) {
 	if err != nil {
 		return source{}, err
 	}
+	if _, err := os.Stat(abs); err != nil && versionRE.MatchString(s) {
+		return source{}, fmt.Errorf("kernel source %s is a version, not a source: ktstr builds from a source tree, a tarball, "+
+			"https://cdn.kernel.org/pub/linux/kernel/v%s.x/linux-%s.tar.xz#sha256=HEX or git+%s#v%s", s, strings.Split(s, ".")[0], s, stableGit, s)
+	}
 	st, err := os.Stat(abs)
 	if err != nil {
 		return source{}, fmt.Errorf("kernel source %s: %w (want a source tree, a tarball, URL#sha256=HEX, or git+URL#REF)", s, err)
@@ -81,6 +88,14 @@ func parseSource(s, sum string) (source, error) {
 		return source{}, fmt.Errorf("kernel source %s is neither a directory nor a tarball (.tar, .tar.xz, .tar.gz, .tar.bz2, .tar.zst)", s)
 	}
 	return source{kind: SourceTarball, path: abs}, nil
+}
+
+// CheckSource checks a BuildOptions.Source (and SHA256) the way Build
+// will, without fetching or building anything: commands call it before
+// slow work so a typo costs nothing.
+func CheckSource(s, sum string) error {
+	_, err := parseSource(s, sum)
+	return err
 }
 
 // describe is the SourceDetail recorded in metadata.

@@ -15,18 +15,10 @@ func TestFindVmlinux(t *testing.T) {
 
 	tree := t.TempDir()
 	treeImage := filepath.Join(tree, "arch/x86/boot/bzImage")
-	if err := os.MkdirAll(filepath.Dir(treeImage), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{treeImage, filepath.Join(tree, "vmlinux")} {
-		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeBzImage(t, treeImage, "6.12.117 (ktstr@ktstr) #1 SMP")
+	copyFixture(t, fakeVmlinux(t), filepath.Join(tree, "vmlinux"))
 	lone := filepath.Join(t.TempDir(), "bzImage")
-	if err := os.WriteFile(lone, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeBzImage(t, lone, "6.12.117 (ktstr@ktstr) #1 SMP")
 	explicit := filepath.Join(t.TempDir(), "vmlinux-explicit")
 	if err := os.WriteFile(explicit, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

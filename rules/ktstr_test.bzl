@@ -4,7 +4,7 @@
         name = "sched",
         test = ":tests_test",            # a go_test with TestMain -> ktstr.Main
         kernel = "//:kernel",            # ktstr_kernel or ktstr_kernel_image
-        run = "^TestSched",              # -test.run filter (optional)
+        run = "^TestSched",              # -test.run filter (optional; --test_filter overrides)
         topologies = ["1n1l2c1t", "1n2l2c2t"],
         flags = ["", "slow_path"],       # flag profiles, comma-separated names
         duration = "3s",
@@ -75,7 +75,10 @@ export XDG_CACHE_HOME="${{XDG_CACHE_HOME:-$t/cache}}"
 export KTSTR_INITRAMFS_CACHE="${{KTSTR_INITRAMFS_CACHE:-$t/initramfs}}"
 export KTSTR_SCHED_CACHE="${{KTSTR_SCHED_CACHE:-$t/scheds}}"
 cd "$r/{pkg}"
-exec "$r/{binary}" {args}"$@"
+# bazel test --test_filter=X sets TESTBRIDGE_TEST_ONLY: it replaces the
+# target's run attribute, which is only the default selection.
+run=${{TESTBRIDGE_TEST_ONLY:-{run}}}
+exec "$r/{binary}" ${{run:+"-test.run=$run"}} {args}"$@"
 """
 
 def _ktstr_vm_test_impl(ctx):
@@ -95,10 +98,7 @@ def _ktstr_vm_test_impl(ctx):
     if ctx.files.scheds:
         env_lines += "export KTSTR_SCHED_FILES=\"%s\"\n" % " ".join(["$r/" + _runfiles_path(ctx, f) for f in ctx.files.scheds])
 
-    args = []
-    if ctx.attr.run:
-        args.append("-test.run=" + ctx.attr.run)
-    args.append("-test.v")
+    args = ["-test.v"]
     args.extend(ctx.attr.test_args)
 
     pkg = ctx.workspace_name + ("/" + ctx.label.package if ctx.label.package else "")
@@ -114,6 +114,7 @@ def _ktstr_vm_test_impl(ctx):
             env = env_lines,
             pkg = pkg,
             binary = _runfiles_path(ctx, exe),
+            run = _shell_quote(ctx.attr.run),
             args = "".join([_shell_quote(a) + " " for a in args]),
             tools = " ".join([_shell_quote(t) for t in ctx.attr.executor_tools]),
         ),
@@ -133,7 +134,7 @@ ktstr_vm_test = rule(
         "kernel": attr.label(mandatory = True, providers = [KtstrKernelInfo]),
         "initramfs": attr.label(mandatory = True, providers = [KtstrInitramfsInfo]),
         "scheds": attr.label_list(allow_files = True),
-        "run": attr.string(doc = "-test.run regular expression."),
+        "run": attr.string(doc = "-test.run regular expression; `bazel test --test_filter=RE` replaces it."),
         "topology": attr.string(doc = "Topology, e.g. 1n2l2c2t (topology.Parse syntax)."),
         "flags": attr.string(doc = "Comma-separated flag names of this variant."),
         "duration": attr.string(doc = "Scenario duration, a Go time.Duration string."),
@@ -197,7 +198,8 @@ def ktstr_test(
       test: a go_test label whose TestMain calls ktstr.Main. It is built
         pure (static) and packed as the guest's /init.
       kernel: a ktstr_kernel or ktstr_kernel_image label.
-      run: -test.run filter selecting the Go tests of this target.
+      run: -test.run filter selecting the Go tests of this target; a
+        `bazel test --test_filter=RE` replaces it for that invocation.
       topologies: topology strings ("" keeps each test's own).
       flags: flag profiles, each a comma-separated list of flag names
         ("" means no flags).

@@ -14,11 +14,12 @@ the target can be a ktstr_test's `scheduler`: the runner packs each file
 of KTSTR_SCHED_FILES as /sched/<basename>.
 
 Like ktstr_kernel the action is local and unsandboxed: it reuses the
-per-user scheduler cache `go test` fills (~/.cache/ktstr/scheds, keyed by
-the kernel's BTF and the sources), and it needs host tools a sandbox does
-not offer: clang-19, bpftool (/usr/sbin), the Go SDK of the registered
-toolchain (to `go build` the static loader in the source tree) and, for
-the kernel-tree schedulers, make, cc and a kernel source tree.
+per-user scheduler cache (~/.cache/ktstr/scheds, keyed by the kernel's
+BTF and the sources), and it needs host tools a sandbox does not offer:
+clang-19, bpftool (/usr/sbin) and, for the kernel-tree schedulers, make,
+cc and a kernel source tree. The loader DIR/scxload is the ktstr binary
+itself (it runs as the loader when invoked under that name), so no Go
+SDK or source tree is needed.
 """
 
 load("//rules:kernel.bzl", "KERNEL_EXECUTION_REQUIREMENTS")
@@ -26,8 +27,6 @@ load("//rules:providers.bzl", "KtstrKernelInfo")
 
 # scheds.KernelTreeScheds (scheds/build.go).
 KERNEL_TREE_SCHEDS = ["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"]
-
-_GO_TOOLCHAIN = "@io_bazel_rules_go//go:toolchain"
 
 def sched_outputs(srcs, kernel_tree):
     """The base names `ktstr sched build --out-dir` writes.
@@ -50,21 +49,9 @@ def sched_outputs(srcs, kernel_tree):
     return names
 
 # The strict action env's PATH (/bin:/usr/bin:/usr/local/bin) lacks
-# Debian's bpftool (/usr/sbin) and a Go SDK outside it (/usr/local/go/bin):
-# prepend the toolchain's go (resolved, so the go command finds its real
-# GOROOT) and append /usr/sbin. KTSTR_SRC is the real source tree (the
-# module root above the loader's main.go), where `go build` finds the
-# module's go.mod/go.sum.
+# Debian's bpftool (/usr/sbin).
 _COMMAND = """set -eu
-go_bin=$(dirname "$(readlink -f "$1")")
-export PATH="$go_bin:$PATH:/usr/sbin:/sbin"
-src=$(dirname "$(readlink -f "$2")")
-while [ ! -f "$src/go.mod" ]; do
-  [ "$src" != / ] || { echo "ktstr_scheds: no go.mod above $2" >&2; exit 1; }
-  src=$(dirname "$src")
-done
-export KTSTR_SRC="$src"
-shift 2
+export PATH="$PATH:/usr/sbin:/sbin"
 exec "$@"
 """
 
@@ -72,14 +59,11 @@ def _ktstr_scheds_impl(ctx):
     kernel = ctx.attr.kernel[KtstrKernelInfo]
     if not kernel.vmlinux:
         fail("ktstr_scheds %s: kernel %s has no vmlinux; the schedulers are compiled against its BTF" % (ctx.label, ctx.attr.kernel.label))
-    go = ctx.toolchains[_GO_TOOLCHAIN].sdk.go
     outs = [
         ctx.actions.declare_file(ctx.label.name + "/" + n)
         for n in sched_outputs([f.basename for f in ctx.files.srcs], ctx.attr.kernel_tree)
     ]
     args = ctx.actions.args()
-    args.add(go)
-    args.add(ctx.file.loader_src)
     args.add(ctx.executable._ktstr)
     args.add_all(["sched", "build"])
     args.add("--vmlinux", kernel.vmlinux)
@@ -89,7 +73,7 @@ def _ktstr_scheds_impl(ctx):
     ctx.actions.run_shell(
         command = _COMMAND,
         arguments = [args],
-        inputs = [go, kernel.vmlinux, ctx.file.loader_src] + ctx.files.srcs + ctx.files.deps,
+        inputs = [kernel.vmlinux] + ctx.files.srcs + ctx.files.deps,
         tools = [ctx.attr._ktstr[DefaultInfo].files_to_run],
         outputs = outs,
         execution_requirements = KERNEL_EXECUTION_REQUIREMENTS,
@@ -112,7 +96,7 @@ target as a ktstr_test's `scheduler`.""",
         ),
         "deps": attr.label_list(
             allow_files = True,
-            doc = "Other sources the build reads (headers, go.sum): listed so a change reruns the action.",
+            doc = "Other sources the build reads (headers): listed so a change reruns the action.",
         ),
         "kernel": attr.label(
             mandatory = True,
@@ -123,16 +107,10 @@ target as a ktstr_test's `scheduler`.""",
             default = False,
             doc = "Also build the kernel tree's scx_simple, scx_qmap, scx_central and scx_flatcg (needs a kernel source tree, see `ktstr sched build`).",
         ),
-        "loader_src": attr.label(
-            default = "//scheds/cmd/scxload:main.go",
-            allow_single_file = [".go"],
-            doc = "The loader's main.go; the module root above it is where the loader is built.",
-        ),
         "_ktstr": attr.label(
             default = "//tools/ktstr",
             executable = True,
             cfg = "exec",
         ),
     },
-    toolchains = [_GO_TOOLCHAIN],
 )

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -38,8 +39,21 @@ import (
 //go:embed bpf/*.bpf.c bpf/*.bpf.h
 var bpfSources embed.FS
 
-//go:embed cmd/scxload/main.go
+// loaderSource is the loader's code, hashed into the cache key of a
+// loader built from the source tree.
+//
+//go:embed scxload/scxload.go
 var loaderSource []byte
+
+// selfLoader makes the running executable the loader (UseSelfAsLoader).
+var selfLoader atomic.Bool
+
+// UseSelfAsLoader makes Build use the running executable as the loader
+// instead of building scxload from the ktstr-go source tree. A program
+// calls it when it runs scxload.Main itself whenever it is invoked under
+// the name scxload (the ktstr command does): such a program works outside
+// the source tree, and the guest's /sched/scxload is the program.
+func UseSelfAsLoader() { selfLoader.Store(true) }
 
 // KernelTreeScheds are the example schedulers of the kernel's tools/sched_ext.
 var KernelTreeScheds = []string{"scx_simple", "scx_qmap", "scx_central", "scx_flatcg"}
@@ -156,6 +170,11 @@ func Build(ctx context.Context, cfg BuildConfig) (*Built, error) {
 	}
 	b.Dir = refDir
 	b.Loader = filepath.Join(refDir, "scxload")
+	if selfLoader.Load() {
+		if b.Loader, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("locating this program, the loader: %w", err)
+		}
+	}
 	for _, n := range RefNames() {
 		b.Objects[n] = filepath.Join(refDir, n+".bpf.o")
 	}
@@ -261,11 +280,17 @@ func refKey(btfHash string, cfg BuildConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.Write(loaderSource)
-	if src, err := ModuleRoot(); err == nil {
-		// go.sum pins the loader's dependencies.
-		if b, err := os.ReadFile(filepath.Join(src, "go.sum")); err == nil {
-			h.Write(b)
+	if selfLoader.Load() {
+		// The entry holds no loader (the objects are the same): its own
+		// key, so a source-tree build never finds an entry without one.
+		fmt.Fprintf(h, "loader: self\n")
+	} else {
+		h.Write(loaderSource)
+		if src, err := ModuleRoot(); err == nil {
+			// go.sum pins the loader's dependencies.
+			if b, err := os.ReadFile(filepath.Join(src, "go.sum")); err == nil {
+				h.Write(b)
+			}
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
@@ -312,7 +337,7 @@ func ModuleRoot() (string, error) {
 	}
 	dir, err := modroot.Find("", modulePath)
 	if err != nil {
-		return "", fmt.Errorf("not inside the ktstr-go source tree: run from it or set %s to it (needed to build scxload)", EnvSrc)
+		return "", fmt.Errorf("not inside the ktstr-go source tree: run from it or set %s to it (needed to build scxload; the ktstr command needs neither, it is its own loader)", EnvSrc)
 	}
 	return dir, nil
 }
@@ -378,6 +403,9 @@ func buildRef(ctx context.Context, cfg BuildConfig, dir string) error {
 			"-c", n+".bpf.c", "-o", filepath.Join(dir, n+".bpf.o")); err != nil {
 			return fmt.Errorf("compiling %s.bpf.c: %w", n, err)
 		}
+	}
+	if selfLoader.Load() {
+		return nil
 	}
 	root, err := ModuleRoot()
 	if err != nil {

@@ -193,11 +193,11 @@ func (b *BuiltBinary) Files() (map[string]string, error) {
 	}
 	b.once.Do(func() { b.path, b.err = b.Build() })
 	if b.err != nil {
-		return nil, fmt.Errorf("building %s: %w", b, b.err)
+		return nil, fmt.Errorf("building: %w", b.err)
 	}
 	p, err := resolveBinary(b.path)
 	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", b, err)
+		return nil, fmt.Errorf("building: %w", err)
 	}
 	return map[string]string{b.Argv()[0]: p}, nil
 }
@@ -238,12 +238,14 @@ func (o BPFObject) Files() (map[string]string, error) {
 	if o.Object == nil || o.Loader == nil || o.ObjectName == "" {
 		return nil, errors.New("BPFObject needs ObjectName, Object and Loader")
 	}
+	// Errors name neither the object nor the source: Scheduler.Files
+	// wraps them with both.
 	obj, err := o.Object()
 	if err != nil {
-		return nil, fmt.Errorf("BPF object %s: %w", o.ObjectName, err)
+		return nil, err
 	}
 	if _, err := os.Stat(obj); err != nil {
-		return nil, fmt.Errorf("BPF object %s: %w", o.ObjectName, err)
+		return nil, err
 	}
 	ld, err := o.Loader()
 	if err != nil {

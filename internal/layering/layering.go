@@ -40,6 +40,8 @@ var Rules = []Rule{
 		From: []string{"topology", "verdict"}, Forbid: []string{"..."}},
 	{Why: "internal helpers depend on nothing of ours but each other",
 		From: []string{"internal/..."}, Forbid: []string{"..."}, Except: []string{"internal/..."}},
+	{Why: "kernel supply serves every VMM backend, QEMU too: it knows no VMM (it checks the boot-protocol magic itself)",
+		From: []string{"kernel/..."}, Forbid: []string{"vmm/...", "kvm/..."}},
 	{Why: "the vmm contract and the x86 builders know no backend",
 		From: []string{"vmm", "vmm/x86"}, Forbid: []string{"vmm/qemu/...", "vmm/native/..."}},
 	{Why: "the VMM layer knows nothing of tests, schedulers or the runner above it",

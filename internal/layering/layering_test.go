@@ -76,6 +76,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"topology imports vmm", "topology", []string{"vmm"}, 1, "leaves"},
 		{"the contract imports a backend", "vmm", []string{"vmm/qemu"}, 1, "know no backend"},
 		{"guest imports the monitor", "guest", []string{"monitor"}, 1, "inside the VM"},
+		{"kernel imports the x86 boot parser", "kernel", []string{"vmm/x86"}, 1, "knows no VMM"},
 		{"internal imports root", "internal/tailbuf", []string{"."}, 1, "internal helpers"},
 		{"vmm imports the runner", "vmm/native", []string{"."}, 1, "VMM layer"},
 		{"results imports the runner", "results", []string{".", "vmm"}, 2, "finished runs"},

@@ -1,7 +1,8 @@
 // Package kerneltest gives tests the kernel under test: its bzImage and the
 // BTF of its vmlinux, found the way the harness finds them. A test skips
 // when there is no kernel yet (run `ktstr kernel build`), but fails when
-// KTSTR_BZIMAGE or KTSTR_VMLINUX names a file that is not there.
+// KTSTR_BZIMAGE or KTSTR_VMLINUX names a file that is not there, or when
+// a kernel is required (KTSTR_REQUIRE_KERNEL, CI).
 package kerneltest
 
 import (
@@ -30,7 +31,7 @@ func Image(t testing.TB) string {
 	}
 	k, err := kernel.Resolve(context.Background(), kernel.ResolveOptions{})
 	if err != nil {
-		t.Skipf("no kernel (run `ktstr kernel build` or set %s): %v", EnvBzImage, err)
+		noKernel(t, "no kernel (run `ktstr kernel build` or set %s): %v", EnvBzImage, err)
 	}
 	return k.Image
 }
@@ -43,9 +44,19 @@ func Vmlinux(t testing.TB) string {
 		if os.Getenv(kernel.EnvVmlinux) != "" {
 			t.Fatal(err)
 		}
-		t.Skipf("no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
+		noKernel(t, "no vmlinux with BTF (run `ktstr kernel build` or set %s): %v", kernel.EnvVmlinux, err)
 	}
 	return p
+}
+
+// noKernel skips t, or fails it when a kernel is required
+// (kernel.Required: KTSTR_REQUIRE_KERNEL or CI).
+func noKernel(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if kernel.Required() {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // BTF loads the BTF of the kernel under test's vmlinux.

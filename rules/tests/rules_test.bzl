@@ -101,7 +101,8 @@ def _vm_test_launcher_test_impl(ctx):
             "export KTSTR_FLAGS='a,b'",
             "export KTSTR_DURATION='2s'",
             "export KTSTR_SCHED_FILES=\"$r/ktstr/rules/tests/testdata/sched.bpf.o\"",
-            "'-test.run=^TestX$' '-test.v' ",
+            "run=${TESTBRIDGE_TEST_ONLY:-'^TestX$'}",
+            "${run:+\"-test.run=$run\"} '-test.v' ",
             "cd \"$r/ktstr/rules/tests\"",
             # The executor contract is checked before the test runs.
             "for tool in 'qemu-system-x86_64' '/bin/busybox'; do",

@@ -19,7 +19,7 @@ bash tools/bazel/update-go-deps.sh --check || rc=1
 echo "bazel-check: gazelle" >&2
 # gazelle prints a known, harmless warning for scheds' go:embed of a
 # sub-package file (kept by hand in scheds/BUILD.bazel).
-if ! gazelle -mode diff -repo_root . 2> >(grep -v 'pattern cmd/scxload/main.go: matched no files' >&2); then
+if ! gazelle -mode diff -repo_root . 2> >(grep -v 'pattern scxload/scxload.go: matched no files' >&2); then
   echo "bazel-check: BUILD files out of date: run \`gazelle -repo_root .\` (PATH from tools/bazel/setup.sh --env)" >&2
   rc=1
 fi

@@ -1,15 +1,17 @@
 package main
 
 import (
-	"context"
-	"os"
+	"github.com/spf13/cobra"
 
 	"github.com/ktstr-go/ktstr/tools/internal/export"
 )
 
 func init() {
-	register("export", "write a self-extracting .run script that reproduces a test on bare metal",
-		func(ctx context.Context, args []string) int {
-			return export.Command(ctx, "ktstr export", args, os.Stdout, os.Stderr)
-		})
+	register("", func(*env) *cobra.Command {
+		// ktstr registers the tests it runs, so it is the test binary an
+		// export packs: no source tree or Go toolchain needed.
+		c := export.NewCommand("export", export.CommandConfig{SelfTests: true})
+		c.GroupID = groupTest
+		return c
+	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -30,11 +29,10 @@ func TestGauntletList(t *testing.T) {
 	t.Setenv("KTSTR_LOG", "error")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // durations
 	img := fakeKernelDir(t)
-	out, code := captureStdout(t, func() int {
-		return cmdGauntlet(context.Background(), []string{"--list", "--test", "demo", "--test", "demo_eevdf", "--preset", "pair,numa2", "--kernel", "old=" + img})
-	})
-	if code != 0 {
-		t.Fatalf("exit %d:\n%s", code, out)
+	r := ktstrCLI(t, cliOpts{}, "gauntlet", "--list", "--test", "demo", "--test", "demo_eevdf", "--preset", "pair,numa2", "--kernel", "old="+img)
+	out := r.stdout
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, out, r.stderr)
 	}
 	for _, want := range []string{
 		"kernel old: " + img,
@@ -49,31 +47,38 @@ func TestGauntletList(t *testing.T) {
 }
 
 func TestGauntletBzlAndPresets(t *testing.T) {
-	out, code := captureStdout(t, func() int { return cmdGauntlet(context.Background(), []string{"--presets"}) })
+	r := ktstrCLI(t, cliOpts{}, "gauntlet", "--presets")
+	out, code := r.stdout, r.code
 	if code != 0 || !strings.Contains(out, "max-flat    1n4l16c1t  64") {
 		t.Errorf("--presets: exit %d\n%s", code, out)
 	}
-	out, code = captureStdout(t, func() int { return cmdGauntlet(context.Background(), []string{"--bzl"}) })
+	r = ktstrCLI(t, cliOpts{}, "gauntlet", "--bzl")
+	out, code = r.stdout, r.code
 	// Under Bazel the file is not in the runfiles; tools/bazel/check.sh
 	// compares it there.
 	if want, err := os.ReadFile("../../tests/gauntlet_variants.bzl"); err == nil && (code != 0 || out != string(want)) {
 		t.Errorf("--bzl (exit %d) differs from tests/gauntlet_variants.bzl: regenerate it with `go run ./tools/ktstr gauntlet --bzl > tests/gauntlet_variants.bzl`", code)
 	}
-	out, code = captureStdout(t, func() int { return cmdGauntlet(context.Background(), []string{"--print-parallelism"}) })
+	r = ktstrCLI(t, cliOpts{}, "gauntlet", "--print-parallelism")
+	out, code = r.stdout, r.code
 	if code != 0 || strings.TrimSpace(out) != strconv.Itoa(gauntlet.DefaultParallelism()) {
 		t.Errorf("--print-parallelism: %q exit %d", out, code)
 	}
 }
 
 func TestGauntletBadInput(t *testing.T) {
-	t.Setenv("KTSTR_LOG", "error")
-	for _, args := range [][]string{
-		{"--list", "--preset", "nosuch"},
-		{"--list", "--test", "no_such_test"},
-		{"--list", "--kernel", "6.12..6.1"},
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--list", "--preset", "nosuch"}, "nosuch"},
+		{[]string{"--list", "--test", "no_such_test"}, "no_such_test"},
+		{[]string{"--list", "--kernel", "6.12..6.1"}, "swap the endpoints: 6.1..6.12"},
+		{[]string{"--list", "--parallel", "-1"}, "--parallel -1"},
+		{[]string{"--list", "extra"}, `unexpected argument "extra"`},
 	} {
-		if _, code := captureStdout(t, func() int { return cmdGauntlet(context.Background(), args) }); code != 1 {
-			t.Errorf("%v: exit %d, want 1", args, code)
+		if r := ktstrCLI(t, cliOpts{}, append([]string{"gauntlet"}, tc.args...)...); r.code != exitUsage || !strings.Contains(r.stderr, tc.err) {
+			t.Errorf("%v: exit %d, want 2 naming %q:\n%s", tc.args, r.code, tc.err, r.stderr)
 		}
 	}
 }

@@ -28,7 +28,7 @@ func TestKernelPullOutDir(t *testing.T) {
 	src := t.TempDir()
 	img := filepath.Join(src, "bzImage")
 	cfg := filepath.Join(src, "config")
-	os.WriteFile(img, []byte("image bytes"), 0o644)
+	os.WriteFile(img, []byte("image bytes"), 0o644) // cache entries are not magic-checked
 	os.WriteFile(cfg, []byte("CONFIG_SCHED_CLASS_EXT=y\n"), 0o644)
 	push, err := kernel.OpenCache(t.TempDir(), nil)
 	if err != nil {
@@ -47,11 +47,9 @@ func TestKernelPullOutDir(t *testing.T) {
 
 	t.Setenv("KTSTR_CACHE_DIR", t.TempDir())
 	dir := filepath.Join(t.TempDir(), "out")
-	out, code := captureStdout(t, func() int {
-		return runKernel(context.Background(), []string{"pull", "--insecure", "--out-dir", dir, repo + "@" + digest})
-	})
-	if code != 0 {
-		t.Fatalf("pull --out-dir exit %d: %s", code, out)
+	r := ktstrCLI(t, cliOpts{}, "kernel", "pull", "--insecure", "--out-dir", dir, repo+"@"+digest)
+	if r.code != 0 {
+		t.Fatalf("pull --out-dir exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	for name, want := range map[string]string{kernel.FileImage: "image bytes", kernel.FileConfig: "CONFIG_SCHED_CLASS_EXT=y\n"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))

@@ -1,59 +1,29 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/kernel"
 )
 
-// captureStdout runs fn with os.Stdout redirected and returns what it wrote.
-func captureStdout(t *testing.T, fn func() int) (string, int) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan []byte)
-	go func() { b, _ := io.ReadAll(r); done <- b }()
-	code := fn()
-	w.Close()
-	os.Stdout = old
-	return string(<-done), code
-}
-
 func TestKernelListJSONAndExport(t *testing.T) {
-	cacheDir := t.TempDir()
-	t.Setenv("KTSTR_CACHE_DIR", cacheDir)
-	t.Setenv("KTSTR_LOG", "error")
-	c, err := kernel.OpenCache(cacheDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := t.TempDir()
-	img := filepath.Join(src, "bzImage")
-	os.WriteFile(img, []byte("image"), 0o644)
+	c := scratchCache(t)
 	key := "6.12.117-tarball-x86_64-kc" + kernel.KconfigHash()
-	e, err := c.Store(context.Background(), key, kernel.Files{Image: img},
-		kernel.Metadata{Version: "6.12.117", Source: kernel.SourceTarball, Arch: "x86_64", KconfigHash: kernel.KconfigHash(), BuiltAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := storeKernel(t, c, key, "6.12.117", time.Now())
 
-	out, code := captureStdout(t, func() int { return runKernel(context.Background(), []string{"list", "--json"}) })
-	if code != 0 {
-		t.Fatalf("list exit %d", code)
+	r := ktstrCLI(t, cliOpts{}, "kernel", "list", "--json")
+	if r.code != 0 {
+		t.Fatalf("list exit %d: %s", r.code, r.stderr)
 	}
 	var got []map[string]any
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("list --json output %q: %v", out, err)
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("list --json output %q: %v", r.stdout, err)
 	}
 	if len(got) != 1 {
 		t.Fatalf("list --json: %v", got)
@@ -66,40 +36,76 @@ func TestKernelListJSONAndExport(t *testing.T) {
 	if got[0]["key"] != key || got[0]["kconfig_status"] != "matches" || got[0]["corrupt"] != false {
 		t.Fatalf("list --json entry %v", got[0])
 	}
-
-	out, code = captureStdout(t, func() int { return runKernel(context.Background(), []string{"path", key}) })
-	if code != 0 || out != e.Image+"\n" {
-		t.Fatalf("path: %q exit %d, want %s", out, code, e.Image)
+	if r := ktstrCLI(t, cliOpts{}, "kernel", "path", key); r.code != 0 || r.stdout != e.Image+"\n" {
+		t.Fatalf("path: %q exit %d, want %s", r.stdout, r.code, e.Image)
 	}
 
 	dir := filepath.Join(t.TempDir(), "out")
 	k := &kernel.Kernel{Image: e.Image, MetadataFile: e.MetadataFile}
-	if err := exportKernel(k, dir); err != nil {
-		t.Fatal(err)
+	for i := 0; i < 2; i++ { // a Bazel rerun replaces the files
+		if err := exportKernel(k, dir); err != nil {
+			t.Fatalf("export %d: %v", i, err)
+		}
 	}
 	for _, f := range []string{kernel.FileImage, kernel.FileMetadata} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("--out-dir lacks %s: %v", f, err)
 		}
 	}
-	// Exporting again (a Bazel rerun) replaces the files.
-	if err := exportKernel(k, dir); err != nil {
-		t.Fatalf("second export: %v", err)
-	}
+}
 
-	if code := runKernel(context.Background(), []string{"clean", "--keep", "1"}); code != 0 {
-		t.Fatalf("clean --keep 1 exit %d", code)
+// kernel clean never removes a kernel by accident: a stray word is an
+// error, without --force and a terminal nothing goes, a dry run only
+// lists; it removes exactly what it listed and says what it kept.
+func TestKernelCleanIsSafe(t *testing.T) {
+	now := time.Now()
+	fill := func(t *testing.T) *kernel.Cache {
+		c := scratchCache(t)
+		storeKernel(t, c, "k-old", "6.12.100", now.Add(-60*24*time.Hour))
+		storeKernel(t, c, "k-mid", "6.12.110", now.Add(-10*24*time.Hour))
+		storeKernel(t, c, "k-new", "6.12.118", now.Add(-time.Hour))
+		return c
 	}
-	if entries, _ := c.List(); len(entries) != 1 {
-		t.Fatalf("clean --keep 1 removed the only entry")
+	all := []string{"k-new", "k-mid", "k-old"}
+	tests := []struct {
+		name  string
+		opts  cliOpts
+		args  []string
+		code  int
+		left  []string
+		out   []string // stdout has each
+		errs  []string // stderr has each
+		noOut []string // stdout has none
+	}{
+		{name: "stray word (was: removed everything)", args: []string{"stale", "--keep", "1"}, code: 2, left: all, errs: []string{`unexpected argument "stale"`}},
+		{name: "no terminal, no force", code: 2, left: all,
+			out: []string{"remove k-new", "remove k-old"}, errs: []string{"nothing removed", "--force"}, noOut: []string{"removed"}},
+		{name: "dry run", args: []string{"--dry-run", "--keep", "1"}, code: 0, left: all,
+			out: []string{"remove k-mid", "remove k-old", "keep   k-new"}, errs: []string{"dry run: nothing removed"}},
+		{name: "declined on a terminal", opts: cliOpts{interactive: true, stdin: "n\n"}, code: 0, left: all, errs: []string{"Remove 3 kernels", "[y/N]", "nothing removed"}},
+		{name: "confirmed on a terminal", opts: cliOpts{interactive: true, stdin: "y\n"}, args: []string{"--keep", "2"}, code: 0, left: []string{"k-new", "k-mid"},
+			out: []string{"removed k-old", "keep   k-new", "keep   k-mid"}},
+		{name: "force, keep 1", args: []string{"--force", "--keep", "1"}, code: 0, left: []string{"k-new"},
+			out: []string{"removed k-mid", "removed k-old"}, errs: []string{"removed 2 kernels", "kept 1"}},
+		{name: "older than", args: []string{"--force", "--older-than", "30d"}, code: 0, left: []string{"k-new", "k-mid"}, out: []string{"removed k-old"}},
+		{name: "corrupt only", args: []string{"--corrupt-only", "--force"}, code: 0, left: all, errs: []string{"nothing to remove (3 kept)"}},
 	}
-	if code := runKernel(context.Background(), []string{"clean"}); code != 0 {
-		t.Fatalf("clean exit %d", code)
-	}
-	if entries, _ := c.List(); len(entries) != 0 {
-		t.Fatalf("clean left %d entries", len(entries))
-	}
-	if code := runKernel(context.Background(), []string{"bogus"}); code != 2 {
-		t.Fatalf("unknown subcommand exit %d, want 2", code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fill(t)
+			r := ktstrCLI(t, tt.opts, append([]string{"kernel", "clean"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if got := cacheKeys(t, c); !slices.Equal(got, tt.left) {
+				t.Errorf("left %v, want %v", got, tt.left)
+			}
+			r.expect(t, tt.out, tt.errs)
+			for _, w := range tt.noOut {
+				if strings.Contains(r.stdout, w) {
+					t.Errorf("stdout has %q:\n%s", w, r.stdout)
+				}
+			}
+		})
 	}
 }

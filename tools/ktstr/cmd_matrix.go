@@ -2,96 +2,231 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/results"
 	"github.com/ktstr-go/ktstr/scheds/matrix"
 )
 
-func init() {
-	register("matrix", "run every reference, broken and kernel-tree scheduler on a fixed scenario", cmdMatrix)
+func init() { register("", newMatrixCmd) }
+
+// matrixFlags are `ktstr matrix`'s flags.
+type matrixFlags struct {
+	only               []string
+	kernel, junit, out string
+	retries            int
+	json, explain      bool
+	backend            backendValue
 }
 
-func cmdMatrix(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
-	only := fs.String("only", "", "comma-separated row names to run (default: all)")
-	backend := fs.String("backend", "auto", "VMM backend: auto, qemu, qemu-tcg")
-	kernel := fs.String("kernel", "", "kernel to boot (any KTSTR_KERNEL form)")
-	retries := fs.Int("retries", 0, "run a row that did not go as expected up to this many more times; a later match prints FLAKY and does not fail the run")
-	explain := fs.Bool("explain", false, "after each failing row, print its timeline around the failure and its auto-repro's probes (each row's results directory has them either way)")
-	out := fs.String("out", "", "results directory: one run per row and an index.html (default: a new one under "+ktstr.RunsRoot()+")")
-	if err := fs.Parse(args); err != nil {
-		return 2
+func newMatrixCmd(e *env) *cobra.Command {
+	var f matrixFlags
+	c := &cobra.Command{
+		Use:   "matrix",
+		Short: "Run every reference, broken and kernel-tree scheduler on a fixed scenario: expected vs actual verdict",
+		Long: `Runs each row of the scheduler matrix (every in-repo reference and deliberately
+broken sched_ext scheduler, the kernel tree's examples, and EEVDF) on one
+fixed scenario in its own VM and compares the verdict with the expected one.
+Exits 0 when every row matched, 1 when a row got another verdict, 125 when a
+row could not run at all.`,
+		Example: `  ktstr matrix
+  ktstr matrix --only eevdf,ktstr_unfair --retries 1 --junit matrix.xml`,
+		GroupID: groupTest,
+		Args:    noArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runMatrix(c.Context(), e, &f) },
 	}
-	if *retries < 0 {
-		fmt.Fprintf(os.Stderr, "ktstr matrix: -retries %d: want 0 or more\n", *retries)
-		return 2
+	fl := c.Flags()
+	fl.StringSliceVar(&f.only, "only", nil, "run only these rows (comma-separated or repeated; default all)")
+	_ = c.RegisterFlagCompletionFunc("only", cobra.FixedCompletions(matrixRowNames(), cobra.ShellCompDirectiveNoFileComp))
+	fl.IntVar(&f.retries, "retries", 0, "run a row that did not go as expected up to `N` more times; a later match prints FLAKY and does not fail the run")
+	addKernelFlag(c, &f.kernel)
+	addBackendFlag(c, &f.backend)
+	addJSONFlag(c, &f.json, "the rows")
+	addJUnitFlag(c, &f.junit)
+	addOutFlag(c, &f.out, "one results directory per row and an index.html", ktstr.RunsRoot()+"/<id>")
+	fl.BoolVar(&f.explain, "explain", false, "after each failing row, print its timeline around the failure and its auto-repro's findings (each row's results directory has them either way)")
+	return c
+}
+
+// matrixRow is one row's outcome; `matrix --json` prints them.
+type matrixRow struct {
+	Row            string `json:"row"`
+	Expected       string `json:"expected"`
+	ExpectedReason string `json:"expected_reason,omitempty"`
+	Match          bool   `json:"match"`
+	// Flaky: the row mismatched, then matched on a retry.
+	Flaky    bool `json:"flaky"`
+	Attempts int  `json:"attempts"`
+	// Last is the last attempt's run ("error" verdict: it could not run).
+	Last runReport `json:"last"`
+}
+
+func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
+	if f.retries < 0 {
+		return usagef("--retries %d: want 0 or more", f.retries)
 	}
-	want := map[string]bool{}
-	for _, n := range strings.Split(*only, ",") {
-		if n != "" {
-			want[n] = true
-		}
+	rows, err := selectRows(f.only)
+	if err != nil {
+		return err
 	}
-	opts := ktstr.RunOptions{Backend: *backend, Kernel: *kernel}
-	if *out == "" {
-		*out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", time.Now()))
+	if err := checkVM(f.kernel, f.backend); err != nil {
+		return err
 	}
-	var cases []results.IndexCase
+	if err := checkOutputFile("junit", f.junit); err != nil {
+		return err
+	}
+	// Every row boots the same kernel: without one, say so once instead
+	// of failing each row with the same hint.
+	if _, err := kernel.Resolve(ctx, kernel.ResolveOptions{Spec: f.kernel, Logger: e.logger()}); err != nil {
+		return err
+	}
+	w := e.stdout
+	if f.json {
+		w = e.stderr // the human table; stdout gets the JSON
+	}
+	opts := ktstr.RunOptions{Backend: string(f.backend), Kernel: f.kernel, Log: e.logger()}
+	start := time.Now()
+	if f.out == "" {
+		f.out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", start))
+	}
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
-	fmt.Printf(matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
-	allOK, ran := true, 0
-	var flaky []string
-	for _, r := range matrix.Rows {
-		if len(want) > 0 && !want[r.Name] {
-			continue
+	fmt.Fprintf(w, matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
+	var out []matrixRow
+	for _, r := range rows {
+		mr := matrixRow{Row: r.Name, Expected: r.Expect.String(), ExpectedReason: r.Reason}
+		if f.out != ktstr.NoResults {
+			opts.Out = filepath.Join(f.out, r.Name) // a retry replaces the row's earlier run
 		}
-		ran++
-		ok, wrote := false, false
-		// A retry replaces the row's earlier run in the results.
-		opts.Out = filepath.Join(*out, r.Name)
-		for attempt := 0; attempt <= *retries && !ok && ctx.Err() == nil; attempt++ {
-			var dir string
-			ok, dir = runMatrixRow(ctx, r, opts, attempt > 0, *explain)
-			wrote = wrote || dir != ""
-			if ok && attempt > 0 {
-				flaky = append(flaky, r.Name)
-			}
+		for mr.Attempts <= f.retries && !mr.Match && ctx.Err() == nil {
+			mr.Attempts++
+			mr.Last, mr.Match = runMatrixRow(ctx, e, w, r, opts, mr.Attempts > 1, f.explain)
 		}
-		allOK = allOK && ok
-		if wrote {
-			cases = append(cases, results.IndexCase{Name: r.Name, Dir: r.Name, Expected: r.Expect.String(), Match: &ok})
-		}
+		mr.Flaky = mr.Match && mr.Attempts > 1
+		out = append(out, mr)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if ran == 0 {
-		fmt.Fprintf(os.Stderr, "ktstr matrix: -only %q matched no row\n", *only)
-		return 2
+	if flaky := flakyRows(out); len(flaky) > 0 {
+		fmt.Fprintf(w, "flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
 	}
-	if len(flaky) > 0 {
-		fmt.Printf("flaky (mismatched, then matched on a retry): %s\n", strings.Join(flaky, ", "))
-	}
-	if len(cases) > 0 {
-		if err := results.WriteIndex(*out, "ktstr matrix", cases); err != nil {
-			fmt.Fprintf(os.Stderr, "ktstr matrix: %v\n", err)
-		} else {
-			fmt.Printf("results: %s\n", filepath.Join(*out, results.FileIndexHTML))
+	writeMatrixIndex(e, w, f.out, out)
+	if f.junit != "" {
+		if err := matrixJUnit(out).write(f.junit, time.Since(start), start); err != nil {
+			return err
 		}
 	}
-	if !allOK {
-		return 1
+	if f.json {
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
 	}
-	return 0
+	return exitCode(matrixExit(out))
+}
+
+// writeMatrixIndex writes dir/index.html over the rows that kept a
+// results directory.
+func writeMatrixIndex(e *env, w io.Writer, dir string, rows []matrixRow) {
+	var cases []results.IndexCase
+	for _, r := range rows {
+		if r.Last.Dir != "" {
+			match := r.Match
+			cases = append(cases, results.IndexCase{Name: r.Row, Dir: r.Row, Expected: r.Expected, Match: &match})
+		}
+	}
+	if len(cases) == 0 {
+		return
+	}
+	if err := results.WriteIndex(dir, "ktstr matrix", cases); err != nil {
+		e.logger().Warn("no matrix index", zap.Error(err))
+		return
+	}
+	fmt.Fprintf(w, "results: %s\n", filepath.Join(dir, results.FileIndexHTML))
+}
+
+// selectRows returns the rows --only names (all without it), in matrix
+// order; an unknown name is a usage error listing the known ones.
+func selectRows(only []string) ([]matrix.Row, error) {
+	if len(only) == 0 {
+		return matrix.Rows, nil
+	}
+	names := matrixRowNames()
+	for _, n := range only {
+		if !slices.Contains(names, n) {
+			return nil, usagef("--only %s: no such row; the rows are %s", n, strings.Join(names, ", "))
+		}
+	}
+	var rows []matrix.Row
+	for _, r := range matrix.Rows {
+		if slices.Contains(only, r.Name) {
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
+// matrixExit is 1 when a row got a verdict other than expected, else 125
+// when a row could not run, else 0.
+func matrixExit(rows []matrixRow) int {
+	code := exitPass
+	for _, r := range rows {
+		switch {
+		case r.Match:
+		case r.Last.Verdict != "error":
+			return exitFail
+		default:
+			code = exitCouldNotTest
+		}
+	}
+	return code
+}
+
+func flakyRows(rows []matrixRow) []string {
+	var out []string
+	for _, r := range rows {
+		if r.Flaky {
+			out = append(out, r.Row)
+		}
+	}
+	return out
+}
+
+func matrixJUnit(rows []matrixRow) *junitSuite {
+	s := &junitSuite{Name: "ktstr matrix"}
+	for _, r := range rows {
+		took := time.Duration(r.Last.Seconds * float64(time.Second))
+		msg, detail := junitMessageOf(r.Last)
+		switch {
+		case r.Match && r.Flaky:
+			s.add(r.Row, took, junitPass, "", fmt.Sprintf("flaky: matched on attempt %d of %d\n%s", r.Attempts, r.Attempts, detail))
+		case r.Match:
+			s.add(r.Row, took, junitPass, "", detail)
+		case r.Last.Verdict == "error":
+			s.add(r.Row, took, junitError, msg, detail)
+		default:
+			s.add(r.Row, took, junitFailure, fmt.Sprintf("expected %s, got %s", expectation(r), msg), detail)
+		}
+	}
+	return s
+}
+
+func expectation(r matrixRow) string {
+	if r.ExpectedReason != "" {
+		return r.Expected + " (" + r.ExpectedReason + ")"
+	}
+	return r.Expected
 }
 
 const matrixRowFmt = "%-13s %-31s %-7s %-8s %-6s %s\n"
@@ -105,17 +240,16 @@ var matrixBoot = ktstr.Boot
 // A retry that matches is marked FLAKY so the earlier mismatch stays
 // visible. With explain, a failed run also prints its timeline around
 // the failure and its auto-repro (Result.Explain).
-func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retry, explain bool) (ok bool, dir string) {
+func runMatrixRow(ctx context.Context, e *env, w io.Writer, r matrix.Row, opts ktstr.RunOptions, retry, explain bool) (runReport, bool) {
 	rt, _ := ktstr.Lookup(r.TestName())
 	t0 := time.Now()
 	res, err := matrixBoot(ctx, rt, opts)
-	actual, reason := "error", ""
+	rep := newRunReport(r.Name, res, err, time.Since(t0))
+	reason := strings.Join(rep.Reasons, "; ")
 	if err != nil {
-		reason = err.Error()
-	} else {
-		actual, reason = res.Verdict.String(), strings.Join(res.Reasons, "; ")
+		reason = rep.Error
 	}
-	ok = actual == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
+	ok := rep.Verdict == r.Expect.String() && (r.Reason == "" || regexp.MustCompile(r.Reason).MatchString(reason))
 	mark := "ok"
 	switch {
 	case !ok:
@@ -123,23 +257,17 @@ func runMatrixRow(ctx context.Context, r matrix.Row, opts ktstr.RunOptions, retr
 	case retry:
 		mark = "FLAKY"
 	}
-	exp := r.Expect.String()
-	if r.Reason != "" {
-		exp += " (" + r.Reason + ")"
-	}
-	fmt.Printf(matrixRowFmt, r.Name, exp, actual, mark, time.Since(t0).Round(time.Second), oneLine(reason, 160))
+	fmt.Fprintf(w, "%-13s %-31s %-7s %s %-6s %s\n", r.Name, expectation(matrixRow{Expected: r.Expect.String(), ExpectedReason: r.Reason}),
+		rep.Verdict, e.paint(fmt.Sprintf("%-8s", mark)), time.Since(t0).Round(time.Second), oneLine(reason, 160))
 	if !ok && res != nil {
-		fmt.Print(mismatchDetail(res))
+		fmt.Fprint(w, mismatchDetail(res))
 	}
-	if res != nil {
-		if explain {
-			var b strings.Builder
-			prefixLines(&b, "    ", res.Explain(), 0)
-			fmt.Print(b.String())
-		}
-		dir = res.Dir
+	if explain && res != nil {
+		var b strings.Builder
+		prefixLines(&b, "    ", res.Explain(), 0)
+		fmt.Fprint(w, b.String())
 	}
-	return ok, dir
+	return rep, ok
 }
 
 // mismatchDetail is what a CI log needs to diagnose a row that did not go
@@ -179,12 +307,4 @@ func prefixLines(b *strings.Builder, prefix, s string, max int) {
 	for _, l := range lines {
 		b.WriteString(prefix + l + "\n")
 	}
-}
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = s[:n] + "..."
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -63,20 +62,16 @@ func TestStatsCompare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			if rc := statsCompare(tc.args, &out); rc != tc.wantRC {
-				t.Fatalf("rc %d, want %d; output:\n%s", rc, tc.wantRC, out.String())
+			r := ktstrCLI(t, cliOpts{}, append([]string{"stats", "compare"}, tc.args...)...)
+			if r.code != tc.wantRC {
+				t.Fatalf("rc %d, want %d; output:\n%s%s", r.code, tc.wantRC, r.stdout, r.stderr)
 			}
-			if tc.wantRC == 1 && !regexp.MustCompile(`(?m)^cg_1 +cpu_share .*REGRESSION$`).MatchString(out.String()) {
-				t.Errorf("cg_1's cpu_share is not marked as a regression:\n%s", out.String())
+			if tc.wantRC == 1 && !regexp.MustCompile(`(?m)^cg_1 +cpu_share .*REGRESSION$`).MatchString(r.stdout) {
+				t.Errorf("cg_1's cpu_share is not marked as a regression:\n%s", r.stdout)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, out.String())
-				}
-			}
-			if tc.wantNone != "" && strings.Contains(out.String(), tc.wantNone) {
-				t.Errorf("output has %q:\n%s", tc.wantNone, out.String())
+			r.expect(t, tc.want, nil)
+			if tc.wantNone != "" && strings.Contains(r.stdout, tc.wantNone) {
+				t.Errorf("output has %q:\n%s", tc.wantNone, r.stdout)
 			}
 		})
 	}
@@ -84,20 +79,15 @@ func TestStatsCompare(t *testing.T) {
 
 func TestStatsList(t *testing.T) {
 	root := t.TempDir()
-	var out bytes.Buffer
-	if rc := statsList([]string{"--root", root}, &out); rc != 0 || !strings.Contains(out.String(), "no runs under") {
-		t.Errorf("empty root: rc %d, %q", rc, out.String())
+	if r := ktstrCLI(t, cliOpts{}, "stats", "list", "--root", root); r.code != 0 || !strings.Contains(r.stdout, "no runs under") {
+		t.Errorf("empty root: rc %d, %q", r.code, r.stdout)
 	}
 	writeRun(t, filepath.Join(root, "r1"), "demo", 0.5, 0.5)
-	out.Reset()
-	if rc := statsList([]string{"--root", root}, &out); rc != 0 {
-		t.Fatalf("rc %d", rc)
+	r := ktstrCLI(t, cliOpts{}, "stats", "list", "--root", root)
+	if r.code != 0 {
+		t.Fatalf("rc %d: %s", r.code, r.stderr)
 	}
-	for _, w := range []string{"RUN", "r1", "pass", "demo", "1n1l2c1t", "eevdf"} {
-		if !strings.Contains(out.String(), w) {
-			t.Errorf("list lacks %q:\n%s", w, out.String())
-		}
-	}
+	r.expect(t, []string{"RUN", "r1", "pass", "demo", "1n1l2c1t", "eevdf"}, nil)
 }
 
 // `ktstr matrix --out DIR` keeps each row's run in DIR/<row> and writes
@@ -109,8 +99,8 @@ func TestMatrixIndex(t *testing.T) {
 		return &ktstr.Result{Test: rt.Name, Verdict: verdict.Pass, Dir: ro.Out}, nil
 	}
 	out := t.TempDir()
-	if rc := cmdMatrix(context.Background(), []string{"-only", "eevdf,ktstr_fifo", "-out", out}); rc != 0 {
-		t.Fatalf("rc %d", rc)
+	if r := ktstrCLI(t, cliOpts{}, "matrix", "--kernel", fakeBzImage(t, "6.12.118"), "--only", "eevdf,ktstr_fifo", "--out", out); r.code != 0 {
+		t.Fatalf("rc %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	page, err := os.ReadFile(filepath.Join(out, results.FileIndexHTML))
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/scheds"
@@ -20,8 +22,135 @@ import (
 	"github.com/ktstr-go/ktstr/verdict"
 )
 
-func init() {
-	register("verifier", "load every BPF program of the schedulers in a VM and report verifier statistics and logs", cmdVerifier)
+func init() { register("", newVerifierCmd) }
+
+// verifierFlags are `ktstr verifier`'s flags.
+type verifierFlags struct {
+	kernels, topos []string
+	backend        backendValue
+	showLog        bool
+	outDir         string
+	level          int
+}
+
+func newVerifierCmd(e *env) *cobra.Command {
+	var f verifierFlags
+	c := &cobra.Command{
+		Use:   "verifier [SCHEDULER|PATH]...",
+		Short: "Load every BPF program of the schedulers in a VM and report verifier statistics and logs",
+		Long: `Loads each in-repo and kernel-tree scheduler's BPF programs in a VM (without
+attaching) and reports the verifier's figures per program. Several --kernel or
+--topology values compare them side by side. Exits 1 when the verifier
+rejected a program (known loader gaps excepted).
+
+Schedulers: ` + strings.Join(verifyTargetNames(), ", ") + ` (default: all).
+PATH: a BPF object (.bpf.o), or a scheduler binary whose embedded BPF
+objects are verified.`,
+		Example: `  ktstr verifier ktstr_fifo --log
+  ktstr verifier --kernel 6.12 --kernel ./linux scx_simple
+  ktstr verifier ./build/scx_mine.bpf.o`,
+		GroupID: groupTest,
+		Args: func(_ *cobra.Command, args []string) error {
+			_, err := selectTargets(args)
+			return err
+		},
+		ValidArgsFunction: func(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+			return verifyTargetNames(), cobra.ShellCompDirectiveDefault
+		},
+		RunE: func(c *cobra.Command, args []string) error { return runVerifier(c.Context(), e, &f, args) },
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&f.kernels, "kernel", nil, kernelUsage+"; twice or more: compare kernels side by side")
+	_ = c.RegisterFlagCompletionFunc("kernel", completeKernels)
+	fl.StringArrayVar(&f.topos, "topology", nil, "VM topology (default 1n1l2c1t); twice or more: compare topologies side by side")
+	addBackendFlag(c, &f.backend)
+	fl.BoolVar(&f.showLog, "log", false, "print each program's compact verifier log (register states dropped, repeated cycles collapsed to [×N])")
+	fl.StringVarP(&f.outDir, "out", "o", "", "write raw and compact logs to `DIR`/<config>/<scheduler>/<program>.{log,compact}")
+	fl.IntVar(&f.level, "level", 2, "verifier log level: 2 logs every instruction; 1 keeps only a rejected path (faster, smaller)")
+	return c
+}
+
+func runVerifier(ctx context.Context, e *env, f *verifierFlags, args []string) error {
+	if f.level != 1 && f.level != 2 {
+		return usagef("--level %d: want 1 or 2", f.level)
+	}
+	targets, err := selectTargets(args)
+	if err != nil {
+		return usageErr(err)
+	}
+	configs, err := verifyConfigs(f.kernels, f.topos)
+	if err != nil {
+		return usageErr(err)
+	}
+	for _, c := range configs {
+		if err := checkVM(c.kernel, f.backend); err != nil {
+			return err
+		}
+	}
+	log := e.logger()
+	needTree := slices.ContainsFunc(targets, func(t scheds.VerifyTarget) bool { return strings.HasPrefix(t.Object, "scx_") })
+	built, err := scheds.Build(ctx, scheds.BuildConfig{KernelTree: needTree, Log: log})
+	if err != nil {
+		return fmt.Errorf("building schedulers: %w", err)
+	}
+	results := make([]map[string]verifiedProg, len(configs))
+	var order []string // sched/prog keys in first-seen order
+	failed := false
+	for i, c := range configs {
+		fmt.Fprintf(e.stderr, "ktstr verifier: verifying %d scheduler(s) on %s ...\n", len(targets), c.label)
+		t0 := time.Now()
+		progs, err := verifyInVM(ctx, c, targets, built, string(f.backend), f.level, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.label, err)
+		}
+		fmt.Fprintf(e.stderr, "ktstr verifier: %s done in %v\n", c.label, time.Since(t0).Round(time.Second))
+		results[i] = map[string]verifiedProg{}
+		for _, p := range progs {
+			k := p.sched + "/" + p.prog
+			if !slices.Contains(order, k) {
+				order = append(order, k)
+			}
+			results[i][k] = p
+			failed = failed || (!p.loaded && p.gap == "")
+		}
+		if f.outDir != "" {
+			if err := writeLogs(filepath.Join(f.outDir, sanitize(c.label)), progs); err != nil {
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if len(configs) == 1 {
+		printVerifyTable(e, configs[0].label, order, results[0])
+	} else {
+		printVerifyComparison(e, configs, order, results)
+	}
+	if f.showLog {
+		printCompactLogs(e.stdout, configs, order, results)
+	}
+	if failed {
+		return exitCode(exitFail)
+	}
+	return nil
+}
+
+// printCompactLogs prints every program's compact verifier log.
+func printCompactLogs(w io.Writer, configs []verifyConfig, order []string, results []map[string]verifiedProg) {
+	for i, c := range configs {
+		for _, k := range order {
+			p, ok := results[i][k]
+			if !ok {
+				continue
+			}
+			cl := p.compact
+			fmt.Fprintf(w, "\n=== %s  %s  (%d log lines, %d without register states, %d compact)\n", k, c.label, cl.RawLines, cl.Kept, len(cl.Lines))
+			for _, l := range cl.Lines {
+				fmt.Fprintln(w, l)
+			}
+		}
+	}
 }
 
 // verifyConfig is one VM the programs are verified in.
@@ -41,101 +170,6 @@ type verifiedProg struct {
 	log         string
 	gap         string // the target's known loader gap, if any
 	compact     scheds.CompactLog
-}
-
-func cmdVerifier(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("verifier", flag.ContinueOnError)
-	var kernels, topos stringList
-	fs.Var(&kernels, "kernel", "kernel to verify on (any KTSTR_KERNEL form); twice or more: compare kernels side by side")
-	fs.Var(&topos, "topology", "VM topology (default 1n1l2c1t); twice or more: compare topologies side by side")
-	backend := fs.String("backend", "auto", "VMM backend: auto, kvm, qemu or qemu-tcg")
-	showLog := fs.Bool("log", false, "print each program's compact verifier log (register states dropped, repeated cycles collapsed to [×N])")
-	outDir := fs.String("o", "", "write raw and compact logs to DIR/<config>/<scheduler>/<program>.{log,compact}")
-	level := fs.Int("level", 2, "verifier log level: 2 logs every instruction; 1 keeps only a rejected path (faster, smaller)")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: ktstr verifier [-kernel K]... [-topology T]... [-log] [-o DIR] [SCHEDULER|PATH...]")
-		fmt.Fprintf(os.Stderr, "schedulers: %s (default: all)\n", strings.Join(verifyTargetNames(), ", "))
-		fmt.Fprintln(os.Stderr, "PATH: a BPF object (.bpf.o), or a scheduler binary whose embedded BPF objects are verified")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *level != 1 && *level != 2 {
-		fmt.Fprintf(os.Stderr, "ktstr verifier: -level %d: want 1 or 2\n", *level)
-		return 2
-	}
-	targets, err := selectTargets(fs.Args())
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktstr verifier: %v\n", err)
-		return 2
-	}
-	configs, err := verifyConfigs(kernels, topos)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktstr verifier: %v\n", err)
-		return 2
-	}
-	needTree := slices.ContainsFunc(targets, func(t scheds.VerifyTarget) bool { return strings.HasPrefix(t.Object, "scx_") })
-	built, err := scheds.Build(ctx, scheds.BuildConfig{KernelTree: needTree, Log: newLogger()})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktstr verifier: building schedulers: %v\n", err)
-		return 1
-	}
-	results := make([]map[string]verifiedProg, len(configs))
-	var order []string // sched/prog keys in first-seen order
-	failed := false
-	for i, c := range configs {
-		fmt.Fprintf(os.Stderr, "ktstr verifier: verifying %d scheduler(s) on %s ...\n", len(targets), c.label)
-		t0 := time.Now()
-		progs, err := verifyInVM(ctx, c, targets, built, *backend, *level)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "ktstr verifier: %s: %v\n", c.label, err)
-			return 1
-		}
-		fmt.Fprintf(os.Stderr, "ktstr verifier: %s done in %v\n", c.label, time.Since(t0).Round(time.Second))
-		results[i] = map[string]verifiedProg{}
-		for _, p := range progs {
-			k := p.sched + "/" + p.prog
-			if !slices.Contains(order, k) {
-				order = append(order, k)
-			}
-			results[i][k] = p
-			failed = failed || (!p.loaded && p.gap == "")
-		}
-		if *outDir != "" {
-			if err := writeLogs(filepath.Join(*outDir, sanitize(c.label)), progs); err != nil {
-				fmt.Fprintf(os.Stderr, "ktstr verifier: %v\n", err)
-				return 1
-			}
-		}
-		if ctx.Err() != nil {
-			return 1
-		}
-	}
-	if len(configs) == 1 {
-		printVerifyTable(os.Stdout, configs[0].label, order, results[0])
-	} else {
-		printVerifyComparison(os.Stdout, configs, order, results)
-	}
-	if *showLog {
-		for i, c := range configs {
-			for _, k := range order {
-				p, ok := results[i][k]
-				if !ok {
-					continue
-				}
-				cl := p.compact
-				fmt.Printf("\n=== %s  %s  (%d log lines, %d without register states, %d compact)\n", k, c.label, cl.RawLines, cl.Kept, len(cl.Lines))
-				for _, l := range cl.Lines {
-					fmt.Println(l)
-				}
-			}
-		}
-	}
-	if failed {
-		return 1
-	}
-	return 0
 }
 
 func verifyTargetNames() []string {
@@ -195,7 +229,7 @@ func verifyConfigs(kernels, topos []string) ([]verifyConfig, error) {
 		for _, ts := range topos {
 			t, err := topology.Parse(ts)
 			if err != nil {
-				return nil, fmt.Errorf("-topology %q: %w", ts, err)
+				return nil, fmt.Errorf("--topology: %w", err)
 			}
 			var parts []string
 			if len(kernels) > 1 || k != "" {
@@ -218,7 +252,7 @@ func verifyConfigs(kernels, topos []string) ([]verifyConfig, error) {
 // verifyScript is the guest side: one scxload -verify per target, each
 // introduced by a marker line; {cpus} becomes the possible CPU count.
 func verifyScript(targets []scheds.VerifyTarget, built *scheds.Built, level int) (script string, files map[string]string, err error) {
-	files = map[string]string{guest.SchedPath("scxload"): built.Loader}
+	files = map[string]string{guest.SchedPath(scxloadName): built.Loader}
 	var b strings.Builder
 	b.WriteString("c=$(cat /sys/devices/system/cpu/possible); c=${c##*-}; cpus=$((c+1))\n")
 	for i, t := range targets {
@@ -240,7 +274,7 @@ func verifyScript(targets []scheds.VerifyTarget, built *scheds.Built, level int)
 	return b.String(), files, nil
 }
 
-func verifyInVM(ctx context.Context, c verifyConfig, targets []scheds.VerifyTarget, built *scheds.Built, backend string, level int) ([]verifiedProg, error) {
+func verifyInVM(ctx context.Context, c verifyConfig, targets []scheds.VerifyTarget, built *scheds.Built, backend string, level int, log *zap.Logger) ([]verifiedProg, error) {
 	script, files, err := verifyScript(targets, built, level)
 	if err != nil {
 		return nil, err
@@ -266,7 +300,7 @@ func verifyInVM(ctx context.Context, c verifyConfig, targets []scheds.VerifyTarg
 		Stdout:   &stdout,
 		Stderr:   &stderr,
 		Timeout:  15 * time.Minute,
-	}, ktstr.RunOptions{Kernel: c.kernel, Backend: backend, Log: newLogger()})
+	}, ktstr.RunOptions{Kernel: c.kernel, Backend: backend, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +348,8 @@ func status(p verifiedProg) string {
 	return "REJECTED"
 }
 
-func printVerifyTable(w io.Writer, label string, order []string, res map[string]verifiedProg) {
+func printVerifyTable(e *env, label string, order []string, res map[string]verifiedProg) {
+	w := e.stdout
 	fmt.Fprintf(w, "verifier on %s\n", label)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCHEDULER\tPROGRAM\tRESULT\tINSNS\tTOTAL_STATES\tPEAK_STATES\tLOG LINES\tCOMPACT\tTIME\t")
@@ -341,7 +376,8 @@ func printErrors(w io.Writer, order []string, res map[string]verifiedProg) {
 
 // printVerifyComparison prints one row per program with each
 // configuration's figures and the delta of each against the first.
-func printVerifyComparison(w io.Writer, configs []verifyConfig, order []string, results []map[string]verifiedProg) {
+func printVerifyComparison(e *env, configs []verifyConfig, order []string, results []map[string]verifiedProg) {
+	w := e.stdout
 	for i, c := range configs {
 		fmt.Fprintf(w, "[%c] %s\n", 'A'+i, c.label)
 	}

@@ -1,68 +1,66 @@
 // Command ktstr is the ktstr-go command line: run scheduler tests in VMs,
-// open a shell in a VM of a given topology, manage kernels, inspect the
-// verifier, and export tests for bare metal.
+// open a shell in a VM of a given topology, manage kernels and
+// schedulers, inspect the verifier, and export tests for bare metal.
 //
-// Each subcommand lives in its own cmd_<name>.go file and registers itself
-// in commands from an init function.
+// The commands are spf13/cobra commands, one per cmd_<name>.go file,
+// each registering its constructor from an init function (register);
+// flags that several commands take are declared once in flags.go. Exit
+// codes (exit.go) are scriptable: 0 pass, 1 the scheduler failed its
+// checks, 2 usage error, 125 could not test, so `git bisect run ktstr
+// run ...` works.
+//
+// The binary is self-contained: it is the guest's init and the scenario
+// workers (ktstr.MainProgram), the in-binary tool an exported .run file
+// runs, and, invoked as scxload, the in-guest scheduler loader; the BPF
+// scheduler sources are embedded. So `go install .../tools/ktstr@VERSION`
+// gives a command that runs from any directory.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
-	"sort"
+	"path/filepath"
 	"syscall"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/scheds"
+	"github.com/ktstr-go/ktstr/scheds/scxload"
 )
 
-// command is one subcommand. run gets the arguments after the subcommand
-// name and returns the process exit code.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) int
-}
-
-var commands = map[string]command{}
-
-func register(name, summary string, run func(ctx context.Context, args []string) int) {
-	if _, dup := commands[name]; dup {
-		panic("ktstr: duplicate subcommand " + name)
-	}
-	commands[name] = command{summary: summary, run: run}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ktstr <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(os.Stderr, "\nrun 'ktstr <command> -h' for a command's flags")
-}
+// scxloadName is the name under which this binary is the loader: the
+// guest runs it as /sched/scxload.
+const scxloadName = "scxload"
 
 func main() {
-	// The same binary is the guest's init and the scenario workers.
+	if filepath.Base(os.Args[0]) == scxloadName {
+		os.Exit(scxload.Main(os.Args[1:]))
+	}
+	// Before MainProgram: `ktstr ktstr manifest` (an export asking this
+	// binary about a test) builds the test's scheduler files too.
+	scheds.UseSelfAsLoader()
+	// The guest's init, a scenario worker, or `ktstr ktstr ...` (the
+	// in-binary tool) never return from here.
 	ktstr.MainProgram()
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		os.Exit(2)
+	if err := enterBazelWorkingDirectory(); err != nil {
+		os.Stderr.WriteString("ktstr: " + err.Error() + "\n")
+		os.Exit(exitCouldNotTest)
 	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "ktstr: unknown command %q\n\n", os.Args[1])
-		usage()
-		os.Exit(2)
-	}
-	// Ctrl-C cancels the context so subcommands can clean up (VMs, temp
+	// Ctrl-C cancels the context so commands can clean up (VMs, temp
 	// dirs, half-written cache entries) before exiting.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cmd.run(ctx, os.Args[2:])
+	code := execute(ctx, processEnv(), os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// enterBazelWorkingDirectory makes relative paths mean what the user
+// typed under `bazel run //tools:ktstr -- ...`: Bazel starts the binary
+// in its runfiles tree and names the user's directory in
+// BUILD_WORKING_DIRECTORY.
+func enterBazelWorkingDirectory() error {
+	if d := os.Getenv("BUILD_WORKING_DIRECTORY"); d != "" {
+		return os.Chdir(d)
+	}
+	return nil
 }

@@ -89,13 +89,25 @@ func BuildArchive(entries []Entry) ([]byte, error) {
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
 	dirs := map[string]bool{}
+	var packed []Entry
 	for _, e := range entries {
 		if err := addParents(tw, dirs, e.Name); err != nil {
 			return nil, err
 		}
+		// A file packed already (the ktstr command is also its own
+		// scheduler loader, sched/scxload) becomes a hard link to it.
+		if first, ok := sameFile(packed, e.HostPath); ok {
+			h := header(e.Name, tar.TypeLink, 0)
+			h.Linkname = first
+			if err := tw.WriteHeader(h); err != nil {
+				return nil, fmt.Errorf("adding %s to tar: %w", e.Name, err)
+			}
+			continue
+		}
 		if err := addFile(tw, e); err != nil {
 			return nil, err
 		}
+		packed = append(packed, e)
 	}
 	if err := tw.Close(); err != nil {
 		return nil, fmt.Errorf("finishing tar stream: %w", err)
@@ -104,6 +116,21 @@ func BuildArchive(entries []Entry) ([]byte, error) {
 		return nil, fmt.Errorf("finishing gzip stream: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// sameFile returns the archive name of the packed entry that is the file
+// at p.
+func sameFile(packed []Entry, p string) (string, bool) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range packed {
+		if pst, err := os.Stat(e.HostPath); err == nil && os.SameFile(st, pst) {
+			return e.Name, true
+		}
+	}
+	return "", false
 }
 
 func addParents(tw *tar.Writer, done map[string]bool, name string) error {

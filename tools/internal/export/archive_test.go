@@ -139,7 +139,9 @@ func TestArchiveExtractsExecutable(t *testing.T) {
 	dir := t.TempDir()
 	inc := writeFile(t, filepath.Join(dir, "in", "notes"), "x", 0o600)
 	bin := writeFile(t, filepath.Join(dir, "in", "bin"), "#!/bin/sh\necho ok\n", 0o600)
-	blob, err := BuildArchive([]Entry{{BinaryName, bin}, {IncludePrefix + "notes", inc}})
+	// The binary twice (the ktstr command is its own loader): packed once,
+	// extracted twice.
+	blob, err := BuildArchive([]Entry{{BinaryName, bin}, {IncludePrefix + "notes", inc}, {SchedPrefix + "scxload", bin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,10 @@ func TestArchiveExtractsExecutable(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, b)
 	}
-	for _, p := range []string{"ktstr", "include", "include/notes"} {
+	if n := bytes.Count(gunzip(t, blob), []byte("echo ok")); n != 1 {
+		t.Errorf("the binary's bytes are in the archive %d times, want once", n)
+	}
+	for _, p := range []string{"ktstr", "include", "include/notes", "sched/scxload"} {
 		st, err := os.Stat(filepath.Join(out, p))
 		if err != nil {
 			t.Fatal(err)
@@ -166,8 +171,10 @@ func TestArchiveExtractsExecutable(t *testing.T) {
 			t.Errorf("%s: extracted mode %v is not executable", p, st.Mode().Perm())
 		}
 	}
-	if b, err := exec.Command(filepath.Join(out, "ktstr")).Output(); err != nil || string(b) != "ok\n" {
-		t.Errorf("extracted binary did not run: %v %q", err, b)
+	for _, p := range []string{"ktstr", "sched/scxload"} {
+		if b, err := exec.Command(filepath.Join(out, p)).Output(); err != nil || string(b) != "ok\n" {
+			t.Errorf("extracted %s did not run: %v %q", p, err, b)
+		}
 	}
 }
 
@@ -212,4 +219,17 @@ func TestBuildArchiveRejectsDirectories(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("error %v, want the missing path", err)
 	}
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

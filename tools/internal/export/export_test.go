@@ -224,7 +224,7 @@ func TestCommand(t *testing.T) {
 		code := Command(context.Background(), "ktstr export", args, &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
-	if code, _, stderr := run(); code != 2 || !strings.Contains(stderr, "usage: ktstr export NAME") {
+	if code, _, stderr := run(); code != 2 || !strings.Contains(stderr, "missing the test NAME") || !strings.Contains(stderr, "ktstr export --help") {
 		t.Errorf("no args: exit %d, stderr %q", code, stderr)
 	}
 	if code, stdout, _ := run("--list", "--test-binary", bin); code != 0 || !strings.Contains(stdout, "export_fixture_eevdf\n") {
@@ -241,6 +241,14 @@ func TestCommand(t *testing.T) {
 	code, _, stderr := run("export_fixture_2llc", "-o", out, "--test-binary", bin)
 	if code != 0 || !strings.HasPrefix(stderr, "wrote "+out+" (") {
 		t.Errorf("export: exit %d, stderr %q", code, stderr)
+	}
+	for _, args := range [][]string{{"a", "b"}, {"--list", "a"}, {"--bogus"}} {
+		if code, _, stderr := run(args...); code != 2 || !strings.Contains(stderr, args[len(args)-1]) {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error naming %q", args, code, stderr, args[len(args)-1])
+		}
+	}
+	if code, stdout, stderr := run("--help"); code != 0 || !strings.Contains(stdout, "--test-binary") {
+		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	t.Setenv(TestBinaryEnv, bin)
 	if code, _, stderr := run("export_fixture_host_only", "-o", out); code != 1 || !strings.Contains(stderr, "host-only") {
