@@ -48,6 +48,7 @@ func (r *bareMetalRun) run() (verdict.Verdict, []string, error) {
 		duration: r.duration,
 		cgroup:   r.cgroup,
 		emit:     r.emit,
+		probes:   newBodyProbes(r.test.Probes, "", r.emit),
 		limit:    3*r.duration + time.Minute,
 		log:      r.log,
 	}

@@ -34,7 +34,11 @@ type bodyRun struct {
 	// limit bounds the body; zero means none (in a VM the host's timeout
 	// bounds the whole run and says where the vCPUs were).
 	limit time.Duration
-	log   *zap.Logger
+	// probes (nil: none) are attached around the body: kernel functions
+	// before the scheduler starts, its callbacks once it has attached;
+	// they send their last report before the checks are judged.
+	probes *bodyProbes
+	log    *zap.Logger
 }
 
 // schedUnderTest is the scheduler a body runs under: the scenario
@@ -63,12 +67,15 @@ func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 			}
 		}()
 	}
+	b.probes.start(b.log)
+	defer b.probes.stop(b.log)
 	var sched schedUnderTest
 	if b.startSched != nil {
 		if sched, err = b.startSched(); err != nil {
 			return verdict.Fail, nil, err
 		}
 	}
+	b.probes.callbacks()
 	cfg := scenario.CtxConfig{Topology: b.topology, Duration: b.duration, CgroupRoot: b.cgroup, NoCgroups: b.cgroup == "", Emit: b.emit, Log: b.log}
 	if sched != nil {
 		cfg.Scheduler = sched
@@ -81,6 +88,7 @@ func (b *bodyRun) run() (v verdict.Verdict, reasons []string, err error) {
 		return verdict.Fail, nil, fmt.Errorf("setting up the scenario: %w", err)
 	}
 	stopped, bodyErr := b.call(ctx)
+	b.probes.stop(b.log)
 	if stopped != "" {
 		// The deferred teardown kills whatever the body started.
 		if sched != nil {

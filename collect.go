@@ -45,14 +45,14 @@ func (c *collected) note(rec guest.Record, at time.Time) {
 // monitorWindows places the holds on the monitor's clock: the spans whose
 // load shape the monitor judges (monitor.Thresholds.EvaluateIn).
 func (c *collected) monitorWindows() []monitor.Window {
-	if c.monitor == nil || c.monitor.Started.IsZero() {
+	if c.monitor == nil || c.monitor.Start.IsZero() {
 		return nil
 	}
 	var out []monitor.Window
 	for _, h := range c.holds {
-		w := monitor.Window{From: h.from.Sub(c.monitor.Started), To: time.Duration(math.MaxInt64)}
+		w := monitor.Window{From: h.from.Sub(c.monitor.Start), To: time.Duration(math.MaxInt64)}
 		if !h.to.IsZero() {
-			w.To = h.to.Sub(c.monitor.Started)
+			w.To = h.to.Sub(c.monitor.Start)
 		}
 		out = append(out, w)
 	}
@@ -82,6 +82,7 @@ func collect(r *vmRun, onRecord func(guest.Record)) collected {
 			c.records = append(c.records, rec)
 			c.note(rec, time.Now())
 			r.jit.add(rec)
+			r.intro.record(rec)
 			if onRecord != nil {
 				onRecord(rec)
 			}

@@ -32,6 +32,10 @@
 //	judge.go       judge: one Result from the exit, the final record and the monitor
 //	result.go      Result: the host's verdict on a run
 //	results_write.go  the run's results directory (results package): whole console, record times
+//	introspect.go  snapshot requests to the monitor, probe reports and the timeline; Result.Explain
+//	introspect_guest.go  the test body's probes in the guest (Opts.Probes, ProbeCalls)
+//	introspect_files.go  snapshots, probes, timeline and repro as files of the results directory
+//	repro.go       autoRepro: a scheduler death or stall run again with probes on its path
 //	guest.go       the guest's work process: boot parameters in, records out
 //	body.go        runBody: one test body, in a VM or on bare metal, judged the same
 //	baremetal.go   a registered test on a real host (what an exported .run runs)

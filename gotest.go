@@ -166,8 +166,8 @@ func report(t *testing.T, res *Result, err error) {
 		if res.Backend == HostBackend {
 			t.Fatalf("ktstr: %s: %s on this host\n  %s", res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "))
 		}
-		t.Fatalf("ktstr: %s: %s\n  %s\n--- console tail (VM exit: %s) ---\n%s",
-			res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "), res.Exit.Reason, res.Exit.ConsoleTail)
+		t.Fatalf("ktstr: %s: %s\n  %s\n%s--- console tail (VM exit: %s) ---\n%s",
+			res.Test, res.Verdict, strings.Join(res.Reasons, "\n  "), res.Explain(), res.Exit.Reason, res.Exit.ConsoleTail)
 	}
 }
 

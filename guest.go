@@ -118,9 +118,10 @@ func runGuestBody(opts *Opts, body func(*scenario.Ctx) error) {
 }
 
 // guestBody runs the body as the host's plan says: sysctls first, then
-// the test's cgroup, the scheduler (with its map writes at attach), the
-// body. The plan, not opts, names the scheduler: the host may have
-// replaced the test's.
+// the test's cgroup, the probes on kernel functions, the scheduler (with
+// its map writes at attach), the probes on its callbacks, the body. The
+// plan, not opts, names the scheduler and the probes: the host may have
+// replaced the test's scheduler, and an auto-repro adds probes.
 func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []string) {
 	p, err := guestParams()
 	if err != nil {
@@ -134,9 +135,10 @@ func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []stri
 		return verdict.Fail, []string{err.Error()}
 	}
 	log := zap.NewNop()
-	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: plan.Cgroup, emit: emit, log: log}
+	probes := newBodyProbes(nil, plan.Probes, emit)
+	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: plan.Cgroup, emit: emit, probes: probes, log: log}
 	if sp := plan.Scheduler; sp != nil {
-		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan, log) }
+		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan, probes, log) }
 	}
 	v, reasons, err := b.run()
 	if err != nil {
@@ -148,8 +150,9 @@ func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []stri
 // startGuestScheduler launches the plan's scheduler: a kernel-builtin
 // one by its commands, a sched_ext one by its command line (under the
 // watchdog supervisor when the run overrides the watchdog), with the map
-// writes made at every attach.
-func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, plan *guest.Plan, log *zap.Logger) (schedUnderTest, error) {
+// writes made at every attach. Its records pass through the probes, which
+// send the calls that led up to a death.
+func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, plan *guest.Plan, probes *bodyProbes, log *zap.Logger) (schedUnderTest, error) {
 	if sp.Builtin() {
 		h, err := guest.StartBuiltin(sp.Name, sp.Enable, sp.Disable)
 		if err != nil {
@@ -159,7 +162,7 @@ func startGuestScheduler(sp *guest.SchedPlan, wd time.Duration, plan *guest.Plan
 		return h, nil
 	}
 	spec := guest.SchedSpec{
-		Name: sp.Name, Argv: sp.Argv, Watchdog: wd, AttachTimeout: sp.AttachTimeout, OpsLayout: plan.OpsLayout, Emit: emit, Log: log,
+		Name: sp.Name, Argv: sp.Argv, Watchdog: wd, AttachTimeout: sp.AttachTimeout, OpsLayout: plan.OpsLayout, Emit: probes.schedEmit(emit), Log: log,
 	}
 	if writes := plan.MapWrites; len(writes) > 0 {
 		spec.OnAttach = func() error { return applyMapWrites(writes, emit) }

@@ -50,7 +50,7 @@ func TestJudgeMonitor(t *testing.T) {
 // judged in; a hold the run ended inside stays open.
 func TestMonitorWindowsFromHolds(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	c := collected{monitor: &monitor.Report{Started: t0}}
+	c := collected{monitor: &monitor.Report{Start: t0}}
 	hold := func(step int, end bool) guest.Record {
 		b, _ := json.Marshal(guest.Hold{Step: step, End: end})
 		return guest.Record{Kind: guest.KindHold, Data: b}

@@ -6,6 +6,7 @@ import (
 	"github.com/ktstr-go/ktstr/bpfmap"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/scenario"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/topology"
@@ -50,6 +51,13 @@ type Opts struct {
 	// monitor.DefaultThresholds. A test that loads CPUs unevenly on
 	// purpose raises MaxImbalance.
 	Monitor *monitor.Thresholds
+	// Probes count and record calls of kernel functions and of the
+	// scheduler's BPF callbacks in the guest, with their arguments
+	// (Result.Probes); see docs/introspection.md.
+	Probes []probe.Spec
+	// NoAutoRepro turns off the second run with probes on the failure's
+	// path that follows a scheduler death or a stall (Result.Repro).
+	NoAutoRepro bool
 
 	// What a scheduler developer configures as production does (see
 	// docs/schedulers.md, "Configured as in production").

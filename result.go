@@ -3,6 +3,8 @@ package ktstr
 import (
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/probe"
+	"github.com/ktstr-go/ktstr/timeline"
 	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
@@ -24,7 +26,16 @@ type Result struct {
 	ExitCode int
 	// Monitor is what the host-side monitor read from the guest's
 	// runqueues; nil when the kernel has no vmlinux to read them by.
+	// Its Snapshots are the scheduler state read at chosen moments.
 	Monitor *monitor.Report
+	// Probes are the counts and hits of Opts.Probes (nil without).
+	Probes *probe.Results
+	// Timeline merges the scenario's steps, the scheduler's events, the
+	// monitor's samples and snapshots, probe hits and the failure.
+	Timeline *timeline.Timeline
+	// Repro is the automatic second run of a scheduler death or stall,
+	// with probes on its path (nil when there was none).
+	Repro *Repro
 	// Watchdog is the sched_ext watchdog timeout that was in force for
 	// the scheduler under test, and why (e.g. "2s (override; the
 	// scheduler asked for 5s)"); empty without a sched_ext scheduler.

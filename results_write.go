@@ -97,6 +97,11 @@ func (s *resultsSink) write(p *vmPlan, res *Result, log *zap.Logger) string {
 		return ""
 	}
 	run := s.run(p, res)
+	extra, err := res.IntrospectionFiles()
+	if err != nil {
+		log.Warn("the run's snapshots, probes, timeline and repro stay out of its results", zap.Error(err))
+	}
+	run.Extra = extra
 	dir := s.dir(run.ID)
 	if err := results.Write(dir, run); err != nil {
 		log.Warn("writing the results directory", zap.String("dir", dir), zap.Error(err))
@@ -118,6 +123,7 @@ func (s *resultsSink) run(p *vmPlan, res *Result) *results.Run {
 		Exit: res.Exit.Reason.String(), ExitDetail: res.Exit.Detail,
 		Started: s.started, VMTime: res.Exit.Duration, Total: time.Since(s.started),
 		Console: s.console.Bytes(), ConsoleDropped: s.dropped, Monitor: res.Monitor,
+		Timeline: res.Timeline, Probes: res.Probes, Explain: res.Explain(),
 	}
 	if k.Meta != nil {
 		r.Kernel.Version = k.Meta.Version

@@ -57,7 +57,10 @@ type RunOptions struct {
 	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
 	// NoResults writes none.
 	Out string
-	Log *zap.Logger
+	// NoMonitor turns the host monitor off, with its snapshots (to
+	// measure what it costs).
+	NoMonitor bool
+	Log       *zap.Logger
 }
 
 // DeadlineGrace is left between a VM's timeout and RunOptions.Deadline:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/guest/watchdog"
+	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/scheds"
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -120,6 +121,12 @@ func (s *settings) guestPlan(opts *Opts, vmlinux string, log *zap.Logger) ([]byt
 			return nil, err
 		}
 	}
+	for _, sp := range opts.Probes {
+		if err := sp.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	p.Probes = probe.Format(opts.Probes)
 	if iv := s.sched; iv != nil {
 		sp := &guest.SchedPlan{Name: iv.Sched.Name, AttachTimeout: iv.Sched.AttachTimeout}
 		if kb, ok := iv.Sched.Source.(scheds.KernelBuiltin); ok {

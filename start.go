@@ -18,9 +18,13 @@ type vmRun struct {
 	// stopMonitor stops the host monitor (once) and returns what it saw.
 	stopMonitor func() *monitor.Report
 	jit         *jitSymbols
+	// intro forwards snapshot requests to the monitor and gathers what
+	// the run's timeline and probe results are made of.
+	intro *introspection
 }
 
-// start boots the planned VM and, for a test, the host monitor.
+// start boots the planned VM and, for a test, the host monitor (unless
+// RunOptions.NoMonitor).
 func start(ctx context.Context, p *vmPlan, ro RunOptions, log *zap.Logger) (*vmRun, error) {
 	log.Info("booting VM", zap.String("test", p.spec.name), zap.String("backend", p.backend.Name()),
 		zap.Stringer("topology", p.set.topology), zap.String("kernel", p.kernel.Image), zap.Duration("timeout", p.config.Timeout))
@@ -31,9 +35,9 @@ func start(ctx context.Context, p *vmPlan, ro RunOptions, log *zap.Logger) (*vmR
 	if ro.OnMachine != nil {
 		ro.OnMachine(m)
 	}
-	r := &vmRun{plan: p, machine: m, jit: &jitSymbols{}, stopMonitor: func() *monitor.Report { return nil }}
-	if !p.spec.interact {
-		r.stopMonitor = sync.OnceValue(startMonitor(ctx, m, p.kernel.Vmlinux, p.set.topology.CPUs(), r.jit, log))
+	r := &vmRun{plan: p, machine: m, jit: &jitSymbols{}, intro: newIntrospection(), stopMonitor: func() *monitor.Report { return nil }}
+	if !p.spec.interact && !ro.NoMonitor {
+		r.stopMonitor = sync.OnceValue(startMonitor(ctx, m, p.kernel.Vmlinux, p.set.topology.CPUs(), r.jit, r.intro, log))
 	}
 	return r, nil
 }

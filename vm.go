@@ -8,7 +8,8 @@ import (
 )
 
 // boot runs one VM to completion: plan it, start it, collect what it
-// reports, judge it. The returned error means the harness could not run
+// reports, judge it, and for a scheduler death or stall run it again
+// with probes on the failure's path (autoRepro). The returned error means the harness could not run
 // the VM at all; a run that ran and failed is a Result.
 func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 	log := ro.Log
@@ -30,6 +31,8 @@ func boot(ctx context.Context, spec bootSpec, ro RunOptions) (*Result, error) {
 		return nil, err
 	}
 	res := judge(r, collect(r, ro.OnRecord))
+	r.intro.finish(res)
+	res.Repro = autoRepro(ctx, spec, ro, res, log)
 	if res.Monitor != nil {
 		log.Debug("host monitor", zap.String("test", res.Test), zap.Stringer("summary", res.Monitor.Summarize()), zap.String("error", res.Monitor.Err))
 	}

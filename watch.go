@@ -18,7 +18,7 @@ import (
 // runs. The returned func stops sampling and returns what was seen: nil
 // when the kernel has no vmlinux to read the guest by, a report with Err
 // set when that vmlinux cannot be used.
-func startMonitor(ctx context.Context, m vmm.Machine, vmlinux string, cpus int, jit *jitSymbols, log *zap.Logger) func() *monitor.Report {
+func startMonitor(ctx context.Context, m vmm.Machine, vmlinux string, cpus int, jit *jitSymbols, intro *introspection, log *zap.Logger) func() *monitor.Report {
 	if vmlinux == "" {
 		log.Info("host monitor off: the kernel has no vmlinux with it")
 		return func() *monitor.Report { return nil }
@@ -35,6 +35,7 @@ func startMonitor(ctx context.Context, m vmm.Machine, vmlinux string, cpus int, 
 	if in, ok := m.(vmm.VCPUInspector); ok {
 		cfg.OnStall = stallCapture(in, vmlinux, jit)
 	}
+	intro.configure(&cfg, m)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan *monitor.Report, 1)
 	go func() { done <- monitor.Run(ctx, k, m.Memory(), cfg) }()

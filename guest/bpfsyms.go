@@ -25,33 +25,46 @@ type BPFSymbol struct {
 // would walk every kernel symbol).
 func BPFSymbols() ([]BPFSymbol, error) {
 	var out []BPFSymbol
+	err := Programs(func(p *ebpf.Program) error {
+		defer p.Close()
+		syms, err := programSymbols(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, syms...)
+		return nil
+	})
+	return out, err
+}
+
+// Programs calls fn with every BPF program loaded now, in ID order; a
+// program unloaded meanwhile is skipped. fn owns the program: it closes
+// it or keeps it.
+func Programs(fn func(*ebpf.Program) error) error {
 	for id := ebpf.ProgramID(0); ; {
 		next, err := ebpf.ProgramGetNextID(id)
 		if errors.Is(err, os.ErrNotExist) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("listing BPF programs: %w", err)
+			return fmt.Errorf("listing BPF programs: %w", err)
 		}
 		id = next
-		syms, err := programSymbols(id)
+		p, err := ebpf.NewProgramFromID(id)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // unloaded meanwhile
 		}
 		if err != nil {
-			return out, fmt.Errorf("BPF program %d: %w", id, err)
+			return fmt.Errorf("BPF program %d: %w", id, err)
 		}
-		out = append(out, syms...)
+		if err := fn(p); err != nil {
+			return fmt.Errorf("BPF program %d: %w", id, err)
+		}
 	}
 }
 
 // programSymbols returns one program's JIT-compiled functions.
-func programSymbols(id ebpf.ProgramID) ([]BPFSymbol, error) {
-	p, err := ebpf.NewProgramFromID(id)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
+func programSymbols(p *ebpf.Program) ([]BPFSymbol, error) {
 	info, err := p.Info()
 	if err != nil {
 		return nil, err

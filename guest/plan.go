@@ -37,6 +37,10 @@ type Plan struct {
 	// scheduler's ops, read by the host from the kernel's vmlinux (nil:
 	// the guest reads its own BTF).
 	OpsLayout *watchdog.Layout `json:"ops_layout,omitempty"`
+	// Probes are the probes to attach around the body, the test's and
+	// an auto-repro's, as probe.Format writes them (the probe package
+	// builds on this one).
+	Probes string `json:"probes,omitempty"`
 }
 
 // SchedPlan is the scheduler as the guest launches it.

@@ -19,7 +19,7 @@ import (
 const (
 	KindStart    = "start"    // guest init is up; payload: Start
 	KindPhase    = "phase"    // a scenario step began; payload: {"name": ...}
-	KindOp       = "op"       // a scenario op was applied; payload: {"step", "op", "took"}
+	KindOp       = "op"       // a scenario op was applied; payload: OpEvent
 	KindHold     = "hold"     // a step's load is in place and held, or its hold ended: Hold
 	KindWorkers  = "workers"  // per-worker telemetry: {"scenario": name, "reports": []scenario.WorkerReport}
 	KindSched    = "sched"    // scheduler state change (attached, exited, ...)

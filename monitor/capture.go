@@ -29,21 +29,24 @@ type stallWatch struct {
 }
 
 // observe looks at one more sample and captures every CPU whose stall
-// just reached CaptureAfter intervals.
-func (w *stallWatch) observe(prev, cur Sample, r *Report) {
+// just reached CaptureAfter intervals; it returns those CPUs.
+func (w *stallWatch) observe(prev, cur Sample, r *Report) []int {
 	if w.onStall == nil {
-		return
+		return nil
 	}
 	n := min(len(prev.CPUs), len(cur.CPUs))
 	if len(w.stall) < n {
 		w.stall = append(w.stall, make([]run, n-len(w.stall))...)
 	}
+	var captured []int
 	for c := range n {
 		w.stall[c].record(stalled(prev.CPUs[c], cur.CPUs[c], defaultMinVCPUTime), 0, cur.At)
 		if w.stall[c].n == CaptureAfter && len(r.Captures) < maxCaptures {
 			r.Captures = append(r.Captures, Capture{CPU: c, At: cur.At, Where: w.onStall(c)})
+			captured = append(captured, c)
 		}
 	}
+	return captured
 }
 
 // captureIn returns what was captured about cpu between from and to.

@@ -43,14 +43,27 @@ var DefaultThresholds = Thresholds{MaxImbalance: 4, MaxLocalDSQ: 50, FailOnStall
 // few CPUs.
 var BalanceAgnostic = Thresholds{MaxLocalDSQ: 50, FailOnStall: true, Sustained: 5}
 
-// Imbalance is max(nr_running) / max(1, min(nr_running)) over the CPUs.
+// Load is the runnable tasks committed to this CPU: nr_running, less the
+// sched_ext tasks that wait in a shared dispatch queue (the global one or
+// the scheduler's own). The kernel counts those on the CPU that enqueued
+// them, yet any CPU may take them: a global FIFO on four busy CPUs reads
+// as nr_running 6/1/1/1 with nothing waiting on any one CPU. What stays is
+// the CPU's other classes, its local DSQ, and one running sched_ext task.
+func (c CPU) Load() uint32 {
+	if c.ScxNrRunning == 0 || c.ScxNrRunning > c.NrRunning {
+		return c.NrRunning
+	}
+	return c.NrRunning - c.ScxNrRunning + min(c.ScxNrRunning, c.LocalDSQ+1)
+}
+
+// Imbalance is max(load) / max(1, min(load)) over the CPUs (see CPU.Load).
 func (s Sample) Imbalance() float64 {
 	if len(s.CPUs) == 0 {
 		return 1
 	}
-	lo, hi := s.CPUs[0].NrRunning, s.CPUs[0].NrRunning
+	lo, hi := s.CPUs[0].Load(), s.CPUs[0].Load()
 	for _, c := range s.CPUs[1:] {
-		lo, hi = min(lo, c.NrRunning), max(hi, c.NrRunning)
+		lo, hi = min(lo, c.Load()), max(hi, c.Load())
 	}
 	return float64(hi) / float64(max(lo, 1))
 }

@@ -135,3 +135,31 @@ func TestEvaluateInWindows(t *testing.T) {
 		t.Errorf("a stall outside the windows: got %q, want it reported", got)
 	}
 }
+
+// TestLoad: sched_ext tasks in a shared queue count for no CPU; those on
+// a CPU's local DSQ, the running one and other classes' tasks do.
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cpu  CPU
+		want uint32
+	}{
+		{"no sched_ext", CPU{NrRunning: 6}, 6},
+		{"global FIFO: five wait in the shared queue", CPU{NrRunning: 6, ScxNrRunning: 6}, 1},
+		{"piled on the local DSQ", CPU{NrRunning: 6, ScxNrRunning: 6, LocalDSQ: 5}, 6},
+		{"a kworker beside shared-queue tasks", CPU{NrRunning: 4, ScxNrRunning: 3, LocalDSQ: 1}, 3},
+		{"inconsistent read", CPU{NrRunning: 1, ScxNrRunning: 3}, 1},
+	} {
+		if got := tc.cpu.Load(); got != tc.want {
+			t.Errorf("%s: load %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	global := Sample{CPUs: []CPU{{NrRunning: 6, ScxNrRunning: 6}, {NrRunning: 1, ScxNrRunning: 1}}}
+	if v := global.Imbalance(); v != 1 {
+		t.Errorf("global FIFO imbalance %.1f, want 1", v)
+	}
+	piled := Sample{CPUs: []CPU{{NrRunning: 7, ScxNrRunning: 7, LocalDSQ: 6}, {NrRunning: 1, ScxNrRunning: 1}}}
+	if v := piled.Imbalance(); v != 7 {
+		t.Errorf("local pile-up imbalance %.1f, want 7", v)
+	}
+}

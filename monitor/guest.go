@@ -29,6 +29,8 @@ type Guest struct {
 	// rq is the guest-physical address of each CPU's struct rq.
 	rq  []uint64
 	buf []byte
+	// is holds what snapshots keep between reads (Snapshot).
+	is *introState
 }
 
 // Attach finds the runqueues of a guest booted from k with ncpu CPUs in

@@ -19,6 +19,9 @@ type Kernel struct {
 	// shutdown holds the values of enum system_states that mean the
 	// kernel is going down (empty: shutdown is not detected).
 	shutdown shutdownStates
+	// intro is what snapshots read beyond struct rq (sched_ext's
+	// queues, BPF objects, schedstat), each part with what it lacks.
+	intro introLayout
 }
 
 // SchedExt reports whether struct rq has sched_ext's fields.
@@ -74,7 +77,7 @@ func Load(vmlinux string) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %s: %w", vmlinux, err)
 	}
-	k := &Kernel{syms: syms, rq: rq}
+	k := &Kernel{syms: syms, rq: rq, intro: loadIntroLayout(spec)}
 	if syms.systemState != 0 {
 		k.shutdown = loadShutdownStates(spec)
 	}

@@ -63,22 +63,9 @@ var errNoField = errors.New("no such field")
 // whole-byte integer leaves are accepted: a sample decodes them as
 // little-endian unsigned values.
 func fieldOf(s *btf.Struct, path string) (field, error) {
-	var typ btf.Type = s
-	var off uint32
-	for _, name := range strings.Split(path, ".") {
-		ms, ok := members(typ)
-		if !ok {
-			return field{}, fmt.Errorf("%s: %s is not a struct or union", path, name)
-		}
-		m, moff, found := member(ms, name)
-		if !found {
-			return field{}, fmt.Errorf("%s: %w %q", path, errNoField, name)
-		}
-		if m.BitfieldSize != 0 || moff%8 != 0 {
-			return field{}, fmt.Errorf("%s: %s is a bitfield", path, name)
-		}
-		off += uint32(moff / 8)
-		typ = m.Type
+	off, typ, err := memberAt(s, path)
+	if err != nil {
+		return field{}, err
 	}
 	in, ok := btf.UnderlyingType(typ).(*btf.Int)
 	if !ok {
@@ -88,6 +75,29 @@ func fieldOf(s *btf.Struct, path string) (field, error) {
 		return field{}, fmt.Errorf("%s: not an integer (%s)", path, typ)
 	}
 	return field{off: off, size: in.Size}, nil
+}
+
+// memberAt finds a dotted member path in a struct or union and returns
+// its byte offset and type, whatever the type is.
+func memberAt(s btf.Type, path string) (uint32, btf.Type, error) {
+	typ := s
+	var off uint32
+	for _, name := range strings.Split(path, ".") {
+		ms, ok := members(typ)
+		if !ok {
+			return 0, nil, fmt.Errorf("%s: %s is not a struct or union", path, name)
+		}
+		m, moff, found := member(ms, name)
+		if !found {
+			return 0, nil, fmt.Errorf("%s: %w %q", path, errNoField, name)
+		}
+		if m.BitfieldSize != 0 || moff%8 != 0 {
+			return 0, nil, fmt.Errorf("%s: %s is a bitfield", path, name)
+		}
+		off += uint32(moff / 8)
+		typ = m.Type
+	}
+	return off, typ, nil
 }
 
 // members lists a struct's or union's members (through typedefs and

@@ -74,6 +74,18 @@ type Config struct {
 	// returns is kept in Report.Captures, and Evaluate quotes it in the
 	// stall's message.
 	OnStall func(cpu int) string
+	// PageWalk translates the guest's vmalloc'd memory for snapshots
+	// (the VMM's page walk); nil leaves such memory unread.
+	PageWalk PageWalker
+	// Requests asks for snapshots while Run samples (a test's
+	// scenario.Snapshot, the harness's own moments).
+	Requests <-chan SnapshotRequest
+	// SnapshotEvery is how often the snapshot kept for TriggerDisabled
+	// is refreshed while sched_ext is enabled: zero means
+	// DefaultSnapshotEvery, negative turns it off.
+	SnapshotEvery time.Duration
+	// OnSnapshot, when set, receives every snapshot kept, as it is taken.
+	OnSnapshot func(Snapshot)
 }
 
 // DefaultInterval is 100 ms: five samples make the default sustained
@@ -83,10 +95,7 @@ const DefaultInterval = 100 * time.Millisecond
 // Report is what one monitored run saw.
 type Report struct {
 	Interval time.Duration `json:"interval"`
-	// Started is when sampling began: Sample.At counts from it, so a
-	// caller can place its own events (a step's hold) among the samples.
-	Started time.Time `json:"started"`
-	Samples []Sample  `json:"samples"`
+	Samples  []Sample      `json:"samples"`
 	// Err says why there are no samples (the guest never became ready,
 	// or its memory could not be read); empty when sampling worked.
 	Err string `json:"error,omitempty"`
@@ -99,6 +108,13 @@ type Report struct {
 	ShutdownAt time.Duration `json:"shutdown_at,omitempty"`
 	// Captures are Config.OnStall's answers, in the order taken.
 	Captures []Capture `json:"captures,omitempty"`
+	// Snapshots are the guest's scheduling state at the moments asked
+	// for (Config.Requests) and those Run chose: a stall, a task halfway
+	// to the sched_ext watchdog, the last state before sched_ext left the
+	// enabled state.
+	Snapshots []Snapshot `json:"snapshots,omitempty"`
+	// Start is when sampling began: every At is since then.
+	Start time.Time `json:"start"`
 }
 
 // Run samples the guest in mem every interval until ctx ends or the guest
@@ -112,11 +128,12 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 		iv = DefaultInterval
 	}
 	start := time.Now()
-	r := &Report{Interval: iv, Started: start}
+	r := &Report{Interval: iv, Start: start}
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	var g *Guest
 	watch := stallWatch{onStall: cfg.OnStall}
+	snaps := newSnapWatch(cfg)
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,6 +141,9 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 				r.Err = "the VM ended before the first sample"
 			}
 			return r
+		case req := <-cfg.Requests:
+			snaps.request(g, r, req, time.Since(start))
+			continue
 		case <-tick.C:
 		}
 		if g == nil {
@@ -161,8 +181,11 @@ func Run(ctx context.Context, k *Kernel, mem io.ReaderAt, cfg Config) *Report {
 		}
 		s.At = time.Since(start)
 		if n := len(r.Samples); n > 0 {
-			watch.observe(r.Samples[n-1], s, r)
+			for _, cpu := range watch.observe(r.Samples[n-1], s, r) {
+				snaps.take(g, r, fmt.Sprintf("cpu%d stood still for %d samples", cpu, CaptureAfter), TriggerStall, s.At)
+			}
 		}
 		r.Samples = append(r.Samples, s)
+		snaps.observe(g, r, s.At)
 	}
 }

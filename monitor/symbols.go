@@ -22,6 +22,16 @@ type symbols struct {
 	// systemState is the system_state variable (0: not found), which
 	// says when the kernel has begun to halt, power off or reboot.
 	systemState uint64
+	// The rest are optional (0: not found) and serve snapshots: the
+	// direct map's end and the kernel's page tables (for vmalloc'd
+	// memory), sched_ext's globals, the BPF object IDRs, and the clock
+	// its watchdog counts in.
+	vmallocBase, pgtableL5, initTopPgt   uint64
+	scxEnableState, scxOps, scxSwitching uint64
+	scxExitInfo, scxWatchdogTimeout      uint64
+	globalDSQs, dsqHash, nrNodeIDs       uint64
+	mapIDR, progIDR, jiffies             uint64
+	schedSchedstats, tickNsec            uint64
 }
 
 // loadSymbols reads the addresses from vmlinux's ELF symbol table.
@@ -38,6 +48,23 @@ func loadSymbols(f *elf.File) (symbols, error) {
 		"nr_cpu_ids":       &s.nrCPUIDs,
 		"page_offset_base": &s.pageOffsetBase,
 		"system_state":     &s.systemState,
+
+		"vmalloc_base":             &s.vmallocBase,
+		"__pgtable_l5_enabled":     &s.pgtableL5,
+		"init_top_pgt":             &s.initTopPgt,
+		"scx_ops_enable_state_var": &s.scxEnableState,
+		"scx_ops":                  &s.scxOps,
+		"scx_switching_all":        &s.scxSwitching,
+		"scx_exit_info":            &s.scxExitInfo,
+		"scx_watchdog_timeout":     &s.scxWatchdogTimeout,
+		"global_dsqs":              &s.globalDSQs,
+		"dsq_hash":                 &s.dsqHash,
+		"nr_node_ids":              &s.nrNodeIDs,
+		"map_idr":                  &s.mapIDR,
+		"prog_idr":                 &s.progIDR,
+		"jiffies_64":               &s.jiffies,
+		"sched_schedstats":         &s.schedSchedstats,
+		"tick_nsec":                &s.tickNsec,
 	}
 	for _, sym := range syms {
 		if dst, ok := pending[sym.Name]; ok {

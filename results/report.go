@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/probe"
 	"github.com/ktstr-go/ktstr/scenario"
 )
 
@@ -51,6 +52,12 @@ type reportData struct {
 	// Aligned says the guest's times were placed by host receive times.
 	Aligned bool
 	Samples int
+	// Explain, Snapshots and Probes say why a run failed: the timeline
+	// around the failure and the auto-repro, the scheduler's state read
+	// from guest memory, the probes' counts.
+	Explain   string
+	Snapshots []snapshotRow
+	Probes    *probe.Results
 }
 
 type cgroupHist struct {
@@ -74,7 +81,8 @@ type captureRow struct {
 func writeReport(w io.Writer, v *view, res *Result, m *Metrics) error {
 	d := reportData{
 		R: res, Metrics: m.Metrics, Timeline: template.HTML(timelineSVG(v, res.CPUs)),
-		Workers: v.allWorkers(), Files: runFiles[1:], Aligned: v.aligned,
+		Workers: v.allWorkers(), Files: res.Files[1:], Aligned: v.aligned,
+		Explain: v.run.Explain, Snapshots: snapshotRows(v.run.Monitor), Probes: v.run.Probes,
 	}
 	d.Hists = cgroupHists(d.Workers)
 	for _, s := range v.sched {

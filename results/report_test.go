@@ -21,11 +21,7 @@ func TestReportHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := readFile(t, dir, FileReport)
-	checks := []struct {
-		what string
-		re   string
-		n    int
-	}{
+	assertMatches(t, page, []pageCheck{
 		{"one timeline row per CPU", `<g class="cpu-row" data-cpu="\d+">`, 2},
 		{"the reason, escaped", `<li class="reason">share_ratio fail \[cg_0 vs cg_1\]: &lt;ratio 9.0&gt;</li>`, 1},
 		{"the verdict", `<span class="badge" id="verdict">fail</span>`, 1},
@@ -35,13 +31,24 @@ func TestReportHTML(t *testing.T) {
 		{"the stall mark", `<path class="stall"`, 1},
 		{"the scheduler's death", `<g class="sched-event died">`, 1},
 		{"links to the raw files (and metrics.json again in its section)", `<a href="(trace|metrics|records|console|monitor|workers|result)\.(json|jsonl|log)">`, 8},
-	}
+	})
+	assertSelfContained(t, page)
+}
+
+// pageCheck is how many times a regexp must match a page, and why.
+type pageCheck struct {
+	what string
+	re   string
+	n    int
+}
+
+func assertMatches(t *testing.T, page string, checks []pageCheck) {
+	t.Helper()
 	for _, c := range checks {
 		if n := len(regexp.MustCompile(c.re).FindAllString(page, -1)); n != c.n {
 			t.Errorf("%s: %d matches of %s, want %d", c.what, n, c.re, c.n)
 		}
 	}
-	assertSelfContained(t, page)
 }
 
 // assertSelfContained fails a page that would fetch anything: scripts,
@@ -67,7 +74,7 @@ func TestReportEmptyRun(t *testing.T) {
 	r := &Run{Test: "early", Topology: topology.Must("1n2l2c1t"), Verdict: verdict.Fail, Reasons: []string{"guest kernel panicked"}}
 	var b bytes.Buffer
 	v := newView(r)
-	if err := writeReport(&b, v, newResult(r, v), &Metrics{}); err != nil {
+	if err := writeReport(&b, v, newResult(r, v, nil), &Metrics{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(b.String(), `class="cpu-row"`); n != 4 {

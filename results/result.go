@@ -1,6 +1,7 @@
 package results
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ktstr-go/ktstr/verdict"
@@ -66,14 +67,14 @@ const (
 // order the report links them.
 var runFiles = []string{FileReport, FileTrace, FileMetrics, FileConsole, FileRecords, FileMonitor, FileWorkers}
 
-func newResult(r *Run, v *view) *Result {
+func newResult(r *Run, v *view, extra []string) *Result {
 	res := &Result{
 		Schema: metricsSchema, ID: r.ID, Test: r.Test, Dimensions: r.Dimensions(), Kernel: r.Kernel,
 		Backend: r.Backend, Topology: r.Topology.String(), CPUs: r.Topology.CPUs(),
 		Scheduler: r.Scheduler, SchedulerArgv: r.SchedulerArgv, Flags: r.Flags,
 		Verdict: r.Verdict, Reasons: r.Reasons, Exit: r.Exit, ExitDetail: r.ExitDetail,
 		Timings: Timings{Started: r.Started, Total: r.Total, VM: r.VMTime, Duration: r.Duration},
-		Files:   runFiles,
+		Files:   append(slices.Clip(runFiles), extra...),
 	}
 	if v.aligned {
 		res.Timings.GuestStart = v.offset

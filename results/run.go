@@ -8,6 +8,8 @@ import (
 
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/monitor"
+	"github.com/ktstr-go/ktstr/probe"
+	tline "github.com/ktstr-go/ktstr/timeline"
 	"github.com/ktstr-go/ktstr/topology"
 	"github.com/ktstr-go/ktstr/verdict"
 )
@@ -53,7 +55,24 @@ type Run struct {
 	// Records are every record the guest sent, in order.
 	Records []Record
 	// Monitor is what the host monitor sampled; nil when it was off.
+	// Its Snapshots (the scheduler's state at chosen moments) go to the
+	// trace and the report.
 	Monitor *monitor.Report
+
+	// Timeline is the run's stimulus against response on the VM's
+	// clock (nil: none): its probe hits, failed checks and failure go to
+	// the trace.
+	Timeline *tline.Timeline
+	// Probes are the guest's probe counts (nil: the run had no probes).
+	Probes *probe.Results
+	// Explain says why a failed run failed beyond its reasons (the
+	// timeline around the failure, the auto-repro's findings); the
+	// report shows it first.
+	Explain string
+	// Extra are more files for the directory, by name (the runner's
+	// snapshots, probes, timeline and auto-repro as JSON and text). A
+	// name must be a plain file name other than the directory's own.
+	Extra map[string][]byte
 }
 
 // Kernel identifies the kernel a run booted.

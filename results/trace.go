@@ -9,7 +9,8 @@ import (
 )
 
 // The trace's processes: the monitor's per-CPU counters, the scenario
-// (phases, ops, scheduler events) and the workers.
+// (phases, ops, scheduler events) and the workers; introspection.go
+// adds a fourth (snapshots, probe hits, the failure).
 const (
 	tracePIDMonitor  = 1
 	tracePIDScenario = 2
@@ -66,6 +67,7 @@ func traceJSON(v *view) ([]byte, error) {
 	t.counters(v)
 	t.scenario(v)
 	t.workerGaps(v, DefaultGapThreshold)
+	t.introspection(v)
 	b, err := json.Marshal(t)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the trace: %w", err)

@@ -47,13 +47,6 @@ type workerSet struct {
 	at time.Duration
 }
 
-// opRecord is the payload of guest.KindOp.
-type opRecord struct {
-	Step int           `json:"step"`
-	Op   string        `json:"op"`
-	Took time.Duration `json:"took"`
-}
-
 func newView(r *Run) *view {
 	v := &view{run: r}
 	v.align()
@@ -85,7 +78,7 @@ func (v *view) add(rec Record) {
 		v.closePhase(at)
 		v.open = &span{Name: p.Name, Start: at}
 	case guest.KindOp:
-		var o opRecord
+		var o guest.OpEvent
 		if rec.Decode(&o) == nil {
 			v.ops = append(v.ops, span{Name: o.Op, Start: max(at-o.Took, 0), End: at})
 		}

@@ -51,7 +51,11 @@ func Write(dir string, r *Run) (err error) {
 // writeFiles writes every file of a run into dir.
 func writeFiles(dir string, r *Run) error {
 	v := newView(r)
-	res := newResult(r, v)
+	extra, err := extraNames(r)
+	if err != nil {
+		return err
+	}
+	res := newResult(r, v, extra)
 	metrics := &Metrics{Schema: metricsSchema, ID: r.ID, Dimensions: res.Dimensions, Verdict: r.Verdict, Metrics: computeMetrics(v)}
 	mon := r.Monitor
 	if mon == nil {
@@ -65,10 +69,7 @@ func writeFiles(dir string, r *Run) error {
 	if err := writeReport(&html, v, res, metrics); err != nil {
 		return err
 	}
-	files := []struct {
-		name string
-		data func() ([]byte, error)
-	}{
+	files := []runFile{
 		{FileResult, func() ([]byte, error) { return indentJSON(res) }},
 		{FileConsole, func() ([]byte, error) { return consoleBytes(r), nil }},
 		{FileRecords, func() ([]byte, error) { return recordLines(r.Records) }},
@@ -77,6 +78,9 @@ func writeFiles(dir string, r *Run) error {
 		{FileMetrics, func() ([]byte, error) { return indentJSON(metrics) }},
 		{FileTrace, func() ([]byte, error) { return trace, nil }},
 		{FileReport, func() ([]byte, error) { return html.Bytes(), nil }},
+	}
+	for _, n := range extra {
+		files = append(files, runFile{n, func() ([]byte, error) { return r.Extra[n], nil }})
 	}
 	for _, f := range files {
 		b, err := f.data()
@@ -88,6 +92,12 @@ func writeFiles(dir string, r *Run) error {
 		}
 	}
 	return nil
+}
+
+// runFile is one file of a run's directory and how to make it.
+type runFile struct {
+	name string
+	data func() ([]byte, error)
 }
 
 // checkTarget refuses to replace a directory that is not a run's.

@@ -109,7 +109,7 @@ func (r *run) execute() error {
 			if err := op.do(r); err != nil {
 				return fmt.Errorf("%s: %s: %w", name, op, err)
 			}
-			r.ctx.emit(guest.KindOp, map[string]any{"step": i + 1, "op": op.String(), "took": time.Since(t0)})
+			r.ctx.emit(guest.KindOp, guest.OpEvent{Step: i + 1, Op: op.String(), Took: time.Since(t0)})
 		}
 		r.ctx.emit(guest.KindHold, guest.Hold{Step: i + 1})
 		err := r.hold(st.Hold)
@@ -355,6 +355,7 @@ func (r *run) alive() bool {
 func (r *run) finish() AssertResult {
 	var res AssertResult
 	var errs []error
+	r.endSnapshot()
 	all := append(slices.Clone(r.removed), r.liveGroups()...)
 	// Background payloads end before the workers beside them stop.
 	r.waitPayloads()

@@ -27,7 +27,7 @@ type matrixFlags struct {
 	only               []string
 	kernel, junit, out string
 	retries            int
-	json               bool
+	json, explain      bool
 	backend            backendValue
 }
 
@@ -56,6 +56,7 @@ row could not run at all.`,
 	addJSONFlag(c, &f.json, "the rows")
 	addJUnitFlag(c, &f.junit)
 	addOutFlag(c, &f.out, "one results directory per row and an index.html", ktstr.RunsRoot()+"/<id>")
+	fl.BoolVar(&f.explain, "explain", false, "after each failing row, print its timeline around the failure and its auto-repro's findings (each row's results directory has them either way)")
 	return c
 }
 
@@ -110,7 +111,7 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 		}
 		for mr.Attempts <= f.retries && !mr.Match && ctx.Err() == nil {
 			mr.Attempts++
-			mr.Last, mr.Match = runMatrixRow(ctx, e, w, r, opts, mr.Attempts > 1)
+			mr.Last, mr.Match = runMatrixRow(ctx, e, w, r, opts, mr.Attempts > 1, f.explain)
 		}
 		mr.Flaky = mr.Match && mr.Attempts > 1
 		out = append(out, mr)
@@ -237,8 +238,9 @@ var matrixBoot = ktstr.Boot
 // runMatrixRow boots one row's VM, prints its line (and what a CI log
 // needs when it did not go as expected) and reports whether it matched.
 // A retry that matches is marked FLAKY so the earlier mismatch stays
-// visible.
-func runMatrixRow(ctx context.Context, e *env, w io.Writer, r matrix.Row, opts ktstr.RunOptions, retry bool) (runReport, bool) {
+// visible. With explain, a failed run also prints its timeline around
+// the failure and its auto-repro (Result.Explain).
+func runMatrixRow(ctx context.Context, e *env, w io.Writer, r matrix.Row, opts ktstr.RunOptions, retry, explain bool) (runReport, bool) {
 	rt, _ := ktstr.Lookup(r.TestName())
 	t0 := time.Now()
 	res, err := matrixBoot(ctx, rt, opts)
@@ -259,6 +261,11 @@ func runMatrixRow(ctx context.Context, e *env, w io.Writer, r matrix.Row, opts k
 		rep.Verdict, e.paint(fmt.Sprintf("%-8s", mark)), time.Since(t0).Round(time.Second), oneLine(reason, 160))
 	if !ok && res != nil {
 		fmt.Fprint(w, mismatchDetail(res))
+	}
+	if explain && res != nil {
+		var b strings.Builder
+		prefixLines(&b, "    ", res.Explain(), 0)
+		fmt.Fprint(w, b.String())
 	}
 	return rep, ok
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/guest"
+	"github.com/ktstr-go/ktstr/timeline"
 	"github.com/ktstr-go/ktstr/verdict"
 	"github.com/ktstr-go/ktstr/vmm"
 )
@@ -152,6 +153,28 @@ func TestMatrixJSONAndJUnit(t *testing.T) {
 			if c.Error == nil || !strings.Contains(c.Error.Message, "qemu exited") {
 				t.Errorf("ktstr_stall's case: %+v", c)
 			}
+		}
+	}
+}
+
+// matrix --explain prints a failed row's timeline around the failure;
+// without it the row prints none.
+func TestMatrixExplain(t *testing.T) {
+	defer func(b func(context.Context, *ktstr.Test, ktstr.RunOptions) (*ktstr.Result, error)) { matrixBoot = b }(matrixBoot)
+	kernelPath := fakeBzImage(t, "6.12.118")
+	matrixBoot = func(_ context.Context, rt *ktstr.Test, _ ktstr.RunOptions) (*ktstr.Result, error) {
+		return &ktstr.Result{Test: rt.Name, Verdict: verdict.Fail, Reasons: []string{"scheduler died"},
+			Timeline: &timeline.Timeline{Failed: true, FailedAt: 2 * time.Second, Why: "died ktstr_stall",
+				Events: []timeline.Event{{At: 2 * time.Second, Source: timeline.Sched, Text: "died ktstr_stall", Failed: true}}}}, nil
+	}
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{[]string{"--explain"}, true}, {nil, false}} {
+		args := append([]string{"matrix", "--kernel", kernelPath, "--only", "ktstr_stall", "--out", ktstr.NoResults}, tc.args...)
+		r := ktstrCLI(t, cliOpts{}, args...)
+		if got := strings.Contains(r.stdout, "    timeline around the failure at +2s (died ktstr_stall)"); got != tc.want {
+			t.Errorf("%v: timeline printed %v, want %v\n%s", tc.args, got, tc.want, r.stdout)
 		}
 	}
 }

@@ -192,6 +192,9 @@ func printRun(e *env, name string, res *ktstr.Result, took time.Duration, toStdo
 	for _, r := range res.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}
+	if !res.Passed() {
+		fmt.Fprint(w, res.Explain())
+	}
 	if !res.Passed() && res.Verdict != verdict.Skip && res.Backend != ktstr.HostBackend {
 		fmt.Fprintf(w, "--- console tail (VM exit: %s) ---\n%s\n", res.Exit.Reason, res.Exit.ConsoleTail)
 	}

@@ -12,7 +12,9 @@
 //     and the fixed I/O ports they describe.
 //   - memory_split.go: guest RAM split over NUMA nodes below the PCI
 //     hole (QEMU's memory backends and the in-repo VMM's SRAT alike).
-//   - pagewalk.go: reading a vCPU's stack through its page tables.
+//   - pagewalk.go: reading a vCPU's stack through its page tables, and
+//     WalkPageTables, the host monitor's way to kernel memory outside
+//     the direct map.
 //
 // It takes its register and CPUID types from package kvm; the in-repo VMM
 // (vmm/native) hands them to KVM, QEMU (vmm/qemu) uses the memory split.

@@ -28,6 +28,16 @@ func ReadStack(mem io.ReaderAt, s kvm.Sregs, rsp uint64, n int) []uint64 {
 	return readStack(mem, s.CR3, s.CR4&cr4LA57 != 0, rsp, n)
 }
 
+// WalkPageTables translates guest virtual address va to guest-physical
+// by walking the guest's page tables in mem from the top-level table at
+// guest-physical address root (five levels when la57). The host monitor
+// takes it as its page walker (monitor.Config.PageWalk) to read the
+// guest kernel's vmalloc'd memory, with root the kernel's own
+// init_top_pgt, so no vCPU has to be stopped for its CR3.
+func WalkPageTables(mem io.ReaderAt, root uint64, la57 bool, va uint64) (uint64, error) {
+	return translate(mem, root, la57, va)
+}
+
 // translate walks the guest's page tables from cr3 and returns the
 // guest-physical address of virtual address va: 4-level paging, or
 // 5-level when la57 (CR4.LA57) is set.
