@@ -86,10 +86,13 @@ func TestScenarioWorkTypes(t *testing.T) {
 				if p.Class != scenario.SchedFIFO && p.Class != scenario.SchedRR {
 					// Beside FIFO/RR workers every fair-class worker
 					// (normal, batch, idle, and ext falling back to fair)
-					// waits for RT throttling's leftover by design: its
-					// wake latency says nothing here (p99 over 0.5 s
-					// seen for normal and ext).
-					def = def.Checks(func(a *scenario.Assert) { a.MaxWakeP99 = 0 })
+					// waits for what the real-time ones leave by design:
+					// its wake latency says nothing here (p99 over 0.5 s
+					// seen for normal and ext), and its longest wait is
+					// longer than beside its peers (2.2-2.4 s measured
+					// for normal and batch under TCG, 2 vCPUs): 5 s still
+					// fails a worker the RT ones shut out.
+					def = def.Checks(func(a *scenario.Assert) { a.MaxWakeP99, a.MaxGap = 0, 5*time.Second })
 				}
 				defs = append(defs, def)
 			}
