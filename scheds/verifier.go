@@ -9,6 +9,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/scheds/scxload"
 )
 
 // VerifyTarget is one BPF object `ktstr verifier` loads in a guest with
@@ -98,20 +100,8 @@ func VerifyTargetsFor(path string) ([]VerifyTarget, error) {
 }
 
 // ProgVerification is one program's outcome as `scxload -verify` prints
-// it (one JSON object per line). scxload declares the same record
-// (ProgStats) itself: it is built from its embedded main.go alone, so it
-// cannot import this package.
-type ProgVerification struct {
-	Object      string `json:"object"`
-	Program     string `json:"program"`
-	Loaded      bool   `json:"loaded"`
-	Insns       int    `json:"insns_processed"`
-	TotalStates int    `json:"total_states"`
-	PeakStates  int    `json:"peak_states"`
-	Log         string `json:"log,omitempty"`
-	LogGz       []byte `json:"log_gz,omitempty"`
-	Error       string `json:"error,omitempty"`
-}
+// it (one JSON object per line).
+type ProgVerification = scxload.ProgStats
 
 // VerifyMarker starts each target's output in the guest script, so the
 // host can attribute stray (non-JSON) lines such as loader errors.
