@@ -398,7 +398,8 @@ func TestIntroLayoutOfKernel(t *testing.T) {
 	s := k.syms
 	for name, a := range map[string]uint64{"init_top_pgt": s.initTopPgt, "map_idr": s.mapIDR, "prog_idr": s.progIDR,
 		"scx_ops_enable_state_var": s.scxEnableState, "dsq_hash": s.dsqHash, "global_dsqs": s.globalDSQs,
-		"jiffies_64": s.jiffies, "tick_nsec": s.tickNsec, "scx_watchdog_timeout": s.scxWatchdogTimeout} {
+		"jiffies_64": s.jiffies, "tick_nsec": s.tickNsec, "scx_watchdog_timeout": s.scxWatchdogTimeout,
+		"scx_watchdog_timestamp": s.scxWatchdogTimestamp} {
 		if a < startKernelMap {
 			t.Errorf("%s at %#x, want a kernel image address", name, a)
 		}
@@ -505,4 +506,44 @@ func TestArena(t *testing.T) {
 	if got.Type != "BPF_MAP_TYPE_ARENA" || !reflect.DeepEqual(got.Arena, want) || got.Note != "" {
 		t.Errorf("arena %+v (%+v), want %+v", got, got.Arena, want)
 	}
+}
+
+// The watchdog's own check-in: a healthy one is up to half the timeout
+// old (its work runs every half timeout), so it triggers a snapshot only
+// at three quarters, when the kernel is on its way to "watchdog failed
+// to check in" though no task has waited half the timeout yet.
+func TestSnapshotOnStaleCheckin(t *testing.T) {
+	g, m, k := snapGuest(t)
+	k.syms.scxWatchdogTimestamp = startKernelMap + 0x1c00040
+	w := &snapWatch{}
+	r := &Report{}
+	step := func(jiffies, checkedIn uint64, at time.Duration) {
+		m.put(text(k.syms.jiffies), jiffies)
+		m.put(text(k.syms.scxWatchdogTimestamp), checkedIn)
+		w.observe(g, r, at)
+	}
+	step(300, 200, 0)                    // task waited 200, checked in 100 ago
+	step(340, 100, 100*time.Millisecond) // check-in 240 old: its normal period
+	step(590, 100, 200*time.Millisecond) // 490 old: still within half the timeout
+	if len(r.Snapshots) != 0 {
+		t.Fatalf("a check-in within its period took snapshots: %v", r.Snapshots)
+	}
+	step(350+1000*3/4, 350, 300*time.Millisecond) // 750 old; the task waited 1000: half reached too
+	if len(r.Snapshots) != 1 || !strings.Contains(r.Snapshots[0].Name, "a task on cpu0 waited") {
+		t.Fatalf("snapshots %v: want the task's wait named first", r.Snapshots)
+	}
+	// A new episode: the task ran (its wait dropped), then only the
+	// check-in goes stale.
+	putRunnableAt(m, 1200)
+	step(1250, 1200, 400*time.Millisecond)
+	putRunnableAt(m, 1950)
+	step(1200+800, 1200, 500*time.Millisecond)
+	if len(r.Snapshots) != 2 || !strings.Contains(r.Snapshots[1].Name, "had not checked in for 3.2s of the 4s timeout") {
+		t.Fatalf("snapshots %v: want one for the stale check-in", r.Snapshots)
+	}
+}
+
+// putRunnableAt sets when snapGuest's task last became runnable.
+func putRunnableAt(m sparseMem, jiffies uint64) {
+	m.put(0x40000+uint64(testSCX.task.runnableAt.off), jiffies)
 }

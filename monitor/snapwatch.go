@@ -112,9 +112,15 @@ func (w *snapWatch) observe(g *Guest, r *Report, at time.Duration) {
 	w.watchdog(g, is, r, at)
 }
 
-// watchdog takes a snapshot once per long wait, when the longest
-// waiting runnable task reaches half of scx_watchdog_timeout; a wait
-// that drops under a quarter of it ends the episode.
+// watchdog takes a snapshot once per episode on the way to a watchdog
+// kill, by either of the kernel's two criteria: the longest-waiting
+// runnable task reaches half of scx_watchdog_timeout, or the watchdog's
+// own work has not checked in (scx_watchdog_timestamp) for three
+// quarters of it. The work runs every half timeout, so a healthy
+// check-in is up to half a timeout old, and the kernel kills at a whole
+// one ("watchdog failed to check in": its kworker was starved too,
+// which may come before any task has waited half). An episode ends when
+// the waits drop under a quarter and the check-in is back in its period.
 func (w *snapWatch) watchdog(g *Guest, is *introState, r *Report, at time.Duration) {
 	if w.nWatchdog >= maxWatchdogSnapshots || g.k.syms.jiffies == 0 || g.k.syms.scxWatchdogTimeout == 0 {
 		return
@@ -135,13 +141,34 @@ func (w *snapWatch) watchdog(g *Guest, is *introState, r *Report, at time.Durati
 			worst, cpu = wt, c
 		}
 	}
+	checkin := w.checkinAge(g, is, jiffies)
 	switch {
-	case worst < timeout/4:
+	case worst < timeout/4 && checkin < timeout/2:
 		w.halfway = false
-	case worst >= timeout/2 && !w.halfway:
+	case w.halfway:
+	case worst >= timeout/2:
 		w.halfway = true
 		w.nWatchdog++
 		w.take(g, r, fmt.Sprintf("a task on cpu%d waited %v of the %v watchdog timeout", cpu,
 			ns(worst*is.tick()), ns(timeout*is.tick())), TriggerWatchdog, at)
+	case checkin >= timeout*3/4:
+		w.halfway = true
+		w.nWatchdog++
+		w.take(g, r, fmt.Sprintf("the sched_ext watchdog had not checked in for %v of the %v timeout (longest task wait %v)",
+			ns(checkin*is.tick()), ns(timeout*is.tick()), ns(worst*is.tick())), TriggerWatchdog, at)
 	}
+}
+
+// checkinAge is how long ago, in jiffies, sched_ext's watchdog work last
+// ran; zero when the kernel does not say.
+func (w *snapWatch) checkinAge(g *Guest, is *introState, jiffies uint64) uint64 {
+	if g.k.syms.scxWatchdogTimestamp == 0 {
+		return 0
+	}
+	// scx_watchdog_timestamp is an unsigned long of jiffies.
+	ts, err := is.m.u64(g.k.syms.scxWatchdogTimestamp)
+	if err != nil || ts > jiffies || jiffies-ts >= 1<<40 {
+		return 0
+	}
+	return jiffies - ts
 }

@@ -29,6 +29,7 @@ type symbols struct {
 	vmallocBase, pgtableL5, initTopPgt   uint64
 	scxEnableState, scxOps, scxSwitching uint64
 	scxExitInfo, scxWatchdogTimeout      uint64
+	scxWatchdogTimestamp                 uint64
 	globalDSQs, dsqHash, nrNodeIDs       uint64
 	mapIDR, progIDR, jiffies             uint64
 	schedSchedstats, tickNsec            uint64
@@ -57,6 +58,7 @@ func loadSymbols(f *elf.File) (symbols, error) {
 		"scx_switching_all":        &s.scxSwitching,
 		"scx_exit_info":            &s.scxExitInfo,
 		"scx_watchdog_timeout":     &s.scxWatchdogTimeout,
+		"scx_watchdog_timestamp":   &s.scxWatchdogTimestamp,
 		"global_dsqs":              &s.globalDSQs,
 		"dsq_hash":                 &s.dsqHash,
 		"nr_node_ids":              &s.nrNodeIDs,
