@@ -184,11 +184,16 @@ func CheckMapWrites(files map[string]string, writes []bpfmap.Write) error {
 	return nil
 }
 
+// checkWrite accepts a write that some object's map takes: files may
+// hold other schedulers' objects too (Bazel passes every prebuilt one),
+// and each has its own .data or .bss, so a map of the write's name that
+// lacks the variable rules out only that object.
 func checkWrite(specs []*ebpf.CollectionSpec, w bpfmap.Write) error {
 	if err := w.Check(); err != nil {
 		return err
 	}
 	var names []string
+	var mismatch error
 	for _, spec := range specs {
 		for name, m := range spec.Maps {
 			names = append(names, name)
@@ -198,14 +203,21 @@ func checkWrite(specs []*ebpf.CollectionSpec, w bpfmap.Write) error {
 			if w.Var == "" {
 				return nil
 			}
-			if v, ok := spec.Variables[w.Var]; ok && v.SectionName == m.Name {
-				if int(v.Size()) != len(w.Value) {
-					return fmt.Errorf("variable %s is %d bytes, the value written has %d", w.Var, v.Size(), len(w.Value))
+			v, ok := spec.Variables[w.Var]
+			switch {
+			case !ok || v.SectionName != m.Name:
+				if mismatch == nil {
+					mismatch = fmt.Errorf("map %s has no variable %s", name, w.Var)
 				}
+			case int(v.Size()) != len(w.Value):
+				mismatch = fmt.Errorf("variable %s is %d bytes, the value written has %d", w.Var, v.Size(), len(w.Value))
+			default:
 				return nil
 			}
-			return fmt.Errorf("map %s has no variable %s", name, w.Var)
 		}
+	}
+	if mismatch != nil {
+		return mismatch
 	}
 	sort.Strings(names)
 	return fmt.Errorf("the scheduler's BPF objects have no map %q (their maps: %s)", w.Map, strings.Join(names, ", "))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 
@@ -26,7 +27,14 @@ func refObject(t *testing.T, short string) string {
 	if len(m) == 0 {
 		t.Skipf("no built %s.bpf.o under %s (ktstr sched build)", short, dir)
 	}
-	return m[0]
+	// The newest build: older cache entries hold older sources.
+	newest, at := m[0], time.Time{}
+	for _, p := range m {
+		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(at) {
+			newest, at = p, fi.ModTime()
+		}
+	}
+	return newest
 }
 
 func TestFromPathRejects(t *testing.T) {
@@ -176,6 +184,26 @@ func TestCheckMapWrites(t *testing.T) {
 	}
 	if err := CheckMapWrites(map[string]string{}, []bpfmap.Write{{Map: "x", Value: []byte{1}}}); err != ErrNoObjects {
 		t.Errorf("no objects: %v", err)
+	}
+}
+
+// Beside other schedulers' objects (Bazel passes every prebuilt one),
+// each with a .data of its own, a write is checked against the object
+// whose map has the variable, whatever order the objects come in.
+func TestCheckMapWritesAmongObjects(t *testing.T) {
+	files := map[string]string{}
+	for _, n := range []string{"fifo", "vtime", "starve", "stall", "error", "unfair"} {
+		files["/sched/"+n+".bpf.o"] = refObject(t, n)
+	}
+	ok := bpfmap.Write{Map: ".data", Var: "victim_slice_us", Value: bpfmap.U64(100000)}
+	for range 20 { // map iteration order varies
+		if err := CheckMapWrites(files, []bpfmap.Write{ok}); err != nil {
+			t.Fatalf("CheckMapWrites(%v) among %d objects: %v", ok, len(files), err)
+		}
+	}
+	bad := bpfmap.Write{Map: ".data", Var: "nope", Value: bpfmap.U64(1)}
+	if err := CheckMapWrites(files, []bpfmap.Write{bad}); err == nil || !strings.Contains(err.Error(), "has no variable nope") {
+		t.Errorf("CheckMapWrites(%v) = %v, want no variable nope", bad, err)
 	}
 }
 
