@@ -48,6 +48,15 @@ type Assert struct {
 	// emulating host decides; hence the default minimum.
 	MaxWakeP99     time.Duration
 	MinWakeSamples uint64
+	// MaxWakeFew bounds the longest wake-up of a worker that gave fewer
+	// than MinWakeSamples samples, though as many as its work and their
+	// latency allow. The max of a few dozen samples stands above their
+	// p99 (with 82 samples it exceeds the p99 more often than not), so
+	// judging it by MaxWakeP99 failed healthy runs on one host hiccup
+	// (565 ms under TCG); a waker the scheduler leaves waiting still
+	// fails (1.5 s and 7 s measured for a starved one). Zero means
+	// 2×MaxWakeP99.
+	MaxWakeFew time.Duration
 	// MinWakeEvidence is the least fraction of the wake-ups its work's
 	// cycle should have given over its run (see expectedWakes) a worker
 	// must record: below it the worker was starved of wake-ups, and
@@ -229,17 +238,21 @@ func (a Assert) checkWake(r *WorkerReport) Detail {
 			why, exp, evidenceWindow(r).Seconds(), need)
 	}
 	// Fewer samples than a p99 needs, yet as many as their own latency
-	// allows: judge the ones there are. Their max bounds their p99 from
-	// above, so a max within the bound passes and one over it fails.
-	if r.WakeMax > a.MaxWakeP99 {
-		msg := fmt.Sprintf("worker %s wake latency max %s over %d samples (p50 %s; fewer than the %d a p99 needs, so the max stands for it), bound %s",
-			r.Name(), ms(r.WakeMax), n, ms(r.WakeP50), need, ms(a.MaxWakeP99))
+	// allows: judge the ones there are, by their max against the wider
+	// bound a max needs (see MaxWakeFew).
+	few := a.MaxWakeFew
+	if few <= 0 {
+		few = 2 * a.MaxWakeP99
+	}
+	if r.WakeMax > few {
+		msg := fmt.Sprintf("worker %s wake latency max %s over %d samples (p50 %s; fewer than the %d a p99 needs, so the max is judged), bound on the max %s",
+			r.Name(), ms(r.WakeMax), n, ms(r.WakeP50), need, ms(few))
 		if v := starvation(r); v != nil {
 			msg += "; " + v.Starved()
 		}
 		return detail("wake_latency", verdict.Fail, r, "%s", msg)
 	}
-	return detail("wake_latency", verdict.Pass, r, "max %s over %d samples (fewer than the %d a p99 needs: the max bounds it)", ms(r.WakeMax), n, need)
+	return detail("wake_latency", verdict.Pass, r, "max %s over %d samples (fewer than the %d a p99 needs: the max is judged, bound %s)", ms(r.WakeMax), n, need, ms(few))
 }
 
 // latencyAdjusted is exp wake-ups over window once every cycle also

@@ -8,6 +8,8 @@
 #      Starlark analysis tests in //rules/tests);
 #   4. VM tests: bazel test //tests:all (builds //:kernel once; it reuses
 #      the kernel cache entry of `ktstr kernel build`/go test).
+#      KTSTR_BAZEL_VM_TARGETS narrows them (tools/test.sh does, because
+#      its remote step runs the whole //tests:all again on Buildbarn).
 # Usage: tools/bazel/test.sh [--ci] [extra bazel flags...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,9 +28,10 @@ bash tools/bazel/check.sh
 step "unit and analysis tests (-short)"
 bazel test "${cfg[@]}" --build_tests_only --test_tag_filters=-vm --test_arg=-test.short "$@" -- //...
 
-step "VM tests: //tests:all"
+read -r -a vm_targets <<<"${KTSTR_BAZEL_VM_TARGETS:-//tests:all}"
+step "VM tests: ${vm_targets[*]}"
 # One VM at a time: on a 2-core host two emulated guests starve each
 # other and the scheduler checks judge host noise instead of the guest.
-bazel test "${cfg[@]}" --local_test_jobs=1 "$@" -- //tests:all
+bazel test "${cfg[@]}" --local_test_jobs=1 "$@" -- "${vm_targets[@]}"
 
 step "done"
