@@ -80,9 +80,14 @@ func TestScenarioWorkTypes(t *testing.T) {
 			}
 			var defs []scenario.CgroupDef
 			for _, p := range policies {
-				// Real-time workers sleep half the time so they cannot
-				// monopolise a CPU for the whole run.
+				// Real-time workers sleep most of the time so they cannot
+				// monopolise a CPU: at 1 ms / 1 ms two of them left a
+				// fair-class worker 50 ms of CPU in 3 s under TCG (it
+				// could not even send its report), so they burn 1 ms in 5.
 				def := scenario.Cgroup(strings.ReplaceAll(p.String(), ":", "_")).Policy(p).Work(scenario.MixedWork)
+				if p.Class == scenario.SchedFIFO || p.Class == scenario.SchedRR {
+					def = def.Work(scenario.Work{Type: scenario.MixedWork, Burn: time.Millisecond, Sleep: 4 * time.Millisecond})
+				}
 				if p.Class != scenario.SchedFIFO && p.Class != scenario.SchedRR {
 					// Beside FIFO/RR workers every fair-class worker
 					// (normal, batch, idle, and ext falling back to fair)
