@@ -44,7 +44,8 @@ die() { echo "buildbarn: $*" >&2; exit 1; }
 src_dir() {
   local d
   for d in "${KTSTR_BUILDBARN_SRC:-}" "$root/../shared/buildbarn" \
-    "$(cd "$root" && cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)/../.." 2>/dev/null && pwd)/shared/buildbarn"; do
+    "$(cd "$root" && cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)/../.." 2>/dev/null && pwd)/shared/buildbarn" \
+    "$(git -C "$root" config --get remote.origin.url 2>/dev/null)/../shared/buildbarn"; do
     [[ -n $d && -f $d/buildbarn-src.tar.gz && -x $d/loopback.sh ]] && { (cd "$d" && pwd); return 0; }
   done
   return 1
