@@ -22,11 +22,11 @@ import (
 
 func record(t *testing.T, kind string, elapsed time.Duration, payload any) guest.Record {
 	t.Helper()
-	b, err := json.Marshal(payload)
+	r, err := guest.NewRecord(kind, elapsed, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return guest.Record{Kind: kind, Elapsed: elapsed, Data: b}
+	return r
 }
 
 // The guest's snapshot requests and a scheduler's death become monitor

@@ -1,7 +1,6 @@
 package ktstr
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -52,10 +51,9 @@ func TestMonitorWindowsFromHolds(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	c := collected{monitor: &monitor.Report{Start: t0}}
 	hold := func(step int, end bool) guest.Record {
-		b, _ := json.Marshal(guest.Hold{Step: step, End: end})
-		return guest.Record{Kind: guest.KindHold, Data: b}
+		return record(t, guest.KindHold, 0, guest.Hold{Step: step, End: end})
 	}
-	c.note(guest.Record{Kind: guest.KindPhase, Data: []byte(`{}`)}, t0.Add(500*time.Millisecond))
+	c.note(record(t, guest.KindPhase, 0, map[string]any{}), t0.Add(500*time.Millisecond))
 	c.note(hold(1, false), t0.Add(time.Second))
 	c.note(hold(1, true), t0.Add(3*time.Second))
 	c.note(hold(2, false), t0.Add(4*time.Second))

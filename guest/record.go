@@ -96,13 +96,23 @@ type Writer struct {
 // NewWriter frames records onto w (the guest's /dev/ttyS1).
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w, start: time.Now()} }
 
-// Send marshals payload and writes one framed record.
-func (w *Writer) Send(kind string, payload any) error {
+// NewRecord makes a record of kind with payload marshalled as its data,
+// elapsed after guest init started.
+func NewRecord(kind string, elapsed time.Duration, payload any) (Record, error) {
 	data, err := json.Marshal(payload)
 	if err != nil {
-		return fmt.Errorf("encoding %s record: %w", kind, err)
+		return Record{}, fmt.Errorf("encoding %s record: %w", kind, err)
 	}
-	rec, err := json.Marshal(Record{Kind: kind, Elapsed: time.Since(w.start), Data: data})
+	return Record{Kind: kind, Elapsed: elapsed, Data: data}, nil
+}
+
+// Send marshals payload and writes one framed record.
+func (w *Writer) Send(kind string, payload any) error {
+	r, err := NewRecord(kind, time.Since(w.start), payload)
+	if err != nil {
+		return err
+	}
+	rec, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding %s record: %w", kind, err)
 	}

@@ -61,9 +61,11 @@ func (s Sample) Imbalance() float64 {
 	if len(s.CPUs) == 0 {
 		return 1
 	}
-	lo, hi := s.CPUs[0].Load(), s.CPUs[0].Load()
+	lo := s.CPUs[0].Load()
+	hi := lo
 	for _, c := range s.CPUs[1:] {
-		lo, hi = min(lo, c.Load()), max(hi, c.Load())
+		l := c.Load()
+		lo, hi = min(lo, l), max(hi, l)
 	}
 	return float64(hi) / float64(max(lo, 1))
 }

@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +13,11 @@ import (
 
 func rec(t *testing.T, kind string, elapsed time.Duration, payload any) guest.Record {
 	t.Helper()
-	b, err := json.Marshal(payload)
+	r, err := guest.NewRecord(kind, elapsed, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return guest.Record{Kind: kind, Elapsed: elapsed, Data: b}
+	return r
 }
 
 // A stall's run: guest records (on the guest's clock, arriving 1 s after
