@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,12 @@ var guestParams = sync.OnceValues(guest.ReadBootParams)
 // boot parameters say, send the final record. m is nil when the binary
 // is not a test binary (then only registered tests can run).
 func runGuest(m *testing.M) int {
+	// One P: the harness sits beside the workers it measures, and with a
+	// P per guest CPU the Go runtime spins idle threads and contends for
+	// its locks whenever the workers keep every CPU busy (measured on a
+	// four-CPU guest: over a third of the harness's CPU time during a
+	// hold went to runtime.procyield). Workers set their own GOMAXPROCS.
+	runtime.GOMAXPROCS(1)
 	w, f, err := guest.OpenChannel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ktstr-guest: %v\n", err)

@@ -34,7 +34,10 @@ func RunsRoot() string { return cachedir.Dir("runs") }
 // arrived and when the VM started. A nil sink (a shell run, or
 // RunOptions.Out is NoResults) does nothing.
 type resultsSink struct {
-	out     string
+	out string
+	// name names the run's directory when out does not (RunOptions.RunName,
+	// else the test's name).
+	name    string
 	started time.Time
 
 	mu      sync.Mutex
@@ -50,7 +53,11 @@ func newResultsSink(spec bootSpec, ro *RunOptions) *resultsSink {
 	if !spec.judged() || ro.Out == NoResults {
 		return nil
 	}
-	s := &resultsSink{out: ro.Out, started: time.Now()}
+	name := ro.RunName
+	if name == "" {
+		name = spec.name
+	}
+	s := &resultsSink{out: ro.Out, name: name, started: time.Now()}
 	ro.Console = &consoleTee{s: s, next: ro.Console}
 	onRecord, onMachine := ro.OnRecord, ro.OnMachine
 	ro.OnRecord = func(r guest.Record) {
@@ -102,8 +109,18 @@ func (s *resultsSink) write(p *vmPlan, res *Result, log *zap.Logger) string {
 		log.Warn("the run's snapshots, probes, timeline and repro stay out of its results", zap.Error(err))
 	}
 	run.Extra = extra
-	dir := s.dir(run.ID)
+	dir, claimed, err := s.dir(run.ID)
+	if err != nil {
+		log.Warn("no results directory for this run", zap.Error(err))
+		return ""
+	}
+	if claimed {
+		run.ID = filepath.Base(dir)
+	}
 	if err := results.Write(dir, run); err != nil {
+		if claimed {
+			_ = os.Remove(dir) // still the empty directory Claim made
+		}
 		log.Warn("writing the results directory", zap.String("dir", dir), zap.Error(err))
 		return ""
 	}
@@ -117,7 +134,7 @@ func (s *resultsSink) run(p *vmPlan, res *Result) *results.Run {
 	defer s.mu.Unlock()
 	k := p.kernel
 	r := &results.Run{
-		ID: results.NewID(p.spec.name, s.started), Test: p.spec.name, Topology: p.set.topology, Flags: p.set.flags,
+		ID: results.NewID(s.name, s.started), Test: p.spec.name, Topology: p.set.topology, Flags: p.set.flags,
 		Kernel:  results.Kernel{Key: k.Key, Image: k.Image},
 		Backend: res.Backend, Duration: p.set.duration, Verdict: res.Verdict, Reasons: res.Reasons,
 		Exit: res.Exit.Reason.String(), ExitDetail: res.Exit.Detail,
@@ -142,20 +159,22 @@ func (s *resultsSink) run(p *vmPlan, res *Result) *results.Run {
 	return r
 }
 
-// dir is where the run's directory goes: RunOptions.Out; else under
-// Bazel's undeclared test outputs; else under go test's -test.outputdir
-// when one was given; else under RunsRoot.
-func (s *resultsSink) dir(id string) string {
+// dir is where the run's directory goes: RunOptions.Out (which a rerun
+// replaces, as asked); else a new directory named id claimed under
+// Bazel's undeclared test outputs, go test's -test.outputdir when one
+// was given, or RunsRoot. claimed says dir is such a new directory.
+func (s *resultsSink) dir(id string) (dir string, claimed bool, err error) {
 	if s.out != "" {
-		return s.out
+		return s.out, false, nil
 	}
+	root := RunsRoot()
 	if d := os.Getenv("TEST_UNDECLARED_OUTPUTS_DIR"); d != "" {
-		return filepath.Join(d, "ktstr", id)
+		root = filepath.Join(d, "ktstr")
+	} else if f := flag.Lookup("test.outputdir"); f != nil && f.Value.String() != "" {
+		root = filepath.Join(f.Value.String(), "ktstr")
 	}
-	if f := flag.Lookup("test.outputdir"); f != nil && f.Value.String() != "" {
-		return filepath.Join(f.Value.String(), "ktstr", id)
-	}
-	return filepath.Join(RunsRoot(), id)
+	dir, err = results.Claim(root, id)
+	return dir, err == nil, err
 }
 
 // testResultsDir is t's artifact directory when go test keeps artifacts

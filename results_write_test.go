@@ -82,27 +82,42 @@ func TestResultsSinkConsoleCap(t *testing.T) {
 	}
 }
 
-// Where the directory goes: RunOptions.Out, else Bazel's outputs, else
-// go test's -test.outputdir, else the runs root in the user cache.
+// Where the directory goes: RunOptions.Out, else a new directory under
+// Bazel's outputs, else under go test's -test.outputdir, else under the
+// runs root in the user cache; a second run with the same name gets its
+// own directory instead of replacing the first.
 func TestResultsDir(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/cache")
+	base := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(base, "cache"))
 	t.Setenv("TEST_UNDECLARED_OUTPUTS_DIR", "")
 	outdir := flag.Lookup("test.outputdir")
 	defer func(v string) { _ = outdir.Value.Set(v) }(outdir.Value.String())
 	_ = outdir.Value.Set("")
+	mine, bazel, od := filepath.Join(base, "mine"), filepath.Join(base, "bazel"), filepath.Join(base, "od")
 	tests := []struct {
 		out, bazel, outputdir, want string
+		claimed                     bool
 	}{
-		{"/mine", "/bazel", "/od", "/mine"},
-		{"", "/bazel", "/od", "/bazel/ktstr/ID"},
-		{"", "", "/od", "/od/ktstr/ID"},
-		{"", "", "", filepath.Join("/cache", "ktstr", "runs", "ID")},
+		{mine, bazel, od, mine, false},
+		{"", bazel, od, filepath.Join(bazel, "ktstr", "ID"), true},
+		{"", "", od, filepath.Join(od, "ktstr", "ID"), true},
+		{"", "", "", filepath.Join(base, "cache", "ktstr", "runs", "ID"), true},
 	}
 	for _, tc := range tests {
 		t.Setenv("TEST_UNDECLARED_OUTPUTS_DIR", tc.bazel)
 		_ = outdir.Value.Set(tc.outputdir)
-		if got := (&resultsSink{out: tc.out}).dir("ID"); got != tc.want {
-			t.Errorf("out %q, bazel %q, outputdir %q: %s, want %s", tc.out, tc.bazel, tc.outputdir, got, tc.want)
+		s := &resultsSink{out: tc.out}
+		got, claimed, err := s.dir("ID")
+		if err != nil || got != tc.want || claimed != tc.claimed {
+			t.Errorf("out %q, bazel %q, outputdir %q: %s, claimed %v, %v; want %s, claimed %v", tc.out, tc.bazel, tc.outputdir, got, claimed, err, tc.want, tc.claimed)
+			continue
+		}
+		if !claimed {
+			continue
+		}
+		again, _, err := s.dir("ID")
+		if want := tc.want + "-2"; err != nil || again != want {
+			t.Errorf("second run named ID: %s, %v; want %s", again, err, want)
 		}
 	}
 }

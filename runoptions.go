@@ -57,6 +57,10 @@ type RunOptions struct {
 	// (Bazel's test outputs, go test's -outputdir, else under RunsRoot),
 	// NoResults writes none.
 	Out string
+	// RunName names the directory picked when Out is "" (after the start
+	// time, e.g. 20261203T093012Z-demo_quad_base_6.12.118); "" means the
+	// test's name. The gauntlet passes the variant.
+	RunName string
 	// NoMonitor turns the host monitor off, with its snapshots (to
 	// measure what it costs).
 	NoMonitor bool

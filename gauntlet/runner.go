@@ -109,7 +109,7 @@ func runOptions(v Variant, backend string, log *zap.Logger) ktstr.RunOptions {
 	if flags == nil {
 		flags = []string{}
 	}
-	return ktstr.RunOptions{Kernel: v.Kernel.Spec, Topology: v.Preset.Topology, Flags: flags, Backend: backend, Log: log}
+	return ktstr.RunOptions{Kernel: v.Kernel.Spec, Topology: v.Preset.Topology, Flags: flags, Backend: backend, Log: log, RunName: v.ID()}
 }
 
 // fill judges a run: the host's verdict, made inconclusive if the host

@@ -90,7 +90,19 @@ func TestAssertChecks(t *testing.T) {
 		})}, verdict.Pass, nil},
 		{"no work", []WorkerReport{report("cg", 0, func(r *WorkerReport) { r.Work = 0 })}, verdict.Fail, []string{"got 1000 ms of CPU in 2.0s but did no work"}},
 		{"unfair", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) { r.CPUTime = 300 * time.Millisecond })},
-			verdict.Fail, []string{"CPU share spread 108%", "cg/w1 (tid 101)"}},
+			verdict.Fail, []string{"spread 108% in the share of runnable time", "cg/w1 (tid 101)"}},
+		{"kept waiting: unfair", []WorkerReport{
+			report("cg", 0, func(r *WorkerReport) { r.RunDelay, r.Timeslices = 200*time.Millisecond, 100 }),
+			report("cg", 1, func(r *WorkerReport) {
+				r.CPUTime, r.RunDelay, r.Timeslices = 300*time.Millisecond, 1700*time.Millisecond, 100
+			}),
+		}, verdict.Fail, []string{"spread 139%", "min 15% cg/w1 (tid 101), max 83% cg/w0"}},
+		{"not runnable is not unfair", []WorkerReport{
+			report("cg", 0, func(r *WorkerReport) { r.RunDelay, r.Timeslices = 200*time.Millisecond, 100 }),
+			report("cg", 1, func(r *WorkerReport) {
+				r.CPUTime, r.RunDelay, r.Timeslices = 300*time.Millisecond, 60*time.Millisecond, 100
+			}),
+		}, verdict.Pass, nil},
 		{"unequal workers are not compared", []WorkerReport{report("cg", 0, nil), report("cg", 1, func(r *WorkerReport) {
 			r.CPUTime, r.Nice = 300*time.Millisecond, 10
 		})}, verdict.Pass, nil},

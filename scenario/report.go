@@ -113,6 +113,21 @@ func (r *WorkerReport) CPUShare() float64 {
 	return r.CPUTime.Seconds() / r.Wall.Seconds()
 }
 
+// RunnableShare is the share of the time the worker's threads wanted a
+// CPU that they got: CPU time over CPU time plus run delay (time
+// runnable on a runqueue), as the kernel accounts them. Time a thread was
+// not runnable at all (blocked, or parked by the Go runtime while its
+// work ran on another thread) is in neither, so this is the scheduler's
+// part of the worker's share; CPUShare also holds the rest. Without the
+// kernel's run-delay accounting (no timeslices counted) it is CPUShare.
+func (r *WorkerReport) RunnableShare() float64 {
+	wanted := r.CPUTime + r.RunDelay
+	if r.Timeslices == 0 || wanted <= 0 {
+		return r.CPUShare()
+	}
+	return r.CPUTime.Seconds() / wanted.Seconds()
+}
+
 // Interval is a span of CLOCK_MONOTONIC nanoseconds [Start, End).
 type Interval struct{ Start, End int64 }
 

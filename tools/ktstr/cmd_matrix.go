@@ -99,7 +99,12 @@ func runMatrix(ctx context.Context, e *env, f *matrixFlags) error {
 	opts := ktstr.RunOptions{Backend: string(f.backend), Kernel: f.kernel, Log: e.logger()}
 	start := time.Now()
 	if f.out == "" {
-		f.out = filepath.Join(ktstr.RunsRoot(), results.NewID("matrix", start))
+		// A new directory: another matrix started this second keeps its own.
+		dir, err := results.Claim(ktstr.RunsRoot(), results.NewID("matrix", start))
+		if err != nil {
+			return err
+		}
+		f.out = dir
 	}
 	// Fixed widths rather than a tabwriter: rows print as each VM ends.
 	fmt.Fprintf(w, matrixRowFmt, "SCHEDULER", "EXPECTED", "ACTUAL", "MATCH", "TIME", "REASON")
