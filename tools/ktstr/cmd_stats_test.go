@@ -115,3 +115,66 @@ func TestMatrixIndex(t *testing.T) {
 		t.Errorf("comparing the matrix with itself: %v", err)
 	}
 }
+
+// `ktstr stats prune` lists first and removes only when told to: on a
+// terminal after a yes, elsewhere with --force.
+func TestStatsPrune(t *testing.T) {
+	layout := func(t *testing.T) string {
+		root := t.TempDir()
+		for _, name := range []string{"old", "new"} {
+			writeRun(t, filepath.Join(root, name), "demo", 0.5, 0.5)
+			time.Sleep(10 * time.Millisecond) // "new" starts later
+		}
+		if err := os.MkdirAll(filepath.Join(root, "mine"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return root
+	}
+	left := func(t *testing.T, root string) string {
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, " ")
+	}
+	tests := []struct {
+		name   string
+		opts   cliOpts
+		args   []string
+		code   int
+		out    []string
+		errs   []string
+		remain string
+	}{
+		{"not on a terminal, no --force", cliOpts{}, []string{"--keep", "1"}, 2,
+			[]string{"remove old", "keep   new"}, []string{"nothing removed", "--force"}, "mine new old"},
+		{"--force", cliOpts{}, []string{"--keep", "1", "--force"}, 0,
+			[]string{"remove old"}, []string{"removed 1 run", "kept 1"}, "mine new"},
+		{"dry run", cliOpts{}, []string{"--dry-run"}, 0,
+			[]string{"remove new", "remove old"}, []string{"dry run: nothing removed", "2 runs"}, "mine new old"},
+		{"terminal, yes", cliOpts{interactive: true, stdin: "y\n"}, nil, 0, nil, []string{"Remove 2 runs", "removed 2 runs"}, "mine"},
+		{"terminal, no", cliOpts{interactive: true, stdin: "\n"}, nil, 0, nil, []string{"nothing removed"}, "mine new old"},
+		{"nothing old enough", cliOpts{}, []string{"--older-than", "30d", "--force"}, 0, []string{"keep   new"}, []string{"nothing to remove (2 kept)"}, "mine new old"},
+		{"bad age", cliOpts{}, []string{"--older-than", "soon"}, 2, nil, []string{"30d, 2w, 12h"}, "mine new old"},
+		{"negative keep", cliOpts{}, []string{"--keep", "-1"}, 2, nil, []string{"want 0 or more"}, "mine new old"},
+		{"both ways", cliOpts{}, []string{"--dry-run", "--force"}, 2, nil, []string{"contradict"}, "mine new old"},
+		{"a stray word", cliOpts{}, []string{"all", "--force"}, 2, nil, []string{`unexpected argument "all"`}, "mine new old"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := layout(t)
+			r := ktstrCLI(t, tc.opts, append([]string{"stats", "prune", "--root", root}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("rc %d, want %d:\n%s%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			r.expect(t, tc.out, tc.errs)
+			if got := left(t, root); got != tc.remain {
+				t.Errorf("left %q, want %q", got, tc.remain)
+			}
+		})
+	}
+}
