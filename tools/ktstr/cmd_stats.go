@@ -11,10 +11,11 @@ func init() { register("", newStatsCmd) }
 func newStatsCmd(*env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "stats",
-		Short: "List kept runs and compare two runs' metrics",
+		Short: "List kept runs, compare two runs' metrics, prune old runs",
 		Long: `Runs keep their results directories under ` + ktstr.RunsRoot() + ` (or --out).
 ` + "`stats list`" + ` lists them; ` + "`stats compare A B`" + ` prints B's metrics against A's and
-exits 1 when one regressed beyond its threshold.`,
+exits 1 when one regressed beyond its threshold; ` + "`stats prune --keep N`" + ` removes all but the
+N newest (it lists them first and asks, or needs --force).`,
 		GroupID: groupTest,
 		Args:    subcommandArgs,
 		RunE:    missingSubcommand,
