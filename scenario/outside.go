@@ -33,9 +33,10 @@ func (v *OutsideView) Starved() string {
 }
 
 // collectInterval is how often the collector reads the workers' threads.
-// Coarse on purpose: it runs beside the workers it measures, and a
-// starvation worth reporting lasts seconds.
-const collectInterval = 250 * time.Millisecond
+// Coarse on purpose: it runs beside the workers it measures (under
+// emulation each sample of four workers costs milliseconds of their CPU),
+// and a starvation worth reporting lasts seconds.
+const collectInterval = 500 * time.Millisecond
 
 // collector samples every thread of a workload's worker processes.
 type collector struct {
