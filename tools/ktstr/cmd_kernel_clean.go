@@ -17,8 +17,8 @@ func init() { register("kernel", newKernelCleanCmd) }
 
 // cleanFlags are `ktstr kernel clean`'s flags.
 type cleanFlags struct {
-	opts          kernel.CleanOptions
-	dryRun, force bool
+	opts kernel.CleanOptions
+	removal
 }
 
 func newKernelCleanCmd(e *env) *cobra.Command {
@@ -40,8 +40,8 @@ remove and keep. On a terminal it then asks; elsewhere it removes only with
 			if f.opts.Keep < 0 {
 				return usagef("--keep %d: want 0 or more kernels to keep", f.opts.Keep)
 			}
-			if f.dryRun && f.force {
-				return usagef("--dry-run and --force contradict each other: give one")
+			if err := f.check(); err != nil {
+				return err
 			}
 			return cleanKernels(c, e, &f)
 		},
@@ -50,8 +50,7 @@ remove and keep. On a terminal it then asks; elsewhere it removes only with
 	fl.IntVar(&f.opts.Keep, "keep", 0, "keep the `N` newest sound kernels")
 	fl.BoolVar(&f.opts.CorruptOnly, "corrupt-only", false, "remove only corrupt entries")
 	fl.Var(ageValue{&f.opts.OlderThan}, "older-than", "remove only kernels built longer ago than `AGE` (30d, 2w, 12h)")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed and kept; remove nothing")
-	fl.BoolVarP(&f.force, "force", "f", false, "remove without asking (needed when not on a terminal)")
+	f.addFlags(c)
 	return c
 }
 
@@ -72,16 +71,8 @@ func cleanKernels(c *cobra.Command, e *env, f *cleanFlags) error {
 	printEntries(e.stdout, "remove", remove)
 	printEntries(e.stdout, "keep  ", keep)
 	what := fmt.Sprintf("%d kernel%s (%.1f MB)", len(remove), plural(len(remove)), float64(totalSize(remove))/1e6)
-	switch {
-	case f.dryRun:
-		fmt.Fprintf(e.stderr, "dry run: nothing removed; without --dry-run this removes %s\n", what)
-		return nil
-	case f.force:
-	case !e.interactive:
-		return usagef("nothing removed: not on a terminal, so no one could confirm removing %s; pass --force to remove them or --dry-run to only list them", what)
-	case !confirm(e, fmt.Sprintf("Remove %s? Each takes 12-40 minutes to rebuild. [y/N] ", what)):
-		fmt.Fprintln(e.stderr, "nothing removed")
-		return nil
+	if ok, err := f.consent(e, what, fmt.Sprintf("Remove %s? Each takes 12-40 minutes to rebuild. [y/N] ", what)); !ok {
+		return err
 	}
 	// Exactly what was listed, even if the cache changed meanwhile.
 	digests := make([]string, len(remove))

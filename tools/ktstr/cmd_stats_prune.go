@@ -13,9 +13,9 @@ func init() { register("stats", newStatsPruneCmd) }
 
 // pruneFlags are `ktstr stats prune`'s flags.
 type pruneFlags struct {
-	root          string
-	opts          results.PruneOptions
-	dryRun, force bool
+	root string
+	opts results.PruneOptions
+	removal
 }
 
 func newStatsPruneCmd(e *env) *cobra.Command {
@@ -39,8 +39,8 @@ removes only with --force (without it, it exits 2 having removed nothing).
 			if f.opts.Keep < 0 {
 				return usagef("--keep %d: want 0 or more runs to keep", f.opts.Keep)
 			}
-			if f.dryRun && f.force {
-				return usagef("--dry-run and --force contradict each other: give one")
+			if err := f.check(); err != nil {
+				return err
 			}
 			return pruneRuns(e, &f)
 		},
@@ -49,8 +49,7 @@ removes only with --force (without it, it exits 2 having removed nothing).
 	fl := c.Flags()
 	fl.IntVar(&f.opts.Keep, "keep", 0, "keep the `N` newest runs")
 	fl.Var(ageValue{&f.opts.OlderThan}, "older-than", "remove only runs that started longer ago than `AGE` (30d, 2w, 12h)")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed and kept; remove nothing")
-	fl.BoolVarP(&f.force, "force", "f", false, "remove without asking (needed when not on a terminal)")
+	f.addFlags(c)
 	return c
 }
 
@@ -71,16 +70,8 @@ func pruneRuns(e *env, f *pruneFlags) error {
 		size += r.Size
 	}
 	what := fmt.Sprintf("%d run%s (%.1f MB)", len(remove), plural(len(remove)), float64(size)/1e6)
-	switch {
-	case f.dryRun:
-		fmt.Fprintf(e.stderr, "dry run: nothing removed; without --dry-run this removes %s\n", what)
-		return nil
-	case f.force:
-	case !e.interactive:
-		return usagef("nothing removed: not on a terminal, so no one could confirm removing %s; pass --force to remove them or --dry-run to only list them", what)
-	case !confirm(e, fmt.Sprintf("Remove %s from %s? [y/N] ", what, f.root)):
-		fmt.Fprintln(e.stderr, "nothing removed")
-		return nil
+	if ok, err := f.consent(e, what, fmt.Sprintf("Remove %s from %s? [y/N] ", what, f.root)); !ok {
+		return err
 	}
 	if err := results.RemoveRuns(remove); err != nil {
 		return err
