@@ -155,6 +155,9 @@ func TestEmbeddedObjects(t *testing.T) {
 	if err := os.WriteFile(bin, blob, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Objects extracts into the user cache: a test must not write to the
+	// real one (read-only in Bazel's sandbox).
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	paths, err := Objects(bin)
 	if err != nil || len(paths) != 1 {
 		t.Fatalf("Objects = %v, %v", paths, err)
