@@ -3,6 +3,7 @@ package timeline
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,15 +17,24 @@ const (
 )
 
 // Around returns the events from before the failure to after it (or the
-// run's last events, if it did not fail).
+// run's last events, if it did not fail). When the scheduler dies after
+// the run began to fail (a stalled CPU seen first, the watchdog's kill
+// seconds later), the window reaches past its death: the death is the
+// response the reader looks for.
 func (t *Timeline) Around(before, after time.Duration) []Event {
 	at := t.FailedAt
 	if !t.Failed && len(t.Events) > 0 {
 		at = t.Events[len(t.Events)-1].At
 	}
+	end := at
+	if t.Failed {
+		if i := slices.IndexFunc(t.Events, func(e Event) bool { return e.Source == Sched && e.Failed && e.At > at }); i >= 0 {
+			end = t.Events[i].At
+		}
+	}
 	var out []Event
 	for _, e := range t.Events {
-		if e.At >= at-before && e.At <= at+after {
+		if e.At >= at-before && e.At <= end+after {
 			out = append(out, e)
 		}
 	}

@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,30 @@ func TestHoldEvents(t *testing.T) {
 		if len(ev) != 1 || ev[0].Text != tc.want || ev[0].Source != Step || ev[0].At != 3*time.Second {
 			t.Errorf("%+v: events %+v, want one step event %q at 3s", tc.h, ev, tc.want)
 		}
+	}
+}
+
+// A stalled CPU seen first and the watchdog's kill seconds later: the
+// view around the failure reaches past the death, and no further.
+func TestAroundReachesTheDeath(t *testing.T) {
+	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	tl := &Timeline{Failed: true, FailedAt: sec(15.8), Events: []Event{
+		{At: sec(10), Source: Monitor, Text: "too early"},
+		{At: sec(13), Source: Monitor, Text: "before"},
+		{At: sec(15.8), Source: Capture, Text: "cpu0 stood still", Failed: true},
+		{At: sec(17.6), Source: Sched, Text: "died ktstr_stall: runnable task stall", Failed: true},
+		{At: sec(18.4), Source: Monitor, Text: "after the death"},
+		{At: sec(25), Source: Check, Text: "not_stuck failed", Failed: true},
+	}}
+	var got []string
+	for _, e := range tl.Around(DefaultBefore, DefaultAfter) {
+		got = append(got, e.Text)
+	}
+	want := []string{"before", "cpu0 stood still", "died ktstr_stall: runnable task stall", "after the death"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Around = %q, want %q", got, want)
+	}
+	if s := tl.String(); !strings.Contains(s, "died ktstr_stall") {
+		t.Errorf("String lacks the death:\n%s", s)
 	}
 }
