@@ -114,15 +114,11 @@ func RemoveRuns(runs []RunDir) error {
 		if !isResultsDir(r.Dir) {
 			return fmt.Errorf("results: %s is no longer a results directory: left alone", r.Dir)
 		}
-		aside, err := os.MkdirTemp(filepath.Dir(r.Dir), "."+r.ID+".prune-")
+		hidden, _, err := moveAside(r.Dir, "prune")
 		if err != nil {
-			return fmt.Errorf("results: %w", err)
-		}
-		if err := os.Rename(r.Dir, filepath.Join(aside, "run")); err != nil {
-			_ = os.Remove(aside)
 			return fmt.Errorf("results: removing %s: %w", r.ID, err)
 		}
-		if err := os.RemoveAll(aside); err != nil {
+		if err := os.RemoveAll(hidden); err != nil {
 			return fmt.Errorf("results: removing %s: %w", r.ID, err)
 		}
 	}

@@ -136,13 +136,8 @@ func replaceDir(tmp, dir string) error {
 	if !isResultsDir(dir) {
 		return fmt.Errorf("results: %w", err)
 	}
-	old, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".old-")
+	old, aside, err := moveAside(dir, "old")
 	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	aside := filepath.Join(old, "run")
-	if err := os.Rename(dir, aside); err != nil {
-		_ = os.Remove(old)
 		return fmt.Errorf("results: moving the earlier run aside: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -151,6 +146,22 @@ func replaceDir(tmp, dir string) error {
 		return fmt.Errorf("results: %w", err)
 	}
 	return os.RemoveAll(old)
+}
+
+// moveAside renames dir into a new hidden directory beside it
+// (".<name>.<why>-*", which stats list skips), so readers see it whole or
+// not at all until the caller removes hidden (or renames aside back).
+func moveAside(dir, why string) (hidden, aside string, err error) {
+	hidden, err = os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+"."+why+"-")
+	if err != nil {
+		return "", "", err
+	}
+	aside = filepath.Join(hidden, "run")
+	if err := os.Rename(dir, aside); err != nil {
+		_ = os.Remove(hidden)
+		return "", "", err
+	}
+	return hidden, aside, nil
 }
 
 func indentJSON(v any) ([]byte, error) {
