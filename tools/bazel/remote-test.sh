@@ -41,7 +41,8 @@ bb() { bash tools/bazel/buildbarn.sh "$@"; }
 # server that the command starts cannot keep the lock after it ends.
 vm() { flock -o /tmp/ktstr-vm.lock "$@"; }
 execlog() { CGO_ENABLED=0 go run ./tools/execlog "$@"; }
-processes() { grep -E '^INFO: [0-9]+ processes' "$1" | tail -n 1; }
+# --config=ci (CI set) prefixes Bazel's lines with a timestamp: "(20:17:29) INFO: ...".
+processes() { grep -E '^(\([0-9:]+\) )?INFO: [0-9]+ processes' "$1" | tail -n 1 || echo "(no process summary in $1)"; }
 
 trap 'bb stop' EXIT
 step "start the loopback Buildbarn"
