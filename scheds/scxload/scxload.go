@@ -330,6 +330,13 @@ func loadAndRun(spec *ebpf.CollectionSpec, opsMap string) int {
 		return exitLoad
 	}
 	name := opsName(spec.Maps[opsMap])
+	// Signals are caught from here on, not only once attached: the kernel
+	// reports the scheduler enabled before the attach returns, and a
+	// supervisor that stops the loader as soon as it sees that must get a
+	// clean detach, not a loader killed by SIGTERM's default action.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	t0 := time.Now()
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
@@ -343,6 +350,12 @@ func loadAndRun(spec *ebpf.CollectionSpec, opsMap string) int {
 	}
 	defer coll.Close()
 	loaded := time.Since(t0)
+	select {
+	case s := <-sig:
+		fmt.Printf("scxload: %s: %v while loading; not attaching\n", name, s)
+		return exitOK
+	default:
+	}
 	t1 := time.Now()
 	l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps[opsMap]})
 	if err != nil {
@@ -354,8 +367,6 @@ func loadAndRun(spec *ebpf.CollectionSpec, opsMap string) int {
 	// Attached, the loader only waits: one P keeps the Go runtime from
 	// spinning idle threads beside the workers.
 	runtime.GOMAXPROCS(1)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	exitMap := coll.Maps[exitMapName]
