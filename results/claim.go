@@ -40,5 +40,5 @@ func Claim(root, id string) (string, error) {
 			return "", fmt.Errorf("results: %w", err)
 		}
 	}
-	return "", fmt.Errorf("results: %s and %d more names like it are taken in %s: remove old runs (ktstr stats list shows them)", id, maxClaimTries-1, root)
+	return "", fmt.Errorf("results: %s and %d more names like it are taken in %s: remove old runs (ktstr stats prune --root %s --keep N; ktstr stats list shows them)", id, maxClaimTries-1, root, root)
 }

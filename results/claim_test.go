@@ -79,3 +79,21 @@ func TestClaimErrors(t *testing.T) {
 		}
 	}
 }
+
+// When every suffix of a name is taken, the error names the command that
+// frees them, and nothing new is created.
+func TestClaimExhausted(t *testing.T) {
+	root := t.TempDir()
+	for range maxClaimTries {
+		if _, err := Claim(root, "r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Claim(root, "r")
+	if err == nil || !strings.Contains(err.Error(), "ktstr stats prune --root "+root) {
+		t.Fatalf("claim %d: %v; want an error naming ktstr stats prune --root %s", maxClaimTries+1, err, root)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != maxClaimTries {
+		t.Errorf("%d entries after the refused claim; want %d", len(entries), maxClaimTries)
+	}
+}
