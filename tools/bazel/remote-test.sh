@@ -15,7 +15,11 @@
 #   3. //tests:smoke_kvm_hw (needs kvm=hw) must not be scheduled: Buildbarn
 #      refuses it, and the reason is shown; a probe test that reads the
 #      kernel cache and the source tree passes locally and fails remotely;
-#   4. bazel clean, the same bazel test: every test a remote cache hit;
+#   4. the same bazel test from a copy of the workspace at another path,
+#      with an output base of its own: every test a remote cache hit (the
+#      test keys depend on neither the checkout path nor the output base,
+#      so other machines and CI jobs reuse the results; and no record of
+#      an earlier failure in this workspace can stop a result's upload);
 #   5. the fault test (remote-fault-test.sh): the worker killed mid-test;
 #   6. stop Buildbarn (also on failure): no process, no state left.
 # Holds the VM lock around everything that boots VMs.
@@ -90,11 +94,23 @@ if [[ -z $why ]]; then
 fi
 echo "on the worker: failed, as it must: $why"
 
-step "bazel clean, then the same bazel test: served from the remote cache"
-bazel clean
-vm bazel test "${cfg[@]}" "${run[@]}" --execution_log_json_file="$out/run2.json" "$@" -- "${targets[@]}" 2>&1 | tee "$out/run2.log"
+step "the same bazel test from another checkout path and output base: served from the remote cache"
+# What another machine or CI job has: the working tree (edits included),
+# nothing of this workspace's output base, a different path.
+other=$(mktemp -d /tmp/ktstr-remote-other.XXXXXX)
+drop_other() {
+  [[ -d $other/src ]] && (cd "$other/src" && bazel --output_base="$other/base" shutdown >/dev/null 2>&1) || true
+  chmod -R u+w "$other" 2>/dev/null || true
+  rm -rf "$other"
+}
+trap 'drop_other; bb stop' EXIT
+rsync -a --exclude=/.git --exclude=/.cache --exclude='/bazel-*' "$root/" "$other/src/"
+(cd "$other/src" && vm bazel --output_base="$other/base" test "${cfg[@]}" "${run[@]}" \
+  --execution_log_json_file="$out/run2.json" "$@" -- "${targets[@]}") 2>&1 | tee "$out/run2.log"
 processes "$out/run2.log"
 execlog -tests cached "$out/run2.json"
+drop_other
+trap 'bb stop' EXIT
 
 step "fault test: the worker killed in the middle of a test"
 vm bash tools/bazel/remote-fault-test.sh "${cfg[@]}" "$@"
@@ -104,6 +120,10 @@ bb stop
 trap - EXIT
 if [[ -e ${KTSTR_BB_ROOT:-/tmp/ktstr-buildbarn} ]] || pgrep -f "${KTSTR_BB_ROOT:-/tmp/ktstr-buildbarn}" >/dev/null; then
   echo "remote: Buildbarn left state or processes behind" >&2
+  exit 1
+fi
+if [[ -e $other ]]; then
+  echo "remote: the second checkout $other was left behind" >&2
   exit 1
 fi
 step "done"
