@@ -48,7 +48,7 @@ func (r *bareMetalRun) run() (verdict.Verdict, []string, error) {
 		duration: r.duration,
 		cgroup:   r.cgroup,
 		emit:     r.emit,
-		probes:   newBodyProbes(r.test.Probes, "", r.emit),
+		probes:   newBodyProbes(r.test.Probes, "", nil, r.emit, r.log),
 		limit:    3*r.duration + time.Minute,
 		log:      r.log,
 	}

@@ -142,7 +142,7 @@ func guestBody(_ *Opts, body func(*scenario.Ctx) error) (verdict.Verdict, []stri
 		return verdict.Fail, []string{err.Error()}
 	}
 	log := zap.NewNop()
-	probes := newBodyProbes(nil, plan.Probes, emit)
+	probes := newBodyProbes(nil, plan.Probes, plan.ProbeTable, emit, log)
 	b := &bodyRun{body: body, topology: p.Topology, duration: p.Duration, cgroup: plan.Cgroup, emit: emit, probes: probes, log: log}
 	if sp := plan.Scheduler; sp != nil {
 		b.startSched = func() (schedUnderTest, error) { return startGuestScheduler(sp, p.Watchdog, plan, probes, log) }

@@ -1,6 +1,7 @@
 package ktstr
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +16,8 @@ import (
 // Every method does nothing on a nil receiver, a body without probes.
 type bodyProbes struct {
 	specs []probe.Spec
+	// table is the host's probe.Table (nil: the guest parses its BTF).
+	table *probe.Table
 	emit  func(kind string, payload any)
 
 	mu sync.Mutex
@@ -23,9 +26,11 @@ type bodyProbes struct {
 
 // newBodyProbes merges own specs with a list as probe.Format writes it
 // (the run plan's: the test's probes and an auto-repro's); nil when
-// there are none. A list that does not parse is reported as a probe
-// report, and own specs still run.
-func newBodyProbes(own []probe.Spec, list string, emit func(kind string, payload any)) *bodyProbes {
+// there are none. table is the run plan's probe.Table as JSON (empty:
+// none). A list that does not parse is reported as a probe report, and
+// own specs still run; a table that does not parse is logged and left
+// out (the guest then parses its own BTF).
+func newBodyProbes(own []probe.Spec, list string, table json.RawMessage, emit func(kind string, payload any), log *zap.Logger) *bodyProbes {
 	extra, err := probe.Parse(list)
 	if err != nil {
 		emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: list, Why: err.Error()}}})
@@ -34,7 +39,15 @@ func newBodyProbes(own []probe.Spec, list string, emit func(kind string, payload
 	if len(specs) == 0 {
 		return nil
 	}
-	return &bodyProbes{specs: specs, emit: emit}
+	bp := &bodyProbes{specs: specs, emit: emit}
+	if len(table) > 0 {
+		bp.table = new(probe.Table)
+		if err := json.Unmarshal(table, bp.table); err != nil {
+			log.Warn("the host's probe table does not parse; reading the kernel's BTF here", zap.Error(err))
+			bp.table = nil
+		}
+	}
+	return bp
 }
 
 // start attaches the probes on kernel functions, before the scheduler
@@ -44,7 +57,7 @@ func (bp *bodyProbes) start(log *zap.Logger) {
 	if bp == nil {
 		return
 	}
-	s, err := probe.Start(probe.Options{Specs: bp.specs, Emit: func(r probe.Report) { bp.emit(guest.KindProbe, r) }, Log: log})
+	s, err := probe.Start(probe.Options{Specs: bp.specs, Table: bp.table, Emit: func(r probe.Report) { bp.emit(guest.KindProbe, r) }, Log: log})
 	if err != nil {
 		bp.emit(guest.KindProbe, probe.Report{Missing: []probe.Missing{{Func: probe.Format(bp.specs), Why: err.Error()}}})
 		return

@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/cilium/ebpf/btf"
 	"github.com/ktstr-go/ktstr/guest"
 	"github.com/ktstr-go/ktstr/kernel"
 	"github.com/ktstr-go/ktstr/monitor"
@@ -142,6 +144,43 @@ func TestGuestPlanProbes(t *testing.T) {
 	if err := json.Unmarshal(b, &p); err != nil || p.Probes != "*,balance_scx:rq+prev" {
 		t.Fatalf("plan %s (%v): want the probes as probe.Format writes them", b, err)
 	}
+	if len(p.ProbeTable) != 0 {
+		t.Errorf("a probe table without a vmlinux: %s", p.ProbeTable)
+	}
+
+	// With the kernel's vmlinux the host resolves the probes' types, so
+	// the guest does not parse its BTF; an unreadable one leaves it to
+	// the guest.
+	u64 := &btf.Int{Name: "u64", Size: 8}
+	regs := &btf.Struct{Name: "pt_regs", Size: 16, Members: []btf.Member{{Name: "si", Type: u64}, {Name: "di", Type: u64, Offset: 64}}}
+	bb, err := btf.NewBuilder([]btf.Type{regs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := bb.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmlinux := filepath.Join(t.TempDir(), "vmlinux")
+	if err := os.WriteFile(vmlinux, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		vmlinux string
+		want    bool
+	}{{vmlinux, true}, {vmlinux + ".gone", false}} {
+		b, err := s.guestPlan(&opts, c.vmlinux, zap.NewNop())
+		var p guest.Plan
+		if err != nil || json.Unmarshal(b, &p) != nil {
+			t.Fatalf("%s: plan %s, %v", c.vmlinux, b, err)
+		}
+		var table probe.Table
+		got := len(p.ProbeTable) > 0 && json.Unmarshal(p.ProbeTable, &table) == nil && slices.Equal(table.Regs, []int16{8, 0})
+		if got != c.want {
+			t.Errorf("%s: probe table %s; want one with pt_regs' di and si: %v", c.vmlinux, p.ProbeTable, c.want)
+		}
+	}
+
 	bad := Opts{Probes: []probe.Spec{probe.On("balance scx")}}
 	if _, err := s.guestPlan(&bad, "", zap.NewNop()); err == nil || !strings.Contains(err.Error(), "want a function name") {
 		t.Errorf("a probe on %q: %v, want it refused", "balance scx", err)

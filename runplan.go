@@ -127,6 +127,12 @@ func (s *settings) guestPlan(opts *Opts, vmlinux string, log *zap.Logger) ([]byt
 		}
 	}
 	p.Probes = probe.Format(opts.Probes)
+	if len(opts.Probes) > 0 && vmlinux != "" {
+		var err error
+		if p.ProbeTable, err = probeTable(vmlinux, opts.Probes); err != nil {
+			log.Info("the guest reads its own BTF for the probes", zap.Error(err))
+		}
+	}
 	if iv := s.sched; iv != nil {
 		sp := &guest.SchedPlan{Name: iv.Sched.Name, AttachTimeout: iv.Sched.AttachTimeout}
 		if kb, ok := iv.Sched.Source.(scheds.KernelBuiltin); ok {
@@ -145,4 +151,14 @@ func (s *settings) guestPlan(opts *Opts, vmlinux string, log *zap.Logger) ([]byt
 		return nil, fmt.Errorf("encoding the run plan: %w", err)
 	}
 	return b, nil
+}
+
+// probeTable is the kernel's types for specs, read from the kernel's
+// vmlinux here, so the guest need not parse its own BTF (a probe.Table).
+func probeTable(vmlinux string, specs []probe.Spec) (json.RawMessage, error) {
+	t, err := probe.VmlinuxTable(vmlinux, specs)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(t)
 }

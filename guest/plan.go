@@ -41,6 +41,10 @@ type Plan struct {
 	// an auto-repro's, as probe.Format writes them (the probe package
 	// builds on this one).
 	Probes string `json:"probes,omitempty"`
+	// ProbeTable is the kernel's types the probes need, read by the host
+	// from the kernel's vmlinux (a probe.Table; absent: the guest parses
+	// its own BTF, which costs a probed run 0.3-0.5 s under emulation).
+	ProbeTable json.RawMessage `json:"probe_table,omitempty"`
 }
 
 // SchedPlan is the scheduler as the guest launches it.

@@ -3,10 +3,14 @@
 //
 // A test names the functions (Spec: a function and the arguments to
 // record, by their BTF names); the guest attaches one small BPF program
-// per function after the scheduler has attached: fentry through the
-// kernel's BTF where it can, a kprobe otherwise, and fentry on the
-// scheduler's struct_ops programs (their arguments are sched_ext_ops'),
-// all generated at run time with cilium/ebpf's asm package, so no
+// per function: a kprobe on a kernel function (before the scheduler
+// starts), fentry on a scheduler's struct_ops program (once it has
+// attached; the arguments are those of the sched_ext_ops member it
+// implements). What the kernel's BTF says of those functions (a Table:
+// their parameters and types, pt_regs' layout) the host reads from the
+// vmlinux, so the guest does not parse its own BTF; a guest given no
+// Table parses it, and then uses fentry on kernel functions too. The
+// programs are generated at run time with cilium/ebpf's asm package, so no
 // compiler is needed. Each hit bumps a per-CPU counter and writes a
 // record (time, CPU, task, arguments) into a ring in a memory-mapped BPF
 // array, so the probed path never waits on user space; the guest reads

@@ -75,7 +75,7 @@ func TestPickArgs(t *testing.T) {
 	kind := &btf.Enum{Name: "scx_exit_kind", Size: 4, Values: []btf.EnumValue{{Name: "SCX_EXIT_ERROR_STALL", Value: 1026}}}
 	params := []btf.FuncParam{{Name: "cpu", Type: s32}, {Name: "prev", Type: &btf.Pointer{Target: task}},
 		{Name: "kind", Type: kind}, {Name: "dsq_id", Type: u64}}
-	args, err := pickArgs("f", params, nil, nil)
+	args, err := pickArgs("f", paramsOf(params), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +91,10 @@ func TestPickArgs(t *testing.T) {
 	if args[1].plan.derefOff != 1000 || args[1].plan.derefSize != 4 {
 		t.Errorf("task pointer plan %+v: want the pid at 1000, 4 bytes", args[1].plan)
 	}
-	if a, err := pickArgs("f", params, []string{"arg3"}, nil); err != nil || a[0].plan.index != 3 {
+	if a, err := pickArgs("f", paramsOf(params), []string{"arg3"}); err != nil || a[0].plan.index != 3 {
 		t.Errorf("by position: %+v, %v", a, err)
 	}
-	if _, err := pickArgs("f", params, []string{"nope"}, nil); err == nil || !strings.Contains(err.Error(), "cpu, prev, kind, dsq_id") {
+	if _, err := pickArgs("f", paramsOf(params), []string{"nope"}); err == nil || !strings.Contains(err.Error(), "cpu, prev, kind, dsq_id") {
 		t.Errorf("unknown name: %v, want the arguments listed", err)
 	}
 }
@@ -102,7 +102,7 @@ func TestPickArgs(t *testing.T) {
 // The reader decodes complete slots in claim order and skips one still
 // being written.
 func TestHitsFromRing(t *testing.T) {
-	s := &Session{targets: []target{{fn: "stall_dispatch", args: []argInfo{{name: "cpu", render: intText(&btf.Int{Size: 4, Encoding: btf.Signed})}}}}}
+	s := &Session{targets: []target{{fn: "stall_dispatch", args: []argInfo{{name: "cpu", render: Show{Kind: "int", Bits: 32}.render()}}}}}
 	ring := make([]byte, ringSlots*slotSize)
 	put := func(seq uint64, complete bool) {
 		b := ring[(seq%ringSlots)*slotSize:]

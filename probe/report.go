@@ -46,8 +46,8 @@ type Count struct {
 	How   string `json:"how"`
 	Calls uint64 `json:"calls"`
 	// Setup is how long loading (verifying) and attaching it took in
-	// the guest; Report.Setup less the probes' is the kernel's BTF and
-	// the list of the scheduler's programs.
+	// the guest; Report.Setup less the probes' is the list of the
+	// scheduler's programs (and the kernel's BTF, without a Table).
 	Setup time.Duration `json:"setup,omitempty"`
 }
 
@@ -71,9 +71,9 @@ type Report struct {
 	Missing []Missing `json:"missing,omitempty"`
 	// Overwritten counts hits the ring dropped before they were read.
 	Overwritten uint64 `json:"overwritten,omitempty"`
-	// Setup is the guest's time attaching probes so far: parsing the
-	// kernel's BTF, listing the scheduler's programs, loading (verifying)
-	// and attaching each probe. It is what probes add to a test's wall
+	// Setup is the guest's time attaching probes so far: listing the
+	// scheduler's programs, loading (verifying) and attaching each probe,
+	// and, without the host's Table, parsing the kernel's BTF. It is what probes add to a test's wall
 	// time beside the probed calls' own cost.
 	Setup time.Duration `json:"setup,omitempty"`
 }
@@ -185,7 +185,7 @@ func (res *Results) Format(w io.Writer, n int) {
 			each += c.Setup
 		}
 		fmt.Fprintf(w, "probe calls: %s\n", strings.Join(parts, ", "))
-		fmt.Fprintf(w, "probes set up in %v: %v loading and attaching them, the rest reading the kernel's BTF and the scheduler's programs\n",
+		fmt.Fprintf(w, "probes set up in %v: %v loading and attaching them, the rest listing the scheduler's programs (and reading the kernel's BTF, when the host had no vmlinux)\n",
 			res.Setup.Round(time.Millisecond), each.Round(time.Millisecond))
 	}
 	for _, m := range res.Missing {

@@ -34,28 +34,14 @@ type argInfo struct {
 	render func(uint64) string
 }
 
-// derefs are the pointer arguments recorded by what they point at: a
-// task by its pid, a runqueue by its CPU, a dispatch queue by its ID.
-var derefs = map[string]struct {
-	field string
-	show  func(uint64) string
-}{
-	"task_struct":    {"pid", func(v uint64) string { return "pid " + strconv.FormatInt(int64(int32(v)), 10) }},
-	"rq":             {"cpu", func(v uint64) string { return "cpu" + strconv.FormatInt(int64(int32(v)), 10) }},
-	"scx_dispatch_q": {"id", dsqText},
-}
-
-// x86-64 argument registers, in order, as struct pt_regs names them.
-var argRegs = []string{"di", "si", "dx", "cx", "r8", "r9"}
-
-// resolver knows the guest kernel's BTF and the scheduler's programs.
+// resolver knows the kernel's types (a Table) and the scheduler's
+// programs.
 type resolver struct {
-	// cache holds the kernel's BTF, parsed once for the resolver and for
-	// every program load (see loadProgram).
+	table *Table
+	// cache holds the kernel's BTF when the guest parsed it itself (no
+	// Table from the host); fentry programs on kernel functions need it.
+	// Without it kernel functions get kprobes, which need no BTF.
 	cache *btf.Cache
-	kspec *btf.Spec
-	ops   *btf.Struct // struct sched_ext_ops: the callbacks' arguments
-	regs  []int16     // pt_regs offsets of argRegs
 	progs []callback
 }
 
@@ -65,23 +51,18 @@ type callback struct {
 	prog *ebpf.Program
 }
 
-func newResolver() (*resolver, error) {
+// newResolver resolves specs with table, the host's; nil parses the
+// guest kernel's own BTF.
+func newResolver(table *Table, specs []Spec) (*resolver, error) {
+	if table != nil {
+		return &resolver{table: table}, nil
+	}
 	cache := btf.NewCache()
 	kspec, err := cache.Kernel()
 	if err != nil {
 		return nil, fmt.Errorf("the guest kernel's BTF (/sys/kernel/btf/vmlinux): %w", err)
 	}
-	r := &resolver{cache: cache, kspec: kspec}
-	_ = kspec.TypeByName("sched_ext_ops", &r.ops) // absent: callbacks record raw arguments
-	var regs *btf.Struct
-	if err := kspec.TypeByName("pt_regs", &regs); err == nil {
-		for _, name := range argRegs {
-			if i := slices.IndexFunc(regs.Members, func(m btf.Member) bool { return m.Name == name }); i >= 0 {
-				r.regs = append(r.regs, int16(regs.Members[i].Offset/8))
-			}
-		}
-	}
-	return r, nil
+	return &resolver{table: NewTable(kspec, specs), cache: cache}, nil
 }
 
 // loadCallbacks lists the scheduler's struct_ops programs, once it has
@@ -101,8 +82,7 @@ func (r *resolver) loadCallbacks() error {
 // wait until it has attached.
 func (r *resolver) split(specs []Spec) (kernel, later []Spec) {
 	for _, s := range specs {
-		var fn *btf.Func
-		if s.Func != AllCallbacks && r.kspec.TypeByName(s.Func, &fn) == nil {
+		if _, ok := r.table.Funcs[s.Func]; ok && s.Func != AllCallbacks {
 			kernel = append(kernel, s)
 		} else {
 			later = append(later, s)
@@ -176,76 +156,32 @@ func (r *resolver) resolve(specs []Spec) ([]target, []Missing) {
 }
 
 // callbackTarget probes a struct_ops program. Its arguments are those of
-// the sched_ext_ops member it implements, found by name: a callback
-// called <scheduler>_<member> (the sched_ext convention).
+// the sched_ext_ops member it implements (Table.opsParams).
 func (r *resolver) callbackTarget(c callback, want []string) (target, error) {
-	params := r.opsParams(c.name)
-	args, err := pickArgs(c.name, params, want, r.kspec)
+	args, err := pickArgs(c.name, r.table.opsParams(c.name), want)
 	if err != nil {
 		return target{}, err
 	}
 	return target{fn: c.name, fl: viaFentryBPF, args: args, bpf: c.prog}, nil
 }
 
-// opsParams finds the sched_ext_ops member a callback implements.
-func (r *resolver) opsParams(fn string) []btf.FuncParam {
-	if r.ops == nil {
-		return nil
-	}
-	best := ""
-	var params []btf.FuncParam
-	for _, m := range r.ops.Members {
-		if !strings.HasSuffix(fn, "_"+m.Name) || len(m.Name) <= len(best) {
-			continue
-		}
-		ptr, ok := m.Type.(*btf.Pointer)
-		if !ok {
-			continue
-		}
-		if proto, ok := ptr.Target.(*btf.FuncProto); ok {
-			best, params = m.Name, r.namedParams(m.Name, proto.Params)
-		}
-	}
-	return params
-}
-
-// namedParams gives a sched_ext_ops member's parameters their names.
-// BTF keeps no names for a function pointer's parameters, but the
-// kernel's CFI stub of each member has them: <member>_stub in Linux
-// 6.12, sched_ext_ops__<member> later.
-func (r *resolver) namedParams(member string, params []btf.FuncParam) []btf.FuncParam {
-	for _, stub := range []string{"sched_ext_ops__" + member, member + "_stub"} {
-		var fn *btf.Func
-		if r.kspec.TypeByName(stub, &fn) != nil {
-			continue
-		}
-		if proto, ok := fn.Type.(*btf.FuncProto); ok && len(proto.Params) == len(params) {
-			return proto.Params
-		}
-	}
-	return params
-}
-
-// kernelTarget probes a kernel function: fentry when the kernel's BTF
-// describes it (with a kprobe plan to fall back to), else a kprobe.
+// kernelTarget probes a kernel function: fentry when the guest has the
+// kernel's BTF and it describes the function (with a kprobe plan to
+// fall back to), else a kprobe.
 func (r *resolver) kernelTarget(s Spec) (target, error) {
-	var params []btf.FuncParam
-	var fn *btf.Func
-	if err := r.kspec.TypeByName(s.Func, &fn); err == nil {
-		params = fn.Type.(*btf.FuncProto).Params
-	}
-	args, err := pickArgs(s.Func, params, s.Args, r.kspec)
+	params, inBTF := r.table.Funcs[s.Func]
+	args, err := pickArgs(s.Func, params, s.Args)
 	if err != nil {
 		return target{}, err
 	}
 	kargs := slices.Clone(args)
 	for i := range kargs {
-		if kargs[i].plan.index >= len(r.regs) {
+		if kargs[i].plan.index >= len(r.table.Regs) {
 			return target{}, fmt.Errorf("argument %s: no register for argument %d in struct pt_regs", kargs[i].name, kargs[i].plan.index)
 		}
-		kargs[i].plan.regOff = r.regs[kargs[i].plan.index]
+		kargs[i].plan.regOff = r.table.Regs[kargs[i].plan.index]
 	}
-	if fn == nil {
+	if !inBTF || r.cache == nil {
 		return target{fn: s.Func, fl: viaKprobe, args: kargs}, nil
 	}
 	return target{fn: s.Func, fl: viaFentry, args: args, kprobeArgs: kargs}, nil
@@ -253,7 +189,7 @@ func (r *resolver) kernelTarget(s Spec) (target, error) {
 
 // pickArgs selects the arguments to record: by name from the function's
 // parameters, by position ("arg2"), or all of them when want is empty.
-func pickArgs(fn string, params []btf.FuncParam, want []string, kspec *btf.Spec) ([]argInfo, error) {
+func pickArgs(fn string, params []Param, want []string) ([]argInfo, error) {
 	if len(want) == 0 {
 		for i, p := range params[:min(len(params), MaxArgs)] {
 			want = append(want, cmpOr(p.Name, "arg"+strconv.Itoa(i)))
@@ -261,7 +197,7 @@ func pickArgs(fn string, params []btf.FuncParam, want []string, kspec *btf.Spec)
 	}
 	var out []argInfo
 	for _, name := range want {
-		i := slices.IndexFunc(params, func(p btf.FuncParam) bool { return p.Name == name })
+		i := slices.IndexFunc(params, func(p Param) bool { return p.Name == name })
 		if i < 0 {
 			n, err := strconv.Atoi(strings.TrimPrefix(name, "arg"))
 			if !strings.HasPrefix(name, "arg") || err != nil || n < 0 || n >= MaxArgs {
@@ -269,23 +205,17 @@ func pickArgs(fn string, params []btf.FuncParam, want []string, kspec *btf.Spec)
 			}
 			i = n
 		}
-		var typ btf.Type
+		var p Param
 		if i < len(params) {
-			typ = params[i].Type
+			p = params[i]
 		}
-		out = append(out, argFor(name, i, typ, kspec))
+		out = append(out, argInfo{name: name, render: p.Show.render(),
+			plan: argPlan{index: i, derefOff: p.DerefOff, derefSize: p.DerefSize}})
 	}
 	return out, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func paramNames(ps []btf.FuncParam) string {
+func paramNames(ps []Param) string {
 	if len(ps) == 0 {
 		return "unknown without BTF: use arg0..arg5"
 	}
@@ -294,101 +224,4 @@ func paramNames(ps []btf.FuncParam) string {
 		names[i] = cmpOr(p.Name, "arg"+strconv.Itoa(i))
 	}
 	return strings.Join(names, ", ")
-}
-
-// argFor plans one argument of type typ (nil: unknown) and how to show
-// it.
-func argFor(name string, index int, typ btf.Type, kspec *btf.Spec) argInfo {
-	a := argInfo{name: name, plan: argPlan{index: index}, render: hexText}
-	switch t := btf.UnderlyingType(typ).(type) {
-	case *btf.Int:
-		a.render = intText(t)
-	case *btf.Enum:
-		a.render = enumText(t)
-	case *btf.Pointer:
-		st, ok := btf.UnderlyingType(t.Target).(*btf.Struct)
-		if !ok {
-			break
-		}
-		d, ok := derefs[st.Name]
-		if !ok {
-			break
-		}
-		if off, size, err := fieldOffset(st, d.field); err == nil {
-			a.plan.derefOff, a.plan.derefSize = off, size
-			a.render = d.show
-		}
-	}
-	if strings.Contains(name, "dsq_id") {
-		a.render = dsqText
-	}
-	return a
-}
-
-// fieldOffset finds a scalar member of a struct.
-func fieldOffset(st *btf.Struct, name string) (int32, int32, error) {
-	for _, m := range st.Members {
-		if m.Name != name || m.BitfieldSize != 0 {
-			continue
-		}
-		size, err := btf.Sizeof(m.Type)
-		if err != nil {
-			return 0, 0, err
-		}
-		return int32(m.Offset / 8), int32(size), nil
-	}
-	return 0, 0, fmt.Errorf("struct %s has no %s", st.Name, name)
-}
-
-func hexText(v uint64) string { return fmt.Sprintf("%#x", v) }
-
-func intText(t *btf.Int) func(uint64) string {
-	bits := 8 * min(t.Size, 8)
-	return func(v uint64) string {
-		if bits < 64 {
-			v &= 1<<bits - 1
-		}
-		switch {
-		case t.Encoding&btf.Bool != 0:
-			return strconv.FormatBool(v != 0)
-		case t.Encoding&btf.Signed != 0:
-			return strconv.FormatInt(int64(v<<(64-bits))>>(64-bits), 10)
-		}
-		return strconv.FormatUint(v, 10)
-	}
-}
-
-func enumText(t *btf.Enum) func(uint64) string {
-	return func(v uint64) string {
-		if t.Size < 8 {
-			v &= 1<<(8*t.Size) - 1
-		}
-		for _, e := range t.Values {
-			if e.Value == v {
-				return e.Name
-			}
-		}
-		return strconv.FormatUint(v, 10)
-	}
-}
-
-// Built-in dispatch queue IDs (enum scx_dsq_id_flags).
-const (
-	dsqBuiltin = 1 << 63
-	dsqLocalOn = 1 << 62
-)
-
-// dsqText names a dispatch queue ID as sched_ext's headers do.
-func dsqText(id uint64) string {
-	switch {
-	case id == dsqBuiltin|1:
-		return "SCX_DSQ_GLOBAL"
-	case id == dsqBuiltin|2:
-		return "SCX_DSQ_LOCAL"
-	case id&(dsqBuiltin|dsqLocalOn) == dsqBuiltin|dsqLocalOn:
-		return fmt.Sprintf("SCX_DSQ_LOCAL_ON|%d", uint32(id))
-	case id&dsqBuiltin != 0:
-		return fmt.Sprintf("builtin %#x", id)
-	}
-	return fmt.Sprintf("%#x", id)
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// Every is how often counts and new hits are reported (0:
 	// DefaultEvery).
 	Every time.Duration
+	// Table is the kernel's types for the specs, from the host
+	// (VmlinuxTable); nil makes the guest parse its own BTF.
+	Table *Table
 	Log   *zap.Logger
 }
 
@@ -68,8 +71,9 @@ const MaxProbes = 64
 
 // Start attaches the probes on kernel functions the kernel's BTF knows
 // and starts reporting; call it before the scheduler starts, so that
-// parsing the kernel's BTF and loading programs (seconds under
-// emulation) happen before the scheduler does anything. The other specs
+// loading programs (and, without Options.Table, parsing the kernel's
+// BTF: seconds under emulation) happen before the scheduler does
+// anything. The other specs
 // (the scheduler's callbacks, functions only a kprobe reaches) wait for
 // AttachCallbacks. Start fails only when no probe can work at all (no
 // BPF, no BTF); one that cannot be attached is reported in
@@ -82,7 +86,7 @@ func Start(opts Options) (*Session, error) {
 		opts.Every = DefaultEvery
 	}
 	t0 := time.Now()
-	res, err := newResolver()
+	res, err := newResolver(opts.Table, opts.Specs)
 	if err != nil {
 		return nil, fmt.Errorf("probes: %w", err)
 	}
@@ -278,22 +282,18 @@ func (s *Session) Flush(why string) { s.report(why) }
 // Close sends a last report with the tail ("end of test"), then detaches
 // every probe.
 func (s *Session) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.finish() {
 		return nil
 	}
-	s.mu.Unlock()
-	close(s.stop)
-	<-s.done
-	s.report("the end of the test")
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	var errs []error
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
+	// Each detach waits for an RCU grace period (a BPF trampoline's
+	// update, a kprobe's unregistering): about 100 ms under emulation.
+	// Detached together, the waits overlap instead of adding up.
+	errs := make([]error, len(s.links))
+	var wg sync.WaitGroup
+	for i, l := range s.links {
+		wg.Go(func() { errs[i] = l.Close() })
 	}
+	wg.Wait()
 	for _, p := range s.progs {
 		errs = append(errs, p.Close())
 	}
@@ -302,6 +302,24 @@ func (s *Session) Close() error {
 	}
 	s.res.close()
 	return errors.Join(errs...)
+}
+
+// finish sends a last report with the tail ("end of test") and stops
+// reporting; false if the session was already finished.
+func (s *Session) finish() bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	s.report("the end of the test")
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return true
 }
 
 // report sends the counts, the hits new since the last report (the
