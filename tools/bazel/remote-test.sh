@@ -104,7 +104,8 @@ drop_other() {
   rm -rf "$other"
 }
 trap 'drop_other; bb stop' EXIT
-rsync -a --exclude=/.git --exclude=/.cache --exclude='/bazel-*' "$root/" "$other/src/"
+mkdir "$other/src"
+tar -C "$root" --exclude=./.git --exclude=./.cache --exclude='./bazel-*' -cf - . | tar -C "$other/src" -xf -
 (cd "$other/src" && vm bazel --output_base="$other/base" test "${cfg[@]}" "${run[@]}" \
   --execution_log_json_file="$out/run2.json" "$@" -- "${targets[@]}") 2>&1 | tee "$out/run2.log"
 processes "$out/run2.log"
