@@ -73,9 +73,8 @@ const MaxProbes = 64
 // and starts reporting; call it before the scheduler starts, so that
 // loading programs (and, without Options.Table, parsing the kernel's
 // BTF: seconds under emulation) happen before the scheduler does
-// anything. The other specs
-// (the scheduler's callbacks, functions only a kprobe reaches) wait for
-// AttachCallbacks. Start fails only when no probe can work at all (no
+// anything. The other specs (the scheduler's callbacks, functions only
+// a kprobe reaches) wait for AttachCallbacks. Start fails only when no probe can work at all (no
 // BPF, no BTF); one that cannot be attached is reported in
 // Report.Missing.
 func Start(opts Options) (*Session, error) {
